@@ -1,0 +1,1677 @@
+/*
+ * canal.c - canal-c, a small blocking client for Alibaba Canal.
+ * The contract is canal.h; the wire protocol is shared/spec/PROTOCOL.md
+ * (section numbers in comments below point there).
+ */
+#if !defined(_POSIX_C_SOURCE) || _POSIX_C_SOURCE < 200809L
+#undef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+
+#include "canal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <pb_decode.h>
+#include <pb_encode.h>
+
+#include "pb/CanalProtocol.pb.h"
+#include "pb/EntryProtocol.pb.h"
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0 /* platforms without it set SO_NOSIGPIPE instead */
+#endif
+
+/* Size of the receive buffer before the first frame needs more. */
+#define CANAL_INITIAL_RBUF 16384
+/* How much of a server error message canal_errstr keeps. */
+#define CANAL_ERRSTR_SIZE 512
+
+/* ------------------------------------------------------------ client state */
+
+/* A growable array. Elements are addressed by index while a decode runs
+ * (the array may move), and by pointer only once it is finished. */
+typedef struct vec {
+    void *p;
+    size_t n, cap;
+} vec;
+
+/* Where a row's columns and props sit in the vectors while decoding. */
+typedef struct row_ix {
+    size_t b0, nb, a0, na, p0, np;
+} row_ix;
+
+/* A column whose props must be pointed at once the pairs vector is final. */
+typedef struct col_fix {
+    int after;
+    size_t col, p0;
+} col_fix;
+
+/* A decoded string arena: one block reserved up front to an upper bound, so
+ * the pointers handed out never move (see reserve_strings). */
+typedef struct arena {
+    char *p, *end, *base;
+    size_t cap;
+} arena;
+
+struct canal_client {
+    /* options, copied */
+    char *host;
+    char *destination;
+    char *username;
+    char client_id[8]; /* canonical decimal text of a Java short */
+    int port;
+    int connect_timeout_ms, read_timeout_ms, idle_timeout_ms;
+    size_t max_frame;
+    bool rollback_on_connect, validate_utf8;
+    canal_malloc_fn malloc_fn;
+    canal_realloc_fn realloc_fn;
+    canal_free_fn free_fn;
+    void *alloc_ud;
+    bool has_password;
+    uint8_t stage1[20]; /* SHA-1(password); the clear text is never kept */
+    int bad_options;    /* an invalid option: every call fails with it */
+    char bad_options_msg[128];
+
+    /* connection */
+    int fd;
+    bool subscribed;
+    char *filter;           /* the last subscribed filter, for reconnects */
+    vec outstanding;        /* int64_t batch ids received, not yet acked */
+    int unconfirmed;        /* acks/rollbacks sent since the last reply */
+    char last_op[64];       /* the last of them, for error text */
+    const char *waiting_for; /* the reply being read, for error text */
+
+    /* buffers */
+    uint8_t *rbuf;
+    size_t rcap, rpos, rlen;
+    uint8_t *wbuf;
+    size_t wcap;
+
+    /* decoded message */
+    canal_message msg;
+    vec entries;  /* canal_entry */
+    vec hdr_pairs;
+    arena hdr_str;
+
+    /* decoded row change */
+    vec cols_before, cols_after, rows, row_ixs, fixes;
+    vec col_pairs, row_pairs, rc_pairs;
+    arena rc_str;
+
+    /* last error */
+    int err;
+    int server_code;
+    char errstr[CANAL_ERRSTR_SIZE];
+};
+
+static const char empty_str[1] = "";
+static const canal_str EMPTY = {empty_str, 0};
+
+int canal_version(void) { return CANAL_VERSION_NUMBER; }
+
+const char *canal_strerror(int err) {
+    switch (err) {
+    case CANAL_OK: return "CANAL_OK";
+    case CANAL_EIO: return "CANAL_EIO";
+    case CANAL_ETIMEOUT: return "CANAL_ETIMEOUT";
+    case CANAL_EPROTO: return "CANAL_EPROTO";
+    case CANAL_ESERVER: return "CANAL_ESERVER";
+    case CANAL_EAUTH: return "CANAL_EAUTH";
+    case CANAL_EINVAL: return "CANAL_EINVAL";
+    case CANAL_ESTATE: return "CANAL_ESTATE";
+    case CANAL_ETOOBIG: return "CANAL_ETOOBIG";
+    case CANAL_ENOMEM: return "CANAL_ENOMEM";
+    default: return "CANAL_E?";
+    }
+}
+
+/* ------------------------------------------------------------ errors */
+
+#if defined(__GNUC__)
+#define CANAL_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define CANAL_PRINTF(a, b)
+#endif
+
+static int set_error(canal_client *c, int code, const char *fmt, ...) CANAL_PRINTF(3, 4);
+
+/* Record an error and return its code, so callers can `return set_error(...)`. */
+static int set_error(canal_client *c, int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->errstr, sizeof c->errstr, fmt, ap);
+    va_end(ap);
+    c->err = code;
+    c->server_code = 0;
+    return code;
+}
+
+static void clear_error(canal_client *c) {
+    c->err = CANAL_OK;
+    c->server_code = 0;
+    c->errstr[0] = '\0';
+}
+
+int canal_errcode(const canal_client *c) { return c ? c->err : CANAL_EINVAL; }
+const char *canal_errstr(const canal_client *c) { return c ? c->errstr : "client is NULL"; }
+int canal_server_code(const canal_client *c) { return c ? c->server_code : 0; }
+
+/* ------------------------------------------------------------ memory */
+
+static void *mem_alloc(canal_client *c, size_t n) {
+    return c->malloc_fn ? c->malloc_fn(c->alloc_ud, n) : malloc(n);
+}
+static void *mem_realloc(canal_client *c, void *p, size_t n) {
+    return c->realloc_fn ? c->realloc_fn(c->alloc_ud, p, n) : realloc(p, n);
+}
+static void mem_free(canal_client *c, void *p) {
+    if (!p) return;
+    if (c->free_fn) c->free_fn(c->alloc_ud, p);
+    else free(p);
+}
+
+static char *mem_strdup(canal_client *c, const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = mem_alloc(c, n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+/* Make room for `need` elements of `size` bytes; grows by half again so a
+ * stream of batches settles after a few calls and then never allocates. */
+static bool vec_reserve(canal_client *c, vec *v, size_t need, size_t size) {
+    if (need <= v->cap) return true;
+    size_t cap = v->cap ? v->cap + v->cap / 2 : 16;
+    if (cap < need) cap = need;
+    if (cap > SIZE_MAX / size) return false;
+    void *p = mem_realloc(c, v->p, cap * size);
+    if (!p) return false;
+    v->p = p;
+    v->cap = cap;
+    return true;
+}
+
+static void vec_free(canal_client *c, vec *v) {
+    mem_free(c, v->p);
+    v->p = NULL;
+    v->n = v->cap = 0;
+}
+
+/* Reserve an arena of at least n bytes and empty it. */
+static bool arena_reset(canal_client *c, arena *a, size_t n) {
+    if (n > a->cap) {
+        size_t cap = a->cap + a->cap / 2;
+        if (cap < n) cap = n;
+        char *p = mem_realloc(c, a->base, cap);
+        if (!p) return false;
+        a->base = p;
+        a->cap = cap;
+    }
+    a->p = a->base;
+    a->end = a->base + a->cap;
+    return true;
+}
+
+/* A volatile function pointer stops the compiler from dropping the wipe of
+ * memory that is about to die (a plain memset there is a dead store). */
+static void *(*volatile wipe_memset)(void *, int, size_t) = memset;
+static void wipe(void *p, size_t n) { wipe_memset(p, 0, n); }
+
+/* ------------------------------------------------------------ SHA-1 */
+
+typedef struct sha1_ctx {
+    uint32_t h[5];
+    uint64_t len;
+    uint8_t buf[64];
+    size_t nbuf;
+} sha1_ctx;
+
+static uint32_t rol32(uint32_t x, int n) { return (x << n) | (x >> (32 - n)); }
+
+static void sha1_block(sha1_ctx *s, const uint8_t *p) {
+    uint32_t w[80], a, b, cc, d, e, t;
+    for (int i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 |
+               p[4 * i + 3];
+    for (int i = 16; i < 80; i++) w[i] = rol32(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+    a = s->h[0], b = s->h[1], cc = s->h[2], d = s->h[3], e = s->h[4];
+    for (int i = 0; i < 80; i++) {
+        uint32_t f, k;
+        if (i < 20) f = (b & cc) | (~b & d), k = 0x5A827999;
+        else if (i < 40) f = b ^ cc ^ d, k = 0x6ED9EBA1;
+        else if (i < 60) f = (b & cc) | (b & d) | (cc & d), k = 0x8F1BBCDC;
+        else f = b ^ cc ^ d, k = 0xCA62C1D6;
+        t = rol32(a, 5) + f + e + k + w[i];
+        e = d, d = cc, cc = rol32(b, 30), b = a, a = t;
+    }
+    s->h[0] += a, s->h[1] += b, s->h[2] += cc, s->h[3] += d, s->h[4] += e;
+    wipe(w, sizeof w);
+}
+
+static void sha1_init(sha1_ctx *s) {
+    static const uint32_t iv[5] = {0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0};
+    memcpy(s->h, iv, sizeof iv);
+    s->len = 0;
+    s->nbuf = 0;
+}
+
+static void sha1_update(sha1_ctx *s, const void *data, size_t n) {
+    const uint8_t *p = data;
+    s->len += n;
+    while (n > 0) {
+        size_t k = 64 - s->nbuf;
+        if (k > n) k = n;
+        memcpy(s->buf + s->nbuf, p, k);
+        s->nbuf += k, p += k, n -= k;
+        if (s->nbuf == 64) {
+            sha1_block(s, s->buf);
+            s->nbuf = 0;
+        }
+    }
+}
+
+static void sha1_final(sha1_ctx *s, uint8_t out[20]) {
+    uint64_t bits = s->len * 8;
+    uint8_t pad = 0x80, zero = 0, lenb[8];
+    sha1_update(s, &pad, 1);
+    while (s->nbuf != 56) sha1_update(s, &zero, 1);
+    for (int i = 0; i < 8; i++) lenb[i] = (uint8_t)(bits >> (56 - 8 * i));
+    sha1_update(s, lenb, 8);
+    for (int i = 0; i < 20; i++) out[i] = (uint8_t)(s->h[i / 4] >> (24 - 8 * (i % 4)));
+    wipe(s, sizeof *s);
+}
+
+static void sha1(const void *data, size_t n, uint8_t out[20]) {
+    sha1_ctx s;
+    sha1_init(&s);
+    sha1_update(&s, data, n);
+    sha1_final(&s, out);
+}
+
+/* scramble411 (§4.3): token = SHA1(seed || SHA1(stage1)) XOR stage1, as
+ * lowercase hex. Only stage1 is needed, so the clear password never is. */
+static void scramble_hex(const uint8_t stage1[20], const uint8_t *seed, size_t seed_len,
+                         char hex[41]) {
+    static const char digits[] = "0123456789abcdef";
+    uint8_t stage2[20], h[20];
+    sha1_ctx s;
+    sha1(stage1, 20, stage2);
+    sha1_init(&s);
+    sha1_update(&s, seed, seed_len);
+    sha1_update(&s, stage2, 20);
+    sha1_final(&s, h);
+    for (int i = 0; i < 20; i++) {
+        uint8_t t = h[i] ^ stage1[i];
+        hex[2 * i] = digits[t >> 4];
+        hex[2 * i + 1] = digits[t & 15];
+    }
+    hex[40] = '\0';
+    wipe(stage2, sizeof stage2);
+    wipe(h, sizeof h);
+}
+
+/* ------------------------------------------------------------ options */
+
+void canal_options_init(canal_options *o) {
+    if (!o) return;
+    memset(o, 0, sizeof *o);
+    o->host = "127.0.0.1";
+    o->port = 11111;
+    o->destination = "example";
+    o->client_id = 1001;
+    o->connect_timeout_ms = 10000;
+    o->read_timeout_ms = 60000;
+    o->idle_timeout_ms = 3600000;
+    o->max_frame = CANAL_DEFAULT_MAX_FRAME;
+    o->rollback_on_connect = true;
+    o->validate_utf8 = true;
+}
+
+static const char *check_options(const canal_options *o) {
+    if (!o->host || !*o->host) return "options: host is NULL or empty";
+    if (o->port < 1 || o->port > 65535) return "options: port must be 1..65535";
+    if (!o->destination || !*o->destination) return "options: destination is NULL or empty";
+    if (o->client_id < -32768 || o->client_id > 32767)
+        return "options: client_id must fit a Java short (-32768..32767)";
+    if (o->connect_timeout_ms <= 0) return "options: connect_timeout_ms must be > 0";
+    if (o->read_timeout_ms <= 0) return "options: read_timeout_ms must be > 0";
+    if (o->max_frame < 16 || o->max_frame > 0x7fffffffu)
+        return "options: max_frame must be 16..2147483647";
+    if (!!o->malloc_fn + !!o->realloc_fn + !!o->free_fn != 0 &&
+        !(o->malloc_fn && o->realloc_fn && o->free_fn))
+        return "options: set malloc_fn, realloc_fn and free_fn together";
+    return NULL;
+}
+
+canal_client *canal_client_new(const canal_options *opt) {
+    canal_options defaults;
+    if (!opt) {
+        canal_options_init(&defaults);
+        opt = &defaults;
+    }
+    canal_client *c = opt->malloc_fn && opt->realloc_fn && opt->free_fn
+                          ? opt->malloc_fn(opt->alloc_ud, sizeof *c)
+                          : malloc(sizeof *c);
+    if (!c) return NULL;
+    memset(c, 0, sizeof *c);
+    c->fd = -1;
+    const char *bad = check_options(opt);
+    if (bad) {
+        /* Keep the client so the reason can be read; every call repeats it. */
+        if (opt->malloc_fn && opt->realloc_fn && opt->free_fn) {
+            c->malloc_fn = opt->malloc_fn, c->realloc_fn = opt->realloc_fn;
+            c->free_fn = opt->free_fn, c->alloc_ud = opt->alloc_ud;
+        }
+        c->bad_options = 1;
+        snprintf(c->bad_options_msg, sizeof c->bad_options_msg, "%s", bad);
+        set_error(c, CANAL_EINVAL, "%s", bad);
+        return c;
+    }
+    c->malloc_fn = opt->malloc_fn, c->realloc_fn = opt->realloc_fn, c->free_fn = opt->free_fn;
+    c->alloc_ud = opt->alloc_ud;
+    c->port = opt->port;
+    c->connect_timeout_ms = opt->connect_timeout_ms;
+    c->read_timeout_ms = opt->read_timeout_ms;
+    c->idle_timeout_ms = opt->idle_timeout_ms;
+    c->max_frame = opt->max_frame;
+    c->rollback_on_connect = opt->rollback_on_connect;
+    c->validate_utf8 = opt->validate_utf8;
+    snprintf(c->client_id, sizeof c->client_id, "%d", opt->client_id);
+    c->host = mem_strdup(c, opt->host);
+    c->destination = mem_strdup(c, opt->destination);
+    c->username = mem_strdup(c, opt->username ? opt->username : "");
+    c->rbuf = mem_alloc(c, CANAL_INITIAL_RBUF);
+    c->rcap = CANAL_INITIAL_RBUF;
+    if (!c->host || !c->destination || !c->username || !c->rbuf ||
+        !vec_reserve(c, &c->outstanding, 16, sizeof(int64_t))) {
+        canal_client_free(c);
+        return NULL;
+    }
+    if (opt->password) {
+        c->has_password = true;
+        sha1(opt->password, strlen(opt->password), c->stage1);
+    }
+    c->msg.batch_id = -1;
+    return c;
+}
+
+static void close_fd(canal_client *c) {
+    if (c->fd >= 0) close(c->fd);
+    c->fd = -1;
+    c->rpos = c->rlen = 0;
+    c->outstanding.n = 0;
+    c->unconfirmed = 0;
+}
+
+void canal_client_free(canal_client *c) {
+    if (!c) return;
+    close_fd(c);
+    mem_free(c, c->host);
+    mem_free(c, c->destination);
+    mem_free(c, c->username);
+    mem_free(c, c->filter);
+    mem_free(c, c->rbuf);
+    mem_free(c, c->wbuf);
+    mem_free(c, c->hdr_str.base);
+    mem_free(c, c->rc_str.base);
+    vec *vs[] = {&c->outstanding, &c->entries,  &c->hdr_pairs, &c->cols_before, &c->cols_after,
+                 &c->rows,        &c->row_ixs,  &c->fixes,     &c->col_pairs,   &c->row_pairs,
+                 &c->rc_pairs};
+    for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) vec_free(c, vs[i]);
+    wipe(c->stage1, sizeof c->stage1);
+    canal_free_fn f = c->free_fn;
+    void *ud = c->alloc_ud;
+    /* Poison, so a use after free shows up quickly. */
+    memset(c, 0xff, sizeof *c);
+    if (f) f(ud, c);
+    else free(c);
+}
+
+/* ------------------------------------------------------------ time */
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds left before the deadline, for poll(): never negative. */
+static int ms_left(int64_t deadline) {
+    int64_t left = deadline - now_ms();
+    if (left < 0) return 0;
+    return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/* ------------------------------------------------------------ socket I/O */
+
+/* An I/O failure ends the connection: what was in flight is lost and the
+ * stream is out of step, so the next call must reconnect. */
+static int fail_conn(canal_client *c, int code, const char *fmt, ...) CANAL_PRINTF(3, 4);
+static int fail_conn(canal_client *c, int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->errstr, sizeof c->errstr, fmt, ap);
+    va_end(ap);
+    c->err = code;
+    c->server_code = 0;
+    close_fd(c);
+    return code;
+}
+
+/* Close the connection after an error already recorded, keeping it. */
+static int broken(canal_client *c, int code) {
+    int server_code = c->server_code;
+    close_fd(c);
+    c->server_code = server_code;
+    return code;
+}
+
+/* Wait until fd is ready for `events` or the deadline passes. Retries EINTR
+ * with the time that is left, so signals do not stretch the deadline. */
+static int wait_fd(canal_client *c, short events, int64_t deadline) {
+    for (;;) {
+        struct pollfd p = {c->fd, events, 0};
+        int r = poll(&p, 1, ms_left(deadline));
+        if (r > 0) return 1;
+        if (r == 0) return 0;
+        if (errno != EINTR) return -1;
+    }
+}
+
+static int send_all(canal_client *c, const uint8_t *p, size_t n, int64_t deadline,
+                    const char *what) {
+    while (n > 0) {
+        ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w > 0) {
+            p += w, n -= (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            int r = wait_fd(c, POLLOUT, deadline);
+            if (r > 0) continue;
+            if (r == 0)
+                return fail_conn(c, CANAL_ETIMEOUT, "timed out after %d ms sending %s",
+                                 c->read_timeout_ms, what);
+        }
+        return fail_conn(c, CANAL_EIO, "sending %s failed: %s", what, strerror(errno));
+    }
+    return CANAL_OK;
+}
+
+/* Read whatever the socket has (at least one byte) into the receive buffer. */
+static int fill(canal_client *c, int64_t deadline, const char *part, size_t got, size_t want) {
+    for (;;) {
+        ssize_t r = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, MSG_DONTWAIT);
+        if (r > 0) {
+            c->rlen += (size_t)r;
+            return CANAL_OK;
+        }
+        if (r == 0)
+            return fail_conn(c, CANAL_EIO,
+                             "server closed the connection while sending %s (%zu of %zu %s "
+                             "bytes received)",
+                             c->waiting_for, got, want, part);
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            int w = wait_fd(c, POLLIN, deadline);
+            if (w > 0) continue;
+            if (w == 0)
+                return fail_conn(c, CANAL_ETIMEOUT,
+                                 "timed out after %d ms waiting for %s (%zu of %zu %s bytes "
+                                 "received)",
+                                 c->read_timeout_ms, c->waiting_for, got, want, part);
+        }
+        return fail_conn(c, CANAL_EIO, "receiving %s failed: %s", c->waiting_for,
+                         strerror(errno));
+    }
+}
+
+/* Read one frame (§1): 4-byte big-endian length, checked against the sign
+ * bit and max_frame before any memory is set aside for it, then the body.
+ * The body stays in the receive buffer until the next read_frame. */
+static int read_frame(canal_client *c, int64_t deadline, const uint8_t **body, size_t *len) {
+    int rc;
+    if (c->rpos > 0) { /* drop the previous frame; keep bytes read ahead */
+        memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
+        c->rlen -= c->rpos;
+        c->rpos = 0;
+    }
+    while (c->rlen < 4)
+        if ((rc = fill(c, deadline, "header", c->rlen, 4)) < 0) return rc;
+    uint32_t n = (uint32_t)c->rbuf[0] << 24 | (uint32_t)c->rbuf[1] << 16 |
+                 (uint32_t)c->rbuf[2] << 8 | c->rbuf[3];
+    if (n >= 0x80000000u)
+        return fail_conn(c, CANAL_EPROTO, "negative frame length %u (0x%08x) in %s", n, n,
+                         c->waiting_for);
+    if (n > c->max_frame)
+        return fail_conn(c, CANAL_ETOOBIG, "frame length %u exceeds max_frame %zu in %s", n,
+                         c->max_frame, c->waiting_for);
+    size_t total = 4 + (size_t)n;
+    if (total > c->rcap) {
+        size_t cap = c->rcap + c->rcap / 2;
+        if (cap < total) cap = total;
+        if (cap > c->max_frame + 4) cap = c->max_frame + 4;
+        uint8_t *p = mem_realloc(c, c->rbuf, cap);
+        if (!p)
+            return fail_conn(c, CANAL_ENOMEM, "no memory for a frame of %u bytes in %s", n,
+                             c->waiting_for);
+        c->rbuf = p;
+        c->rcap = cap;
+    }
+    while (c->rlen < total)
+        if ((rc = fill(c, deadline, "body", c->rlen - 4, n)) < 0) return rc;
+    *body = c->rbuf + 4;
+    *len = n;
+    c->rpos = total;
+    return CANAL_OK;
+}
+
+static int set_nonblock_nodelay(int fd) {
+    int one = 1, fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -1;
+    /* Requests are small and answered at once: never let Nagle hold one. */
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+#ifdef SO_NOSIGPIPE
+    (void)setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+    return 0;
+}
+
+/* Resolve the host afresh (servers move) and connect to its addresses in
+ * turn, all within connect_timeout_ms. */
+static int tcp_connect(canal_client *c) {
+    struct addrinfo hints, *res = NULL, *ai;
+    char port[16];
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    snprintf(port, sizeof port, "%d", c->port);
+    int g = getaddrinfo(c->host, port, &hints, &res);
+    if (g != 0)
+        return set_error(c, CANAL_EIO, "cannot resolve %s: %s", c->host, gai_strerror(g));
+    int64_t deadline = now_ms() + c->connect_timeout_ms;
+    int code = CANAL_EIO;
+    char why[160] = "no address";
+    for (ai = res; ai; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            snprintf(why, sizeof why, "socket: %s", strerror(errno));
+            continue;
+        }
+        if (set_nonblock_nodelay(fd) < 0) {
+            snprintf(why, sizeof why, "fcntl: %s", strerror(errno));
+            close(fd);
+            continue;
+        }
+        int r = connect(fd, ai->ai_addr, ai->ai_addrlen);
+        if (r < 0 && errno == EINPROGRESS) {
+            c->fd = fd;
+            int w = wait_fd(c, POLLOUT, deadline);
+            c->fd = -1;
+            if (w == 0) {
+                close(fd);
+                code = CANAL_ETIMEOUT;
+                snprintf(why, sizeof why, "timed out after %d ms", c->connect_timeout_ms);
+                break; /* the deadline is spent for every address */
+            }
+            int err = 0;
+            socklen_t el = sizeof err;
+            if (w < 0) err = errno;
+            else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0) err = errno;
+            r = err ? -1 : 0;
+            errno = err;
+        }
+        if (r == 0) {
+            freeaddrinfo(res);
+            c->fd = fd;
+            return CANAL_OK;
+        }
+        code = CANAL_EIO;
+        snprintf(why, sizeof why, "%s", strerror(errno));
+        close(fd);
+    }
+    freeaddrinfo(res);
+    return set_error(c, code, "cannot connect to %s:%d: %s", c->host, c->port, why);
+}
+
+/* ------------------------------------------------------------ encoding */
+
+/* Encode callback for a C string field; empty strings stay off the wire as
+ * protobuf (and the Java client) would leave them. */
+static bool enc_str(pb_ostream_t *s, const pb_field_t *f, void *const *arg) {
+    const char *str = *arg;
+    size_t n = strlen(str);
+    if (n == 0) return true;
+    return pb_encode_tag_for_field(s, f) && pb_encode_string(s, (const pb_byte_t *)str, n);
+}
+
+typedef struct inner_msg {
+    const pb_msgdesc_t *fields;
+    const void *msg;
+} inner_msg;
+
+static bool enc_body(pb_ostream_t *s, const pb_field_t *f, void *const *arg) {
+    const inner_msg *in = *arg;
+    return pb_encode_tag_for_field(s, f) && pb_encode_submessage(s, in->fields, in->msg);
+}
+
+static void set_str(pb_callback_t *cb, const char *s) {
+    cb->funcs.encode = enc_str;
+    cb->arg = (void *)(uintptr_t)s; /* the callback only reads it */
+}
+
+/* Frame and send Packet{type, body} (§2) as one write; the Java client's two
+ * writes without TCP_NODELAY are what stalls it ~40 ms per request. */
+static int send_packet(canal_client *c, caocp_PacketType type, const pb_msgdesc_t *fields,
+                       const void *msg, const char *what) {
+    caocp_Packet pkt;
+    inner_msg in = {fields, msg};
+    size_t body_size = 0, size = 0;
+    memset(&pkt, 0, sizeof pkt);
+    pkt.type = type;
+    if (!pb_get_encoded_size(&body_size, fields, msg))
+        return set_error(c, CANAL_EINVAL, "cannot encode %s", what);
+    if (body_size > 0) {
+        pkt.body.funcs.encode = enc_body;
+        pkt.body.arg = &in;
+    }
+    if (!pb_get_encoded_size(&size, caocp_Packet_fields, &pkt))
+        return set_error(c, CANAL_EINVAL, "cannot encode %s", what);
+    if (size > 0x7fffffff)
+        return set_error(c, CANAL_ETOOBIG, "%s of %zu bytes is too large to send", what, size);
+    if (size + 4 > c->wcap) {
+        uint8_t *p = mem_realloc(c, c->wbuf, size + 4);
+        if (!p) return set_error(c, CANAL_ENOMEM, "no memory to encode %s", what);
+        c->wbuf = p;
+        c->wcap = size + 4;
+    }
+    pb_ostream_t os = pb_ostream_from_buffer(c->wbuf + 4, size);
+    if (!pb_encode(&os, caocp_Packet_fields, &pkt))
+        return set_error(c, CANAL_EINVAL, "cannot encode %s: %s", what, PB_GET_ERROR(&os));
+    c->wbuf[0] = (uint8_t)(size >> 24), c->wbuf[1] = (uint8_t)(size >> 16);
+    c->wbuf[2] = (uint8_t)(size >> 8), c->wbuf[3] = (uint8_t)size;
+    int rc = send_all(c, c->wbuf, size + 4, now_ms() + c->read_timeout_ms, what);
+    /* A password token lived in wbuf for ClientAuth: do not leave it there. */
+    if (type == caocp_PacketType_CLIENTAUTHENTICATION) wipe(c->wbuf, c->wcap);
+    return rc;
+}
+
+/* ------------------------------------------------------------ decoding helpers */
+
+/* Record a view of a length-delimited field. Every stream here is a buffer
+ * stream, whose state is the read pointer: taking (pointer, length) and
+ * stepping over the bytes avoids any copy. */
+static void take_view(pb_istream_t *s, const uint8_t **p, size_t *n) {
+    *p = (const uint8_t *)s->state;
+    *n = s->bytes_left;
+    s->state = (pb_byte_t *)(uintptr_t)(*p + *n);
+    s->bytes_left = 0;
+}
+
+static bool dec_view(pb_istream_t *s, const pb_field_t *f, void **arg) {
+    (void)f;
+    canal_bytes *b = *arg;
+    take_view(s, &b->ptr, &b->len);
+    return true;
+}
+
+/* UTF-8 as Java and Python accept it in proto3 strings: no overlongs, no
+ * surrogates, nothing above U+10FFFF. ASCII is checked 8 bytes at a time. */
+static bool utf8_valid(const uint8_t *p, size_t n) {
+    const uint8_t *end = p + n;
+    while (p < end) {
+        if ((size_t)(end - p) >= 8) {
+            uint64_t w;
+            memcpy(&w, p, 8);
+            if (!(w & 0x8080808080808080ull)) {
+                p += 8;
+                continue;
+            }
+        }
+        uint8_t b = *p;
+        if (b < 0x80) {
+            p++;
+            continue;
+        }
+        size_t need;
+        uint32_t cp;
+        if (b >= 0xC2 && b <= 0xDF) need = 1, cp = b & 0x1F;
+        else if (b >= 0xE0 && b <= 0xEF) need = 2, cp = b & 0x0F;
+        else if (b >= 0xF0 && b <= 0xF4) need = 3, cp = b & 0x07;
+        else return false;
+        if ((size_t)(end - p) <= need) return false;
+        for (size_t i = 1; i <= need; i++) {
+            if ((p[i] & 0xC0) != 0x80) return false;
+            cp = cp << 6 | (p[i] & 0x3F);
+        }
+        if ((need == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+            (need == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+            return false;
+        p += need + 1;
+    }
+    return true;
+}
+
+/* Shared by every decode of entry trees: the client (for validation and
+ * vectors), the string arena and the first problem met. */
+typedef struct dec_ctx {
+    canal_client *c;
+    arena *str;
+    const char *problem; /* set by a callback that refuses the data */
+    const char *field;
+} dec_ctx;
+
+/* Copy a string field into the arena, NUL-terminated. The arena was
+ * reserved to the encoded size, which bounds all its strings (each one costs
+ * at least a tag and a length byte on the wire, and takes one NUL here). */
+static bool copy_str(dec_ctx *x, pb_istream_t *s, canal_str *out, const char *field) {
+    const uint8_t *p;
+    size_t n;
+    take_view(s, &p, &n);
+    if (x->c->validate_utf8 && !utf8_valid(p, n)) {
+        x->problem = "invalid UTF-8";
+        x->field = field;
+        return false;
+    }
+    if ((size_t)(x->str->end - x->str->p) < n + 1) { /* cannot happen; see above */
+        x->problem = "string arena overflow";
+        x->field = field;
+        return false;
+    }
+    memcpy(x->str->p, p, n);
+    x->str->p[n] = '\0';
+    out->ptr = x->str->p;
+    out->len = n;
+    x->str->p += n + 1;
+    return true;
+}
+
+/* Format a decode failure: ours if a callback set one, else nanopb's. */
+static int decode_error(canal_client *c, dec_ctx *x, pb_istream_t *s, const char *what) {
+    if (x && x->problem)
+        return set_error(c, CANAL_EPROTO, "%s: %s in %s", what, x->problem, x->field);
+    if (c->err == CANAL_ENOMEM) return CANAL_ENOMEM;
+    return set_error(c, CANAL_EPROTO, "%s: malformed protobuf (%s)", what, PB_GET_ERROR(s));
+}
+
+/* Pairs (Header, Column, RowData and RowChange props) go to a vector. */
+typedef struct pair_target {
+    dec_ctx *x;
+    vec *v;
+} pair_target;
+
+typedef struct pair_frame {
+    dec_ctx *x;
+    canal_pair pr; /* decoded here, then appended: the vector may move */
+} pair_frame;
+
+static bool dec_pair_str(pb_istream_t *s, const pb_field_t *f, void **arg) {
+    pair_frame *fr = *arg;
+    bool key = f->tag == caocp_Pair_key_tag;
+    return copy_str(fr->x, s, key ? &fr->pr.key : &fr->pr.value, key ? "Pair.key" : "Pair.value");
+}
+
+static bool dec_pair(pb_istream_t *s, const pb_field_t *f, void **arg) {
+    (void)f;
+    pair_target *t = *arg;
+    pair_frame fr;
+    caocp_Pair m;
+    fr.x = t->x;
+    fr.pr.key = fr.pr.value = EMPTY;
+    memset(&m, 0, sizeof m);
+    m.key.funcs.decode = m.value.funcs.decode = dec_pair_str;
+    m.key.arg = m.value.arg = &fr;
+    if (!pb_decode_ex(s, caocp_Pair_fields, &m, PB_DECODE_NOINIT)) return false;
+    if (!vec_reserve(t->x->c, t->v, t->v->n + 1, sizeof(canal_pair))) {
+        set_error(t->x->c, CANAL_ENOMEM, "no memory for props");
+        return false;
+    }
+    ((canal_pair *)t->v->p)[t->v->n++] = fr.pr;
+    return true;
+}
+
+/* ------------------------------------------------------------ replies */
+
+typedef struct packet_view {
+    int type;
+    bool has_compression;
+    int compression;
+    bool has_version;
+    int version;
+    canal_bytes body;
+} packet_view;
+
+static int parse_packet(canal_client *c, const uint8_t *buf, size_t len, packet_view *pv,
+                        const char *what) {
+    caocp_Packet pkt;
+    memset(&pkt, 0, sizeof pkt);
+    memset(pv, 0, sizeof *pv);
+    pv->body.ptr = (const uint8_t *)empty_str;
+    pkt.body.funcs.decode = dec_view;
+    pkt.body.arg = &pv->body;
+    pb_istream_t s = pb_istream_from_buffer(buf, len);
+    if (!pb_decode_ex(&s, caocp_Packet_fields, &pkt, PB_DECODE_NOINIT))
+        return set_error(c, CANAL_EPROTO, "%s: malformed Packet (%s)", what, PB_GET_ERROR(&s));
+    pv->type = (int)pkt.type;
+    pv->has_version = pkt.which_version_present == caocp_Packet_version_tag;
+    pv->version = pv->has_version ? pkt.version : 0;
+    pv->has_compression = pkt.which_compression_present == caocp_Packet_compression_tag;
+    pv->compression = pv->has_compression ? (int)pkt.compression : 0;
+    return CANAL_OK;
+}
+
+static const char *packet_type_name(int t) {
+    static const char *names[] = {"PACKAGETYPECOMPATIBLEPROTO2",
+                                  "HANDSHAKE",
+                                  "CLIENTAUTHENTICATION",
+                                  "ACK",
+                                  "SUBSCRIPTION",
+                                  "UNSUBSCRIPTION",
+                                  "GET",
+                                  "MESSAGES",
+                                  "CLIENTACK",
+                                  "SHUTDOWN",
+                                  "DUMP",
+                                  "HEARTBEAT",
+                                  "CLIENTROLLBACK"};
+    return t >= 0 && t < (int)(sizeof names / sizeof names[0]) ? names[t] : "UNRECOGNIZED";
+}
+
+typedef struct ack_view {
+    int code;
+    canal_bytes message;
+} ack_view;
+
+static int parse_ack(canal_client *c, const packet_view *pv, ack_view *av, const char *what) {
+    caocp_Ack ack;
+    memset(&ack, 0, sizeof ack);
+    memset(av, 0, sizeof *av);
+    av->message.ptr = (const uint8_t *)empty_str;
+    ack.error_message.funcs.decode = dec_view;
+    ack.error_message.arg = &av->message;
+    pb_istream_t s = pb_istream_from_buffer(pv->body.ptr, pv->body.len);
+    if (!pb_decode_ex(&s, caocp_Ack_fields, &ack, PB_DECODE_NOINIT))
+        return set_error(c, CANAL_EPROTO, "%s: malformed Ack (%s)", what, PB_GET_ERROR(&s));
+    /* Only a positive code is an error (§10.2 trap 9). */
+    av->code = ack.which_error_code_present == caocp_Ack_error_code_tag ? ack.error_code : 0;
+    return CANAL_OK;
+}
+
+/* Report a server error Ack: its code and text (cut to fit) in the error. */
+static int server_error(canal_client *c, int code, const ack_view *av, const char *head) {
+    int len = av->message.len > 400 ? 400 : (int)av->message.len;
+    set_error(c, code, "%s: server error %d: %.*s%s", head, av->code, len,
+              (const char *)av->message.ptr, av->message.len > 400 ? "..." : "");
+    c->server_code = av->code;
+    return code;
+}
+
+/* Read the reply to a request that expects an Ack (auth, sub, unsub). */
+static int read_ack_reply(canal_client *c, const char *what, int err_code) {
+    const uint8_t *body;
+    size_t len;
+    packet_view pv;
+    ack_view av;
+    int rc;
+    c->waiting_for = what;
+    if ((rc = read_frame(c, now_ms() + c->read_timeout_ms, &body, &len)) < 0) return rc;
+    if ((rc = parse_packet(c, body, len, &pv, what)) < 0) return broken(c, rc);
+    if (pv.type != caocp_PacketType_ACK)
+        return fail_conn(c, CANAL_EPROTO, "%s: expected an ACK packet, got type %d (%s)", what,
+                         pv.type, packet_type_name(pv.type));
+    if ((rc = parse_ack(c, &pv, &av, what)) < 0) return broken(c, rc);
+    if (av.code > 0) {
+        if (c->unconfirmed > 0) {
+            /* It may answer an earlier ack/rollback; then the reply to this
+             * request is still on its way and the stream is out of step. */
+            char head[256];
+            snprintf(head, sizeof head,
+                     "server refused %s or the %s request after it (connection closed, "
+                     "reconnect to resume)",
+                     c->last_op, what);
+            server_error(c, CANAL_ESERVER, &av, head);
+            return broken(c, CANAL_ESERVER);
+        }
+        char head[96];
+        snprintf(head, sizeof head, "%s refused", what);
+        return server_error(c, err_code, &av, head);
+    }
+    c->unconfirmed = 0;
+    return CANAL_OK;
+}
+
+/* ------------------------------------------------------------ session */
+
+static int session_start(canal_client *c);
+
+int canal_connect(canal_client *c) {
+    if (!c) return CANAL_EINVAL;
+    canal_disconnect(c);
+    clear_error(c);
+    if (c->bad_options) return set_error(c, CANAL_EINVAL, "%s", c->bad_options_msg);
+    int rc = tcp_connect(c);
+    if (rc < 0) return rc;
+    return canal_connect_fd(c, c->fd);
+}
+
+int canal_connect_fd(canal_client *c, int fd) {
+    if (!c) return CANAL_EINVAL;
+    if (fd < 0) return set_error(c, CANAL_EINVAL, "connect_fd: negative file descriptor");
+    if (c->fd != fd) {
+        canal_disconnect(c);
+        clear_error(c);
+        if (c->bad_options) {
+            close(fd);
+            return set_error(c, CANAL_EINVAL, "%s", c->bad_options_msg);
+        }
+        c->fd = fd;
+        if (set_nonblock_nodelay(fd) < 0)
+            return fail_conn(c, CANAL_EIO, "cannot set up descriptor %d: %s", fd,
+                             strerror(errno));
+    }
+    int rc = session_start(c);
+    /* A failed connect leaves the client disconnected, whatever failed. */
+    return rc < 0 && c->fd >= 0 ? broken(c, rc) : rc;
+}
+
+/* Handshake, login, re-subscription and rollback on a connected socket. */
+static int session_start(canal_client *c) {
+    int64_t deadline = now_ms() + c->read_timeout_ms;
+    const uint8_t *body;
+    size_t len;
+    packet_view pv;
+    int rc;
+
+    /* Handshake (§4.1): version must be present and 1, type HANDSHAKE. */
+    c->waiting_for = "the handshake";
+    if ((rc = read_frame(c, deadline, &body, &len)) < 0) return rc;
+    if ((rc = parse_packet(c, body, len, &pv, "handshake")) < 0)
+        return broken(c, rc);
+    if (!pv.has_version || pv.version != 1)
+        return fail_conn(c, CANAL_EPROTO, "handshake: unsupported version %d%s", pv.version,
+                         pv.has_version ? "" : " (absent)");
+    if (pv.type != caocp_PacketType_HANDSHAKE)
+        return fail_conn(c, CANAL_EPROTO, "handshake: expected a HANDSHAKE packet, got type %d (%s)",
+                         pv.type, packet_type_name(pv.type));
+    caocp_Handshake hs;
+    canal_bytes seed = {(const uint8_t *)empty_str, 0};
+    memset(&hs, 0, sizeof hs);
+    hs.seeds.funcs.decode = dec_view;
+    hs.seeds.arg = &seed;
+    pb_istream_t s = pb_istream_from_buffer(pv.body.ptr, pv.body.len);
+    if (!pb_decode_ex(&s, caocp_Handshake_fields, &hs, PB_DECODE_NOINIT))
+        return fail_conn(c, CANAL_EPROTO, "handshake: malformed Handshake (%s)", PB_GET_ERROR(&s));
+
+    /* ClientAuth (§4.1 step 3): the token is hex text; no password sends none. */
+    char token[41] = "";
+    if (c->has_password) scramble_hex(c->stage1, seed.ptr, seed.len, token);
+    caocp_ClientAuth auth;
+    memset(&auth, 0, sizeof auth);
+    set_str(&auth.username, c->username);
+    set_str(&auth.password, token);
+    auth.which_net_read_timeout_present = caocp_ClientAuth_net_read_timeout_tag;
+    auth.net_read_timeout = c->idle_timeout_ms;
+    auth.which_net_write_timeout_present = caocp_ClientAuth_net_write_timeout_tag;
+    auth.net_write_timeout = c->idle_timeout_ms;
+    rc = send_packet(c, caocp_PacketType_CLIENTAUTHENTICATION, caocp_ClientAuth_fields, &auth,
+                     "ClientAuth");
+    wipe(token, sizeof token);
+    if (rc < 0) return rc;
+    /* On a refusal the server keeps the socket open; connect_fd closes it. */
+    if ((rc = read_ack_reply(c, "authentication", CANAL_EAUTH)) < 0) return rc;
+    c->outstanding.n = 0;
+    c->unconfirmed = 0;
+
+    /* A reconnect restores the subscription (as the Java cluster client
+     * does) and then rolls back, so unacked batches come again. */
+    if (c->subscribed) {
+        caocp_Sub sub;
+        memset(&sub, 0, sizeof sub);
+        set_str(&sub.destination, c->destination);
+        set_str(&sub.client_id, c->client_id);
+        set_str(&sub.filter, c->filter ? c->filter : "");
+        if ((rc = send_packet(c, caocp_PacketType_SUBSCRIPTION, caocp_Sub_fields, &sub,
+                              "Sub")) < 0)
+            return rc;
+        if ((rc = read_ack_reply(c, "re-subscription", CANAL_ESERVER)) < 0) return rc;
+    }
+    if (c->rollback_on_connect) {
+        caocp_ClientRollback rb;
+        memset(&rb, 0, sizeof rb);
+        set_str(&rb.destination, c->destination);
+        set_str(&rb.client_id, c->client_id);
+        if ((rc = send_packet(c, caocp_PacketType_CLIENTROLLBACK, caocp_ClientRollback_fields,
+                              &rb, "ClientRollback")) < 0)
+            return rc;
+        c->unconfirmed = 1;
+        snprintf(c->last_op, sizeof c->last_op, "the rollback sent on connect");
+    }
+    clear_error(c);
+    return CANAL_OK;
+}
+
+void canal_disconnect(canal_client *c) {
+    if (!c) return;
+    close_fd(c);
+    c->msg.batch_id = -1;
+    c->msg.n_entries = 0;
+}
+
+bool canal_is_connected(const canal_client *c) { return c && c->fd >= 0; }
+
+/* Common entry checks for calls that need a live connection. */
+static int need_conn(canal_client *c, const char *what) {
+    clear_error(c);
+    if (c->bad_options) return set_error(c, CANAL_EINVAL, "%s", c->bad_options_msg);
+    if (c->fd < 0)
+        return set_error(c, CANAL_ESTATE, "%s: not connected (call canal_connect)", what);
+    return CANAL_OK;
+}
+
+int canal_subscribe(canal_client *c, const char *filter) {
+    if (!c) return CANAL_EINVAL;
+    int rc = need_conn(c, "subscribe");
+    if (rc < 0) return rc;
+    if (!filter) filter = "";
+    caocp_Sub sub;
+    memset(&sub, 0, sizeof sub);
+    set_str(&sub.destination, c->destination);
+    set_str(&sub.client_id, c->client_id);
+    set_str(&sub.filter, filter);
+    if ((rc = send_packet(c, caocp_PacketType_SUBSCRIPTION, caocp_Sub_fields, &sub, "Sub")) < 0)
+        return rc;
+    if ((rc = read_ack_reply(c, "subscription", CANAL_ESERVER)) < 0) return rc;
+    if (!c->filter || strcmp(c->filter, filter) != 0) {
+        char *copy = mem_strdup(c, filter);
+        if (!copy) return set_error(c, CANAL_ENOMEM, "no memory to keep the filter");
+        mem_free(c, c->filter);
+        c->filter = copy;
+    }
+    c->subscribed = true;
+    return CANAL_OK;
+}
+
+int canal_unsubscribe(canal_client *c) {
+    if (!c) return CANAL_EINVAL;
+    int rc = need_conn(c, "unsubscribe");
+    if (rc < 0) return rc;
+    caocp_Unsub un;
+    memset(&un, 0, sizeof un);
+    set_str(&un.destination, c->destination);
+    set_str(&un.client_id, c->client_id);
+    if ((rc = send_packet(c, caocp_PacketType_UNSUBSCRIPTION, caocp_Unsub_fields, &un,
+                          "Unsub")) < 0)
+        return rc;
+    if ((rc = read_ack_reply(c, "unsubscription", CANAL_ESERVER)) < 0) return rc;
+    c->subscribed = false;
+    return CANAL_OK;
+}
+
+/* ------------------------------------------------------------ messages */
+
+static bool dec_entry_raw(pb_istream_t *s, const pb_field_t *f, void **arg) {
+    (void)f;
+    canal_client *c = *arg;
+    if (!vec_reserve(c, &c->entries, c->entries.n + 1, sizeof(canal_entry))) {
+        set_error(c, CANAL_ENOMEM, "no memory for %zu entries", c->entries.n + 1);
+        return false;
+    }
+    canal_entry *e = (canal_entry *)c->entries.p + c->entries.n++;
+    memset(e, 0, sizeof *e);
+    take_view(s, &e->raw.ptr, &e->raw.len);
+    return true;
+}
+
+/* Header fields by tag: strings go to the arena, props to hdr_pairs. */
+typedef struct header_frame {
+    dec_ctx *x;
+    canal_header *h;
+    pair_target props;
+} header_frame;
+
+static bool dec_header_field(pb_istream_t *s, const pb_field_t *f, void **arg) {
+    header_frame *fr = *arg;
+    canal_header *h = fr->h;
+    switch (f->tag) {
+    case caocp_Header_logfileName_tag: return copy_str(fr->x, s, &h->logfile_name, "Header.logfileName");
+    case caocp_Header_serverenCode_tag: return copy_str(fr->x, s, &h->server_encode, "Header.serverenCode");
+    case caocp_Header_schemaName_tag: return copy_str(fr->x, s, &h->schema_name, "Header.schemaName");
+    case caocp_Header_tableName_tag: return copy_str(fr->x, s, &h->table_name, "Header.tableName");
+    case caocp_Header_gtid_tag: return copy_str(fr->x, s, &h->gtid, "Header.gtid");
+    default: {
+        void *t = &fr->props;
+        return dec_pair(s, f, &t);
+    }
+    }
+}
+
+/* An Entry: top level first (header kept as a view), header second. */
+typedef struct entry_frame {
+    canal_bytes header;
+    bool has_header;
+    canal_bytes store;
+} entry_frame;
+
+static bool dec_entry_header_view(pb_istream_t *s, const pb_field_t *f, void **arg) {
+    (void)f;
+    entry_frame *fr = *arg;
+    take_view(s, &fr->header.ptr, &fr->header.len);
+    fr->has_header = true;
+    return true;
+}
+
+static int decode_header(canal_client *c, dec_ctx *x, canal_entry *e, canal_bytes hb, size_t i) {
+    caocp_Header m;
+    canal_header *h = &e->header;
+    header_frame fr = {x, h, {x, &c->hdr_pairs}};
+    size_t p0 = c->hdr_pairs.n;
+    memset(&m, 0, sizeof m);
+    m.logfileName.funcs.decode = m.serverenCode.funcs.decode = m.schemaName.funcs.decode =
+        m.tableName.funcs.decode = m.gtid.funcs.decode = m.props.funcs.decode = dec_header_field;
+    m.logfileName.arg = m.serverenCode.arg = m.schemaName.arg = m.tableName.arg = m.gtid.arg =
+        m.props.arg = &fr;
+    pb_istream_t s = pb_istream_from_buffer(hb.ptr, hb.len);
+    if (!pb_decode_ex(&s, caocp_Header_fields, &m, PB_DECODE_NOINIT)) {
+        char what[48];
+        snprintf(what, sizeof what, "entry %zu: Header", i);
+        return decode_error(c, x, &s, what);
+    }
+    h->has_version = m.which_version_present == caocp_Header_version_tag;
+    h->version = h->has_version ? m.version : 0;
+    h->logfile_offset = m.logfileOffset;
+    h->server_id = m.serverId;
+    h->execute_time = m.executeTime;
+    h->has_source_type = m.which_sourceType_present == caocp_Header_sourceType_tag;
+    h->source_type = h->has_source_type ? (int32_t)m.sourceType : 0;
+    h->event_length = m.eventLength;
+    h->has_event_type = m.which_eventType_present == caocp_Header_eventType_tag;
+    h->event_type = h->has_event_type ? (int32_t)m.eventType : 0;
+    h->n_props = c->hdr_pairs.n - p0;
+    h->props = (const canal_pair *)(uintptr_t)p0; /* an index until the vector is final */
+    return CANAL_OK;
+}
+
+/* Decode a Messages body into c->msg: entry views, then their headers. */
+static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, const char *what) {
+    caocp_Messages m;
+    size_t i, hdr_total = 0;
+    int rc;
+    c->entries.n = 0;
+    c->hdr_pairs.n = 0;
+    c->msg.batch_id = -1;
+    c->msg.n_entries = 0;
+    c->msg.entries = NULL;
+    memset(&m, 0, sizeof m);
+    m.messages.funcs.decode = dec_entry_raw;
+    m.messages.arg = c;
+    pb_istream_t s = pb_istream_from_buffer(buf, len);
+    clear_error(c);
+    if (!pb_decode_ex(&s, caocp_Messages_fields, &m, PB_DECODE_NOINIT)) {
+        if (c->err == CANAL_ENOMEM) return CANAL_ENOMEM;
+        return set_error(c, CANAL_EPROTO, "%s: malformed Messages (%s)", what, PB_GET_ERROR(&s));
+    }
+    canal_entry *es = c->entries.p;
+    size_t n = c->entries.n;
+    /* Pass 1: each Entry's top level; the header stays a view. */
+    for (i = 0; i < n; i++) {
+        caocp_Entry em;
+        entry_frame fr;
+        canal_entry *e = &es[i];
+        memset(&em, 0, sizeof em);
+        memset(&fr, 0, sizeof fr);
+        fr.store.ptr = (const uint8_t *)empty_str;
+        em.header.funcs.decode = dec_entry_header_view;
+        em.header.arg = &fr;
+        em.storeValue.funcs.decode = dec_view;
+        em.storeValue.arg = &fr.store;
+        pb_istream_t es_ = pb_istream_from_buffer(e->raw.ptr, e->raw.len);
+        if (!pb_decode_ex(&es_, caocp_Entry_fields, &em, PB_DECODE_NOINIT))
+            return set_error(c, CANAL_EPROTO, "%s: entry %zu of %zu: malformed Entry (%s)", what,
+                             i, n, PB_GET_ERROR(&es_));
+        e->has_entry_type = em.which_entryType_present == caocp_Entry_entryType_tag;
+        e->entry_type = e->has_entry_type ? (int32_t)em.entryType : 0;
+        e->store_value = fr.store;
+        e->has_header = fr.has_header;
+        /* Park the header view in the fields it will replace. */
+        e->header.logfile_name.ptr = (const char *)fr.header.ptr;
+        e->header.logfile_name.len = fr.header.len;
+        hdr_total += fr.header.len + 1;
+    }
+    /* Pass 2: headers, into an arena that holds all of them at once. */
+    if (!arena_reset(c, &c->hdr_str, hdr_total + 1))
+        return set_error(c, CANAL_ENOMEM, "no memory for %zu bytes of headers", hdr_total);
+    dec_ctx x = {c, &c->hdr_str, NULL, NULL};
+    for (i = 0; i < n; i++) {
+        canal_entry *e = &es[i];
+        canal_bytes hb = {(const uint8_t *)e->header.logfile_name.ptr, e->header.logfile_name.len};
+        canal_header *h = &e->header;
+        memset(h, 0, sizeof *h);
+        h->logfile_name = h->server_encode = h->schema_name = h->table_name = h->gtid = EMPTY;
+        if (e->has_header && (rc = decode_header(c, &x, e, hb, i)) < 0) {
+            char tmp[CANAL_ERRSTR_SIZE];
+            snprintf(tmp, sizeof tmp, "%s", c->errstr);
+            return set_error(c, rc, "%s: %s", what, tmp);
+        }
+    }
+    for (i = 0; i < n; i++) { /* the pairs vector is final: indexes become pointers */
+        canal_header *h = &es[i].header;
+        h->props = h->n_props ? (const canal_pair *)c->hdr_pairs.p + (uintptr_t)h->props : NULL;
+    }
+    c->msg.batch_id = m.batch_id;
+    c->msg.n_entries = n;
+    c->msg.entries = n ? es : NULL;
+    return CANAL_OK;
+}
+
+/* Interpret a MESSAGES packet (§5.4, Java's CanalMessageDeserializer). */
+static int decode_messages_packet(canal_client *c, const packet_view *pv, const char *what) {
+    if (pv->type != caocp_PacketType_MESSAGES)
+        return set_error(c, CANAL_EPROTO, "%s: unexpected packet type %d (%s)", what, pv->type,
+                         packet_type_name(pv->type));
+    if (pv->has_compression && pv->compression != caocp_Compression_COMPRESSIONCOMPATIBLEPROTO2 &&
+        pv->compression != caocp_Compression_NONE)
+        return set_error(c, CANAL_EPROTO, "%s: compression %d is not supported", what,
+                         pv->compression);
+    return decode_messages(c, pv->body.ptr, pv->body.len, what);
+}
+
+int canal_message_parse(canal_client *c, const void *buf, size_t len, bool is_packet,
+                        const canal_message **out) {
+    if (!c) return CANAL_EINVAL;
+    if (out) *out = NULL;
+    clear_error(c);
+    if (!out || (!buf && len > 0))
+        return set_error(c, CANAL_EINVAL, "message_parse: NULL %s", out ? "buf" : "out");
+    if (!buf) buf = empty_str;
+    int rc;
+    if (is_packet) {
+        packet_view pv;
+        if ((rc = parse_packet(c, buf, len, &pv, "message_parse")) < 0) return rc;
+        rc = decode_messages_packet(c, &pv, "message_parse");
+    } else {
+        rc = decode_messages(c, buf, len, "message_parse");
+    }
+    if (rc < 0) return rc;
+    *out = &c->msg;
+    return CANAL_OK;
+}
+
+int canal_get(canal_client *c, int batch_size, int timeout_ms, const canal_message **out) {
+    if (!c) return CANAL_EINVAL;
+    if (out) *out = NULL;
+    int rc = need_conn(c, "get");
+    if (rc < 0) return rc;
+    if (!out) return set_error(c, CANAL_EINVAL, "get: out is NULL");
+    c->msg.batch_id = -1;
+    c->msg.n_entries = 0;
+    c->msg.entries = NULL;
+
+    /* Get as the Java client sends it (§5.4): every field explicit. */
+    caocp_Get g;
+    memset(&g, 0, sizeof g);
+    set_str(&g.destination, c->destination);
+    set_str(&g.client_id, c->client_id);
+    g.fetch_size = batch_size > 0 ? batch_size : 1000;
+    g.which_timeout_present = caocp_Get_timeout_tag;
+    g.timeout = timeout_ms < 0 ? -1 : timeout_ms;
+    g.which_unit_present = caocp_Get_unit_tag;
+    g.unit = 2; /* TimeUnit.MILLISECONDS */
+    g.which_auto_ack_present = caocp_Get_auto_ack_tag;
+    g.auto_ack = false;
+    if ((rc = send_packet(c, caocp_PacketType_GET, caocp_Get_fields, &g, "Get")) < 0) return rc;
+
+    const uint8_t *body;
+    size_t len;
+    packet_view pv;
+    c->waiting_for = "the reply to GET";
+    if ((rc = read_frame(c, now_ms() + c->read_timeout_ms, &body, &len)) < 0) return rc;
+    if ((rc = parse_packet(c, body, len, &pv, "get")) < 0) return broken(c, rc);
+    if (pv.type == caocp_PacketType_ACK) {
+        ack_view av;
+        if ((rc = parse_ack(c, &pv, &av, "get")) < 0) return broken(c, rc);
+        if (av.code <= 0)
+            return fail_conn(c, CANAL_EPROTO, "get: expected MESSAGES, got an ACK without error");
+        if (c->unconfirmed > 0) {
+            char head[256];
+            snprintf(head, sizeof head,
+                     "server refused %s or the GET after it (connection closed, reconnect "
+                     "to resume; unacked batches will be redelivered)",
+                     c->last_op);
+            server_error(c, CANAL_ESERVER, &av, head);
+            return broken(c, CANAL_ESERVER);
+        }
+        return server_error(c, CANAL_ESERVER, &av, "get refused");
+    }
+    if ((rc = decode_messages_packet(c, &pv, "get")) < 0) {
+        /* A reply we cannot read leaves a batch outstanding that we cannot
+         * name: the connection is out of step. */
+        char tmp[CANAL_ERRSTR_SIZE];
+        snprintf(tmp, sizeof tmp, "%s", c->errstr);
+        c->msg.n_entries = 0;
+        c->msg.batch_id = -1;
+        return fail_conn(c, rc, "%s", tmp);
+    }
+    c->unconfirmed = 0;
+    if (c->msg.batch_id != -1) {
+        if (c->msg.batch_id <= 0) {
+            int64_t id = c->msg.batch_id;
+            c->msg.n_entries = 0;
+            c->msg.batch_id = -1;
+            return fail_conn(c, CANAL_EPROTO, "get: server sent invalid batch id %" PRId64, id);
+        }
+        if (!vec_reserve(c, &c->outstanding, c->outstanding.n + 1, sizeof(int64_t)))
+            return set_error(c, CANAL_ENOMEM, "no memory to track batch %" PRId64,
+                             c->msg.batch_id);
+        ((int64_t *)c->outstanding.p)[c->outstanding.n++] = c->msg.batch_id;
+    }
+    *out = &c->msg;
+    return CANAL_OK;
+}
+
+/* Check a batch id against the batches of this connection (§5.5: the server
+ * wants acks in order and only for outstanding batches). */
+static int check_batch(canal_client *c, int64_t id, const char *what) {
+    const int64_t *ids = c->outstanding.p;
+    size_t i;
+    for (i = 0; i < c->outstanding.n; i++)
+        if (ids[i] == id) break;
+    if (i == c->outstanding.n)
+        return set_error(c, CANAL_EINVAL,
+                         "%s: batch %" PRId64
+                         " is not outstanding on this connection (already acked, rolled back, "
+                         "empty, or from before a reconnect)",
+                         what, id);
+    if (i != 0)
+        return set_error(c, CANAL_ESTATE,
+                         "%s: batch %" PRId64 " is not the oldest unacked batch (%" PRId64
+                         "); ack in order",
+                         what, id, ids[0]);
+    return CANAL_OK;
+}
+
+static void drop_first_batch(canal_client *c) {
+    int64_t *ids = c->outstanding.p;
+    memmove(ids, ids + 1, (c->outstanding.n - 1) * sizeof *ids);
+    c->outstanding.n--;
+}
+
+int canal_ack(canal_client *c, int64_t batch_id) {
+    if (!c) return CANAL_EINVAL;
+    int rc = need_conn(c, "ack");
+    if (rc < 0) return rc;
+    if (batch_id == -1)
+        return set_error(c, CANAL_EINVAL, "ack: batch -1 is an empty batch; there is nothing to ack");
+    if ((rc = check_batch(c, batch_id, "ack")) < 0) return rc;
+    caocp_ClientAck a;
+    memset(&a, 0, sizeof a);
+    set_str(&a.destination, c->destination);
+    set_str(&a.client_id, c->client_id);
+    a.batch_id = batch_id;
+    if ((rc = send_packet(c, caocp_PacketType_CLIENTACK, caocp_ClientAck_fields, &a, "ClientAck")) < 0)
+        return rc;
+    drop_first_batch(c);
+    c->unconfirmed++;
+    snprintf(c->last_op, sizeof c->last_op, "the ack of batch %" PRId64, batch_id);
+    return CANAL_OK;
+}
+
+int canal_rollback(canal_client *c, int64_t batch_id) {
+    if (!c) return CANAL_EINVAL;
+    int rc = need_conn(c, "rollback");
+    if (rc < 0) return rc;
+    if (batch_id != 0 && (rc = check_batch(c, batch_id, "rollback")) < 0) return rc;
+    caocp_ClientRollback r;
+    memset(&r, 0, sizeof r);
+    set_str(&r.destination, c->destination);
+    set_str(&r.client_id, c->client_id);
+    r.batch_id = batch_id;
+    if ((rc = send_packet(c, caocp_PacketType_CLIENTROLLBACK, caocp_ClientRollback_fields, &r,
+                          "ClientRollback")) < 0)
+        return rc;
+    /* The server forgets the batch (or all of them) and rewinds to the last
+     * acked position; other ids stay registered there, so they stay here. */
+    if (batch_id == 0) c->outstanding.n = 0;
+    else drop_first_batch(c);
+    c->unconfirmed++;
+    if (batch_id == 0) snprintf(c->last_op, sizeof c->last_op, "the rollback of all batches");
+    else snprintf(c->last_op, sizeof c->last_op, "the rollback of batch %" PRId64, batch_id);
+    return CANAL_OK;
+}
+
+/* ------------------------------------------------------------ row changes */
+
+typedef struct rc_ctx {
+    dec_ctx x;
+    pair_target col_props, row_props, rc_props;
+    size_t row; /* for error text */
+} rc_ctx;
+
+typedef struct col_frame {
+    rc_ctx *r;
+    canal_column col;
+} col_frame;
+
+static bool dec_col_field(pb_istream_t *s, const pb_field_t *f, void **arg) {
+    col_frame *fr = *arg;
+    dec_ctx *x = &fr->r->x;
+    switch (f->tag) {
+    case caocp_Column_name_tag: return copy_str(x, s, &fr->col.name, "Column.name");
+    case caocp_Column_value_tag: return copy_str(x, s, &fr->col.value, "Column.value");
+    case caocp_Column_mysqlType_tag: return copy_str(x, s, &fr->col.mysql_type, "Column.mysqlType");
+    default: {
+        void *t = &fr->r->col_props;
+        return dec_pair(s, f, &t);
+    }
+    }
+}
+
+static bool dec_column(pb_istream_t *s, const pb_field_t *f, void **arg) {
+    rc_ctx *r = *arg;
+    canal_client *c = r->x.c;
+    bool after = f->tag == caocp_RowData_afterColumns_tag;
+    vec *v = after ? &c->cols_after : &c->cols_before;
+    col_frame fr;
+    caocp_Column m;
+    size_t p0 = c->col_pairs.n;
+    fr.r = r;
+    memset(&m, 0, sizeof m);
+    fr.col.name = fr.col.value = fr.col.mysql_type = EMPTY;
+    m.name.funcs.decode = m.value.funcs.decode = m.mysqlType.funcs.decode = m.props.funcs.decode =
+        dec_col_field;
+    m.name.arg = m.value.arg = m.mysqlType.arg = m.props.arg = &fr;
+    if (!pb_decode_ex(s, caocp_Column_fields, &m, PB_DECODE_NOINIT)) return false;
+    fr.col.index = m.index;
+    fr.col.sql_type = m.sqlType;
+    fr.col.is_key = m.isKey;
+    fr.col.updated = m.updated;
+    fr.col.has_is_null = m.which_isNull_present == caocp_Column_isNull_tag;
+    fr.col.is_null = fr.col.has_is_null && m.isNull;
+    fr.col.length = m.length;
+    fr.col.n_props = c->col_pairs.n - p0;
+    fr.col.props = NULL;
+    if (!vec_reserve(c, v, v->n + 1, sizeof(canal_column))) {
+        set_error(c, CANAL_ENOMEM, "no memory for %zu columns", v->n + 1);
+        return false;
+    }
+    if (fr.col.n_props) {
+        if (!vec_reserve(c, &c->fixes, c->fixes.n + 1, sizeof(col_fix))) {
+            set_error(c, CANAL_ENOMEM, "no memory for column props");
+            return false;
+        }
+        col_fix fx = {after, v->n, p0};
+        ((col_fix *)c->fixes.p)[c->fixes.n++] = fx;
+    }
+    ((canal_column *)v->p)[v->n++] = fr.col;
+    return true;
+}
+
+static bool dec_row(pb_istream_t *s, const pb_field_t *f, void **arg) {
+    (void)f;
+    rc_ctx *r = *arg;
+    canal_client *c = r->x.c;
+    caocp_RowData m;
+    row_ix ix;
+    ix.b0 = c->cols_before.n;
+    ix.a0 = c->cols_after.n;
+    ix.p0 = c->row_pairs.n;
+    memset(&m, 0, sizeof m);
+    m.beforeColumns.funcs.decode = m.afterColumns.funcs.decode = dec_column;
+    m.beforeColumns.arg = m.afterColumns.arg = r;
+    m.props.funcs.decode = dec_pair;
+    m.props.arg = &r->row_props;
+    if (!pb_decode_ex(s, caocp_RowData_fields, &m, PB_DECODE_NOINIT)) return false;
+    ix.nb = c->cols_before.n - ix.b0;
+    ix.na = c->cols_after.n - ix.a0;
+    ix.np = c->row_pairs.n - ix.p0;
+    if (!vec_reserve(c, &c->row_ixs, c->row_ixs.n + 1, sizeof(row_ix))) {
+        set_error(c, CANAL_ENOMEM, "no memory for %zu rows", c->row_ixs.n + 1);
+        return false;
+    }
+    ((row_ix *)c->row_ixs.p)[c->row_ixs.n++] = ix;
+    r->row++;
+    return true;
+}
+
+typedef struct rcstr_frame {
+    dec_ctx *x;
+    canal_rowchange *out;
+} rcstr_frame;
+
+static bool dec_rc_str(pb_istream_t *s, const pb_field_t *f, void **arg) {
+    rcstr_frame *fr = *arg;
+    if (f->tag == caocp_RowChange_sql_tag) return copy_str(fr->x, s, &fr->out->sql, "RowChange.sql");
+    return copy_str(fr->x, s, &fr->out->ddl_schema_name, "RowChange.ddlSchemaName");
+}
+
+static const canal_pair *pairs_at(const vec *v, size_t p0, size_t n) {
+    return n ? (const canal_pair *)v->p + p0 : NULL;
+}
+
+int canal_entry_rowchange(canal_client *c, const canal_entry *e, canal_rowchange *out) {
+    if (!c) return CANAL_EINVAL;
+    clear_error(c);
+    if (!e || !out) return set_error(c, CANAL_EINVAL, "entry_rowchange: NULL %s", e ? "out" : "entry");
+    memset(out, 0, sizeof *out);
+    out->sql = out->ddl_schema_name = EMPTY;
+    if (e->entry_type != CANAL_ROWDATA)
+        return set_error(c, CANAL_EINVAL, "entry_rowchange: entry type %d (%s) carries no RowChange",
+                         (int)e->entry_type, canal_entry_type_name(e->entry_type));
+    c->cols_before.n = c->cols_after.n = c->rows.n = c->row_ixs.n = c->fixes.n = 0;
+    c->col_pairs.n = c->row_pairs.n = c->rc_pairs.n = 0;
+    if (!arena_reset(c, &c->rc_str, e->store_value.len + 1))
+        return set_error(c, CANAL_ENOMEM, "no memory to decode a RowChange of %zu bytes",
+                         e->store_value.len);
+    rc_ctx r;
+    rcstr_frame sf;
+    caocp_RowChange m;
+    memset(&r, 0, sizeof r);
+    r.x.c = c;
+    r.x.str = &c->rc_str;
+    r.col_props.x = r.row_props.x = r.rc_props.x = &r.x;
+    r.col_props.v = &c->col_pairs;
+    r.row_props.v = &c->row_pairs;
+    r.rc_props.v = &c->rc_pairs;
+    sf.x = &r.x;
+    sf.out = out;
+    memset(&m, 0, sizeof m);
+    m.sql.funcs.decode = m.ddlSchemaName.funcs.decode = dec_rc_str;
+    m.sql.arg = m.ddlSchemaName.arg = &sf;
+    m.rowDatas.funcs.decode = dec_row;
+    m.rowDatas.arg = &r;
+    m.props.funcs.decode = dec_pair;
+    m.props.arg = &r.rc_props;
+    pb_istream_t s = pb_istream_from_buffer(e->store_value.ptr, e->store_value.len);
+    if (!pb_decode_ex(&s, caocp_RowChange_fields, &m, PB_DECODE_NOINIT)) {
+        char what[64];
+        snprintf(what, sizeof what, "RowChange (row %zu)", r.row);
+        int rc = decode_error(c, &r.x, &s, what);
+        memset(out, 0, sizeof *out);
+        out->sql = out->ddl_schema_name = EMPTY;
+        return rc;
+    }
+    out->table_id = m.tableId;
+    out->has_event_type = m.which_eventType_present == caocp_RowChange_eventType_tag;
+    out->event_type = out->has_event_type ? (int32_t)m.eventType : 0;
+    out->has_is_ddl = m.which_isDdl_present == caocp_RowChange_isDdl_tag;
+    out->is_ddl = out->has_is_ddl && m.isDdl;
+    out->props = pairs_at(&c->rc_pairs, 0, c->rc_pairs.n);
+    out->n_props = c->rc_pairs.n;
+
+    /* Every vector is final now: turn indexes into pointers. */
+    size_t nrows = c->row_ixs.n;
+    if (!vec_reserve(c, &c->rows, nrows, sizeof(canal_row)))
+        return set_error(c, CANAL_ENOMEM, "no memory for %zu rows", nrows);
+    const row_ix *ixs = c->row_ixs.p;
+    canal_row *rows = c->rows.p;
+    canal_column *before = c->cols_before.p, *after = c->cols_after.p;
+    for (size_t i = 0; i < nrows; i++) {
+        rows[i].before = ixs[i].nb ? before + ixs[i].b0 : NULL;
+        rows[i].n_before = ixs[i].nb;
+        rows[i].after = ixs[i].na ? after + ixs[i].a0 : NULL;
+        rows[i].n_after = ixs[i].na;
+        rows[i].props = pairs_at(&c->row_pairs, ixs[i].p0, ixs[i].np);
+        rows[i].n_props = ixs[i].np;
+    }
+    const col_fix *fx = c->fixes.p;
+    for (size_t i = 0; i < c->fixes.n; i++) {
+        canal_column *col = (fx[i].after ? after : before) + fx[i].col;
+        col->props = pairs_at(&c->col_pairs, fx[i].p0, col->n_props);
+    }
+    out->rows = nrows ? rows : NULL;
+    out->n_rows = nrows;
+    return CANAL_OK;
+}
+
+/* ------------------------------------------------------------ names, binary */
+
+const char *canal_entry_type_name(int t) {
+    static const char *names[] = {"ENTRYTYPECOMPATIBLEPROTO2", "TRANSACTIONBEGIN", "ROWDATA",
+                                  "TRANSACTIONEND", "HEARTBEAT", "GTIDLOG"};
+    return t >= 0 && t < (int)(sizeof names / sizeof names[0]) ? names[t] : "UNRECOGNIZED";
+}
+
+const char *canal_event_type_name(int t) {
+    static const char *names[] = {"EVENTTYPECOMPATIBLEPROTO2", "INSERT", "UPDATE", "DELETE",
+                                  "CREATE", "ALTER", "ERASE", "QUERY", "TRUNCATE", "RENAME",
+                                  "CINDEX", "DINDEX", "GTID", "XACOMMIT", "XAROLLBACK",
+                                  "MHEARTBEAT"};
+    return t >= 0 && t < (int)(sizeof names / sizeof names[0]) ? names[t] : "UNRECOGNIZED";
+}
+
+int canal_latin1_to_bytes(const char *in, size_t in_len, uint8_t *out, size_t *out_len) {
+    if ((!in && in_len) || (!out && in_len) || !out_len) return CANAL_EINVAL;
+    const uint8_t *p = (const uint8_t *)in;
+    size_t o = 0;
+    for (size_t i = 0; i < in_len;) {
+        uint8_t b = p[i];
+        if (b < 0x80) {
+            out[o++] = b;
+            i++;
+        } else if ((b == 0xC2 || b == 0xC3) && i + 1 < in_len && (p[i + 1] & 0xC0) == 0x80) {
+            out[o++] = (uint8_t)((b & 0x03) << 6 | (p[i + 1] & 0x3F));
+            i += 2;
+        } else {
+            return CANAL_EINVAL;
+        }
+    }
+    *out_len = o;
+    return CANAL_OK;
+}

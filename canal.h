@@ -1,0 +1,405 @@
+/*
+ * canal.h - canal-c, a small blocking client for Alibaba Canal.
+ *
+ * Canal reads a MySQL binlog and serves it as a stream of row changes over a
+ * framed protobuf protocol on TCP (port 11111 by default). canal-c speaks that
+ * protocol the way the official Java client (SimpleCanalConnector) does, with
+ * no threads, no event loop and no global state: every call blocks for at most
+ * the time you configured and then returns a status code.
+ *
+ * Build it in: compile canal.c and the pb/ codecs, link nanopb (Debian:
+ * libnanopb-dev, or the sources of nanopb with NANOPB_DIR=... in our Makefile).
+ * Compile canal.c with the same PB_* macros as the nanopb runtime you link.
+ *
+ *     canal_options o;
+ *     canal_options_init(&o);
+ *     o.host = "10.0.0.5";
+ *     canal_client *c = canal_client_new(&o);
+ *     if (!c || canal_connect(c) < 0 || canal_subscribe(c, "shop\\..*") < 0)
+ *         die(c ? canal_errstr(c) : "out of memory");
+ *     for (;;) {
+ *         const canal_message *m;
+ *         if (canal_get(c, 1000, 1000, &m) < 0) die(canal_errstr(c));
+ *         for (size_t i = 0; i < m->n_entries; i++) handle(c, &m->entries[i]);
+ *         if (m->batch_id != -1 && canal_ack(c, m->batch_id) < 0) die(canal_errstr(c));
+ *     }
+ *     canal_client_free(c);
+ *
+ * Errors: every call returns CANAL_OK (0) or a negative canal_err; the client
+ * keeps the last error's code and text (canal_errcode, canal_errstr). Nothing
+ * aborts, prints or raises a signal (SIGPIPE is suppressed per send).
+ *
+ * Memory: the client allocates through the hooks in canal_options (malloc,
+ * realloc and free by default). It keeps one receive buffer that grows to the
+ * largest frame seen (never beyond max_frame) and is reused, plus a few
+ * reusable arrays for decoded entries and rows; a steady stream of batches
+ * allocates nothing once these have grown.
+ *
+ * Limits: frames larger than max_frame (256 MiB by default) are refused before
+ * anything is allocated for them. Host names are resolved with getaddrinfo,
+ * which may block past the connect timeout while DNS is unreachable.
+ */
+#ifndef CANAL_H
+#define CANAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CANAL_VERSION_MAJOR 0
+#define CANAL_VERSION_MINOR 1
+#define CANAL_VERSION_PATCH 0
+#define CANAL_VERSION "0.1.0"
+#define CANAL_VERSION_NUMBER \
+    (CANAL_VERSION_MAJOR * 10000 + CANAL_VERSION_MINOR * 100 + CANAL_VERSION_PATCH)
+
+/* The largest frame accepted unless canal_options.max_frame says otherwise.
+ * 256 MiB is what the Canal spec allows; lower it on small hosts. */
+#ifndef CANAL_DEFAULT_MAX_FRAME
+#define CANAL_DEFAULT_MAX_FRAME (256u * 1024u * 1024u)
+#endif
+
+/* The version of the canal.c that was linked, CANAL_VERSION_NUMBER style.
+ * Compare with CANAL_VERSION_NUMBER to catch a header/source mismatch. */
+int canal_version(void);
+
+/* ---------------------------------------------------------------- errors */
+
+typedef enum canal_err {
+    CANAL_OK = 0,
+    CANAL_EIO = -1,      /* socket error, connection refused or closed by the peer */
+    CANAL_ETIMEOUT = -2, /* connect or read deadline passed */
+    CANAL_EPROTO = -3,   /* the server sent bytes that break the protocol */
+    CANAL_ESERVER = -4,  /* the server answered with an error Ack; see canal_server_code */
+    CANAL_EAUTH = -5,    /* the server refused the user name or password */
+    CANAL_EINVAL = -6,   /* a bad argument from the caller */
+    CANAL_ESTATE = -7,   /* the call does not fit the client's state (e.g. get before connect) */
+    CANAL_ETOOBIG = -8,  /* a frame longer than max_frame, or a request too large to send */
+    CANAL_ENOMEM = -9    /* an allocation failed */
+} canal_err;
+
+/* A fixed English name for a code ("CANAL_ETIMEOUT"), never NULL. */
+const char *canal_strerror(int err);
+
+/* ---------------------------------------------------------------- options */
+
+/* Allocation hooks: the same contract as malloc, realloc and free, with the
+ * user pointer from canal_options passed first. free_fn may get NULL. */
+typedef void *(*canal_malloc_fn)(void *ud, size_t size);
+typedef void *(*canal_realloc_fn)(void *ud, void *ptr, size_t size);
+typedef void (*canal_free_fn)(void *ud, void *ptr);
+
+typedef struct canal_options {
+    const char *host;        /* server host name or address; "127.0.0.1" */
+    int port;                /* 11111 */
+    const char *destination; /* the Canal instance; "example" */
+    int client_id;           /* a Java short, -32768..32767; 1001 */
+    const char *username;    /* NULL or "" sends no user name; NULL */
+    /* NULL sends no password; "" is an empty password and is hashed like any
+     * other. Only SHA-1(password) is kept, computed in canal_client_new; the
+     * caller's copy is the caller's to wipe. NULL */
+    const char *password;
+    int connect_timeout_ms;  /* TCP connect deadline; 10000 */
+    /* The longest any one call waits for the server, counted from the start
+     * of that call (not per read, so a server dripping bytes cannot stretch
+     * it). Keep a GET's own wait below it. 60000, like the Java client. */
+    int read_timeout_ms;
+    /* Sent in ClientAuth: the server closes the connection after this many
+     * ms without a request. 3600000 like the Java client. */
+    int idle_timeout_ms;
+    size_t max_frame;        /* refuse larger frames; CANAL_DEFAULT_MAX_FRAME */
+    /* Send rollback-all after every connect (as the Java client does), so a
+     * reconnect redelivers what was not acked. true */
+    bool rollback_on_connect;
+    /* Check that every string in decoded entries is valid UTF-8, as Canal's
+     * Java parser does. Turning it off passes the bytes through unchecked.
+     * true */
+    bool validate_utf8;
+    /* Allocation hooks; all three or none. NULL: the C library's. */
+    canal_malloc_fn malloc_fn;
+    canal_realloc_fn realloc_fn;
+    canal_free_fn free_fn;
+    void *alloc_ud;
+} canal_options;
+
+/* Fill *o with the defaults documented above. */
+void canal_options_init(canal_options *o);
+
+/* ---------------------------------------------------------------- lifecycle */
+
+typedef struct canal_client canal_client;
+
+/* Make a client from *o (NULL: the defaults). The strings in *o are copied;
+ * the caller may free them afterwards. Returns NULL when out of memory or
+ * when an option is invalid (a client id outside a short, a NULL host or
+ * destination, an empty destination, a port outside 1..65535, half-set
+ * allocation hooks). Does not touch the network. */
+canal_client *canal_client_new(const canal_options *o);
+
+/* Close the connection and free everything, including every message and row
+ * the client handed out. NULL is a no-op. Freeing the same client twice is
+ * undefined, as with free(). */
+void canal_client_free(canal_client *c);
+
+/* Connect and log in: resolve the host, TCP connect within connect_timeout_ms
+ * (TCP_NODELAY on), read the server's handshake, send ClientAuth with the
+ * password scrambled by the handshake seed (never in clear), read the Ack.
+ * Then, if this client had subscribed before (a reconnect), subscribe again
+ * with the same filter; then, if rollback_on_connect, roll back every unacked
+ * batch so that the server redelivers it.
+ *
+ * Calling it on a connected client closes the old connection first, so
+ * "on any error, canal_connect again" is the whole recovery recipe. Batch ids
+ * from an earlier connection are dead after it.
+ *
+ * Returns CANAL_OK, CANAL_EIO (resolve, refuse, reset), CANAL_ETIMEOUT,
+ * CANAL_EPROTO (not a Canal server), CANAL_EAUTH (the server's code and text
+ * in canal_server_code and canal_errstr), CANAL_ESERVER (the re-subscribe was
+ * refused), CANAL_ENOMEM. On failure the client is left disconnected. */
+int canal_connect(canal_client *c);
+
+/* Same as canal_connect over a socket the caller already connected (a Unix
+ * socket, a tunnel, a socketpair in a test). The client owns fd from now on
+ * and closes it on error, on canal_disconnect and on canal_client_free. */
+int canal_connect_fd(canal_client *c, int fd);
+
+/* Close the connection. There is no goodbye packet; the server keeps this
+ * client's subscription and unacked batches for the next connect. Safe to
+ * call when not connected. */
+void canal_disconnect(canal_client *c);
+
+/* True while the client holds an authenticated connection. A transport or
+ * protocol error closes it; a server error Ack that answers the request
+ * itself does not. */
+bool canal_is_connected(const canal_client *c);
+
+/* ---------------------------------------------------------------- commands */
+
+/* Subscribe this client (destination, client id) with a table filter, a regex
+ * such as "shop\\..*" or "db.t1,db.t2"; NULL or "" keeps the server's filter.
+ * The filter applies to the whole destination, not to this client only.
+ * Waits for the server's Ack. CANAL_ESERVER carries the server's refusal. */
+int canal_subscribe(canal_client *c, const char *filter);
+
+/* Remove the subscription; waits for the Ack. */
+int canal_unsubscribe(canal_client *c);
+
+/* Fetch the next batch without acknowledging it.
+ *
+ * batch_size: entries wanted (the server may count it in KiB units of entry
+ * memory); <= 0 means 1000. timeout_ms: how long the server may wait to fill
+ * the batch; negative means "answer at once" (sent as -1); 0 means the server
+ * waits until a full batch is there, with no limit of its own (the client's
+ * read_timeout_ms still applies); a positive value should stay below
+ * read_timeout_ms.
+ *
+ * On CANAL_OK *out points to the batch, owned by the client and valid until
+ * the next canal_get, canal_message_parse, canal_connect, canal_disconnect or
+ * canal_client_free on this client. An empty batch has batch_id -1 and no
+ * entries; never ack it. Every entry's header is decoded; rows are decoded
+ * only on request (canal_entry_rowchange).
+ *
+ * Errors: CANAL_ESERVER when the server answered with an error Ack. If an ack
+ * or rollback was sent since the last reply, such an Ack most likely rejects
+ * that ack or rollback (the server does not confirm good ones, it only
+ * reports failures, and the report arrives here): the text then says which
+ * batch was rejected, and the connection is closed because it is out of step
+ * with the server; canal_connect resumes and the server redelivers every
+ * unacked batch. CANAL_EPROTO for a malformed reply or entry (nothing of that
+ * batch is delivered), CANAL_EIO, CANAL_ETIMEOUT, CANAL_ETOOBIG close the
+ * connection. */
+typedef struct canal_message canal_message;
+int canal_get(canal_client *c, int batch_size, int timeout_ms, const canal_message **out);
+
+/* Confirm a batch: the server forgets it and moves this client's cursor past
+ * it. Batches must be acked in the order they were received, and only batches
+ * of the current connection: the client checks both itself (CANAL_EINVAL:
+ * -1, 0, unknown, already acked or rolled back; CANAL_ESTATE: not the oldest
+ * unacked batch) and sends nothing in those cases. The server does not answer
+ * an ack; if it refuses one anyway, the refusal comes back from the next call
+ * that reads a reply (see canal_get). */
+int canal_ack(canal_client *c, int64_t batch_id);
+
+/* Give back unacked batches so that the next canal_get delivers their entries
+ * again, under new batch ids. batch_id 0 rolls back every unacked batch (the
+ * usual call); another id must be the oldest unacked batch, and the server
+ * then rewinds to the last acked position anyway, redelivering the later
+ * batches too. No reply is read, as with canal_ack. */
+int canal_rollback(canal_client *c, int64_t batch_id);
+
+/* ---------------------------------------------------------------- errors */
+
+/* The last error's code (CANAL_OK when the last call succeeded). */
+int canal_errcode(const canal_client *c);
+
+/* The last error as text: what failed and why, with the bad value or the
+ * server's message. Owned by the client; valid until the next call on it.
+ * "" after a success. Never contains the password or anything derived from
+ * it. */
+const char *canal_errstr(const canal_client *c);
+
+/* The error code the server sent with its last error Ack (400, 401, 402...),
+ * or 0 when the last error was not the server's. */
+int canal_server_code(const canal_client *c);
+
+/* ---------------------------------------------------------------- messages */
+
+/* A view of bytes owned by the client; ptr[len] is always '\0' for strings
+ * (which may still contain '\0' inside: use len). ptr is never NULL. */
+typedef struct canal_str {
+    const char *ptr;
+    size_t len;
+} canal_str;
+
+/* A view of raw protobuf bytes inside the received frame (no terminator). */
+typedef struct canal_bytes {
+    const uint8_t *ptr;
+    size_t len;
+} canal_bytes;
+
+typedef struct canal_pair {
+    canal_str key;
+    canal_str value;
+} canal_pair;
+
+/* Entry types (EntryProtocol.proto). Unknown numbers are kept as they are. */
+enum canal_entry_type {
+    CANAL_ENTRY_UNSET = 0, /* ENTRYTYPECOMPATIBLEPROTO2: absent reads 0 */
+    CANAL_TRANSACTIONBEGIN = 1,
+    CANAL_ROWDATA = 2,
+    CANAL_TRANSACTIONEND = 3,
+    CANAL_HEARTBEAT = 4,
+    CANAL_GTIDLOG = 5
+};
+
+/* Event types (EntryProtocol.proto). Unknown numbers are kept as they are. */
+enum canal_event_type {
+    CANAL_EVENT_UNSET = 0, /* EVENTTYPECOMPATIBLEPROTO2 */
+    CANAL_INSERT = 1,
+    CANAL_UPDATE = 2,
+    CANAL_DELETE = 3,
+    CANAL_CREATE = 4,
+    CANAL_ALTER = 5,
+    CANAL_ERASE = 6,
+    CANAL_QUERY = 7,
+    CANAL_TRUNCATE = 8,
+    CANAL_RENAME = 9,
+    CANAL_CINDEX = 10,
+    CANAL_DINDEX = 11,
+    CANAL_GTID = 12,
+    CANAL_XACOMMIT = 13,
+    CANAL_XAROLLBACK = 14,
+    CANAL_MHEARTBEAT = 15
+};
+
+/* The protobuf names: "ROWDATA", "INSERT", "ENTRYTYPECOMPATIBLEPROTO2", ...;
+ * "UNRECOGNIZED" for a number outside the enum. Never NULL. */
+const char *canal_entry_type_name(int entry_type);
+const char *canal_event_type_name(int event_type);
+
+/* Entry.header. The has_ flags tell whether a presence field was on the wire;
+ * absent fields read 0 or "". */
+typedef struct canal_header {
+    int32_t version;
+    canal_str logfile_name;
+    int64_t logfile_offset;
+    int64_t server_id;
+    canal_str server_encode; /* "serverenCode": "UTF-8" from the MySQL parser */
+    int64_t execute_time;    /* binlog event time, ms since the epoch */
+    int32_t source_type;     /* 2 = MYSQL */
+    canal_str schema_name;
+    canal_str table_name;
+    int64_t event_length;
+    int32_t event_type;      /* enum canal_event_type */
+    canal_str gtid;
+    const canal_pair *props; /* e.g. "rowsCount" */
+    size_t n_props;
+    bool has_version, has_source_type, has_event_type;
+} canal_header;
+
+typedef struct canal_entry {
+    canal_bytes raw;         /* the whole serialized Entry, for forwarding */
+    int32_t entry_type;      /* enum canal_entry_type; 0 when absent */
+    bool has_entry_type;
+    bool has_header;
+    canal_header header;
+    canal_bytes store_value; /* serialized RowChange (ROWDATA), TransactionBegin... */
+} canal_entry;
+
+struct canal_message {
+    int64_t batch_id;        /* -1: empty batch */
+    size_t n_entries;
+    const canal_entry *entries;
+};
+
+typedef struct canal_column {
+    int32_t index;           /* position in the table */
+    int32_t sql_type;        /* java.sql.Types: -5 BIGINT, 12 VARCHAR, 2004 BLOB... */
+    canal_str name;
+    canal_str value;         /* "" when is_null; binary types ISO-8859-1 encoded,
+                                see canal_latin1_to_bytes */
+    canal_str mysql_type;    /* e.g. "bigint(20)" */
+    int32_t length;
+    bool is_key;
+    bool updated;            /* after image: the value changed */
+    bool is_null;
+    bool has_is_null;
+    const canal_pair *props;
+    size_t n_props;
+} canal_column;
+
+typedef struct canal_row {
+    const canal_column *before; /* UPDATE and DELETE */
+    size_t n_before;
+    const canal_column *after;  /* INSERT and UPDATE */
+    size_t n_after;
+    const canal_pair *props;
+    size_t n_props;
+} canal_row;
+
+typedef struct canal_rowchange {
+    int64_t table_id;
+    int32_t event_type;      /* enum canal_event_type */
+    bool has_event_type;
+    bool is_ddl;
+    bool has_is_ddl;
+    canal_str sql;           /* DDL and query text */
+    canal_str ddl_schema_name;
+    const canal_row *rows;
+    size_t n_rows;
+    const canal_pair *props;
+    size_t n_props;
+} canal_rowchange;
+
+/* Decode the RowChange of a ROWDATA entry. *out and everything it points to
+ * is owned by the client and valid until the next canal_entry_rowchange,
+ * canal_get, canal_message_parse, canal_disconnect or canal_client_free:
+ * decode, use, move on, and memory stays the size of one entry.
+ * CANAL_EINVAL if e is not a ROWDATA entry; CANAL_EPROTO (with what and
+ * where) for malformed bytes or, with validate_utf8, invalid UTF-8. */
+int canal_entry_rowchange(canal_client *c, const canal_entry *e, canal_rowchange *out);
+
+/* Decode a message that did not come over this client's connection: the
+ * body of a MESSAGES Packet (a serialized Packet, as Canal's MQ producers
+ * publish with flatMessage=false) or a bare serialized Messages.
+ * is_packet selects which. buf must stay unchanged while *out is in use;
+ * *out is owned by the client and valid as for canal_get. Works on a client
+ * that never connected; does not touch the connection. */
+int canal_message_parse(canal_client *c, const void *buf, size_t len, bool is_packet,
+                        const canal_message **out);
+
+/* Canal sends BINARY/VARBINARY/BLOB values as text whose code points are the
+ * original bytes (ISO-8859-1), UTF-8 encoded. Turn such a value back into its
+ * bytes: out must hold in_len bytes (the result is never longer; out may be
+ * in itself). Sets *out_len. Returns CANAL_OK, or CANAL_EINVAL when the text
+ * is not UTF-8 or has a code point above U+00FF (not a binary column). */
+int canal_latin1_to_bytes(const char *in, size_t in_len, uint8_t *out, size_t *out_len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CANAL_H */
