@@ -28,8 +28,8 @@ PB_SRC     = pb/CanalProtocol.pb.c pb/EntryProtocol.pb.c
 LIB_SRC    = canal.c $(PB_SRC) $(NANOPB_SRC)
 B         ?= build
 
-.PHONY: all deps demo test check valgrind pb clean
-all: $(B)/example
+.PHONY: all deps demo test check valgrind unit-build pb clean
+all: $(B)/example $(B)/test_unit $(B)/test_client $(B)/fixtures/.stamp
 
 # Debian packages: installed only when missing (CI and fresh machines).
 DEB_PKGS := nanopb libnanopb-dev protobuf-compiler python3-protobuf valgrind clang
@@ -54,7 +54,7 @@ pb:
 	cd pb && nanopb_generator.py -q -I ../proto -I . -D . ../proto/EntryProtocol.proto
 
 clean:
-	rm -rf $(B) build-*
+	rm -rf build build-*
 
 # ---------------------------------------------------------------- tests
 $(B)/fixtures/.stamp: test/fixtures/rowchanges.txt test/mkfixtures.py proto/EntryProtocol.proto proto/CanalProtocol.proto | $(B)
@@ -63,3 +63,47 @@ $(B)/fixtures/.stamp: test/fixtures/rowchanges.txt test/mkfixtures.py proto/Entr
 
 $(B)/test_unit: test/test_unit.c test/tinytest.h canal.c canal.h $(PB_SRC) | $(B)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_unit.c $(PB_SRC) $(NANOPB_SRC) $(NANOPB_LIB) $(LDFLAGS)
+
+$(B)/test_client: test/test_client.c test/tinytest.h canal.h $(LIB_SRC) | $(B)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_client.c $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
+
+# ---------------------------------------------------------------- running
+# Sanitizer build: clang, ASan + UBSan, any report is fatal.
+SAN_OPT := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible \
+            --errors-for-leak-kinds=definite,indirect,possible --child-silent-after-fork=yes
+
+SUITE = "$(PYTHON) test/server/selftest.py" \
+        "$(1)/test_unit $(1)/fixtures" \
+        "$(1)/test_client $(1)"
+
+# The whole suite: gcc build, clang ASan+UBSan build, valgrind; one total line.
+test: deps
+	$(MAKE) --no-print-directory B=build all
+	$(MAKE) --no-print-directory B=build-asan CC=clang OPT="$(SAN_OPT)" all
+	test/run_tests.sh $(call SUITE,build) \
+	  "$(PYTHON) test/test_example.py build/example build" \
+	  "build-asan/test_unit build/fixtures" \
+	  "build-asan/test_client build-asan" \
+	  "$(VALGRIND) build/test_unit build/fixtures" \
+	  "$(VALGRIND) build/test_client build"
+
+# Only the sanitizer run, for a quick check while working.
+check: deps
+	$(MAKE) --no-print-directory B=build-asan CC=clang OPT="$(SAN_OPT)" all
+	test/run_tests.sh "build-asan/test_unit build/fixtures" "build-asan/test_client build-asan"
+
+valgrind: deps all
+	test/run_tests.sh "$(VALGRIND) $(B)/test_unit $(B)/fixtures" "$(VALGRIND) $(B)/test_client $(B)"
+
+# The main job: the bundled server with a sample stream, and example on it.
+demo: deps
+	$(MAKE) --no-print-directory B=build build/example
+	@mkdir -p build/tmp; rm -f build/tmp/demo.port
+	@$(PYTHON) test/server/canal_server.py --sample --user canal --password canal \
+	  --pb-dir build/pb_py --port 0 --port-file build/tmp/demo.port >/dev/null & \
+	  pid=$$!; trap "kill $$pid 2>/dev/null" EXIT INT TERM; \
+	  for i in $$(seq 100); do [ -s build/tmp/demo.port ] && break; sleep 0.1; done; \
+	  port=$$(cat build/tmp/demo.port); \
+	  echo "test server on 127.0.0.1:$$port; running: build/example --port $$port --user canal --password canal --batch-size 5 --exit-when-idle $(DEMO_ARGS)"; \
+	  build/example --port $$port --user canal --password canal --batch-size 5 --exit-when-idle $(DEMO_ARGS)

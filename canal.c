@@ -93,7 +93,8 @@ struct canal_client {
     bool subscribed;
     char *filter;           /* the last subscribed filter, for reconnects */
     vec outstanding;        /* int64_t batch ids received, not yet acked */
-    int unconfirmed;        /* acks/rollbacks sent since the last reply */
+    int unconfirmed_acks;   /* acks sent since the last reply */
+    int unconfirmed_rollbacks; /* rollbacks likewise */
     char last_op[64];       /* the last of them, for error text */
     const char *waiting_for; /* the reply being read, for error text */
 
@@ -416,7 +417,7 @@ static void close_fd(canal_client *c) {
     c->fd = -1;
     c->rpos = c->rlen = 0;
     c->outstanding.n = 0;
-    c->unconfirmed = 0;
+    c->unconfirmed_acks = c->unconfirmed_rollbacks = 0;
 }
 
 void canal_client_free(canal_client *c) {
@@ -924,6 +925,47 @@ static int server_error(canal_client *c, int code, const ack_view *av, const cha
     return code;
 }
 
+static bool contains(const canal_bytes *b, const char *needle) {
+    size_t n = strlen(needle);
+    for (size_t i = 0; i + n <= b->len; i++)
+        if (memcmp(b->ptr + i, needle, n) == 0) return true;
+    return false;
+}
+
+/* An error Ack arrived where the reply to `what` was due. The server does
+ * not confirm acks and rollbacks, it only reports their failures, and such a
+ * report arrives here (§5.1). Canal's texts tell them apart: ack/rollback
+ * failures name the batch or the Ack/Rollback request; "should subscribe
+ * first" comes from an ack, never from a rollback (ignored when not
+ * subscribed). If the Ack may belong to an earlier request, the reply to
+ * this one is still on its way: the stream is out of step, so close. */
+static int error_ack(canal_client *c, const ack_view *av, const char *what, int err_code) {
+    char head[256];
+    bool earlier = false;
+    if (c->unconfirmed_acks + c->unconfirmed_rollbacks > 0) {
+        if (contains(&av->message, "batchId") || contains(&av->message, "ack error") ||
+            contains(&av->message, "rollback error") || contains(&av->message, "Ack:") ||
+            contains(&av->message, "Rollback:"))
+            earlier = true;
+        else if (contains(&av->message, "should subscribe first"))
+            earlier = c->unconfirmed_acks > 0;
+        else
+            earlier = true; /* cannot tell: assume the worst */
+    }
+    if (earlier) {
+        snprintf(head, sizeof head,
+                 "server refused %s (or the %s request after it); connection closed, "
+                 "canal_connect resumes and unacked batches are redelivered",
+                 c->last_op, what);
+        server_error(c, CANAL_ESERVER, av, head);
+        return broken(c, CANAL_ESERVER);
+    }
+    /* It answers this request, so every earlier ack/rollback went through. */
+    c->unconfirmed_acks = c->unconfirmed_rollbacks = 0;
+    snprintf(head, sizeof head, "%s refused", what);
+    return server_error(c, err_code, av, head);
+}
+
 /* Read the reply to a request that expects an Ack (auth, sub, unsub). */
 static int read_ack_reply(canal_client *c, const char *what, int err_code) {
     const uint8_t *body;
@@ -938,23 +980,8 @@ static int read_ack_reply(canal_client *c, const char *what, int err_code) {
         return fail_conn(c, CANAL_EPROTO, "%s: expected an ACK packet, got type %d (%s)", what,
                          pv.type, packet_type_name(pv.type));
     if ((rc = parse_ack(c, &pv, &av, what)) < 0) return broken(c, rc);
-    if (av.code > 0) {
-        if (c->unconfirmed > 0) {
-            /* It may answer an earlier ack/rollback; then the reply to this
-             * request is still on its way and the stream is out of step. */
-            char head[256];
-            snprintf(head, sizeof head,
-                     "server refused %s or the %s request after it (connection closed, "
-                     "reconnect to resume)",
-                     c->last_op, what);
-            server_error(c, CANAL_ESERVER, &av, head);
-            return broken(c, CANAL_ESERVER);
-        }
-        char head[96];
-        snprintf(head, sizeof head, "%s refused", what);
-        return server_error(c, err_code, &av, head);
-    }
-    c->unconfirmed = 0;
+    if (av.code > 0) return error_ack(c, &av, what, err_code);
+    c->unconfirmed_acks = c->unconfirmed_rollbacks = 0;
     return CANAL_OK;
 }
 
@@ -1038,7 +1065,7 @@ static int session_start(canal_client *c) {
     /* On a refusal the server keeps the socket open; connect_fd closes it. */
     if ((rc = read_ack_reply(c, "authentication", CANAL_EAUTH)) < 0) return rc;
     c->outstanding.n = 0;
-    c->unconfirmed = 0;
+    c->unconfirmed_acks = c->unconfirmed_rollbacks = 0;
 
     /* A reconnect restores the subscription (as the Java cluster client
      * does) and then rolls back, so unacked batches come again. */
@@ -1061,7 +1088,7 @@ static int session_start(canal_client *c) {
         if ((rc = send_packet(c, caocp_PacketType_CLIENTROLLBACK, caocp_ClientRollback_fields,
                               &rb, "ClientRollback")) < 0)
             return rc;
-        c->unconfirmed = 1;
+        c->unconfirmed_rollbacks = 1;
         snprintf(c->last_op, sizeof c->last_op, "the rollback sent on connect");
     }
     clear_error(c);
@@ -1349,16 +1376,7 @@ int canal_get(canal_client *c, int batch_size, int timeout_ms, const canal_messa
         if ((rc = parse_ack(c, &pv, &av, "get")) < 0) return broken(c, rc);
         if (av.code <= 0)
             return fail_conn(c, CANAL_EPROTO, "get: expected MESSAGES, got an ACK without error");
-        if (c->unconfirmed > 0) {
-            char head[256];
-            snprintf(head, sizeof head,
-                     "server refused %s or the GET after it (connection closed, reconnect "
-                     "to resume; unacked batches will be redelivered)",
-                     c->last_op);
-            server_error(c, CANAL_ESERVER, &av, head);
-            return broken(c, CANAL_ESERVER);
-        }
-        return server_error(c, CANAL_ESERVER, &av, "get refused");
+        return error_ack(c, &av, "get", CANAL_ESERVER);
     }
     if ((rc = decode_messages_packet(c, &pv, "get")) < 0) {
         /* A reply we cannot read leaves a batch outstanding that we cannot
@@ -1369,7 +1387,7 @@ int canal_get(canal_client *c, int batch_size, int timeout_ms, const canal_messa
         c->msg.batch_id = -1;
         return fail_conn(c, rc, "%s", tmp);
     }
-    c->unconfirmed = 0;
+    c->unconfirmed_acks = c->unconfirmed_rollbacks = 0;
     if (c->msg.batch_id != -1) {
         if (c->msg.batch_id <= 0) {
             int64_t id = c->msg.batch_id;
@@ -1428,7 +1446,7 @@ int canal_ack(canal_client *c, int64_t batch_id) {
     if ((rc = send_packet(c, caocp_PacketType_CLIENTACK, caocp_ClientAck_fields, &a, "ClientAck")) < 0)
         return rc;
     drop_first_batch(c);
-    c->unconfirmed++;
+    c->unconfirmed_acks++;
     snprintf(c->last_op, sizeof c->last_op, "the ack of batch %" PRId64, batch_id);
     return CANAL_OK;
 }
@@ -1450,7 +1468,7 @@ int canal_rollback(canal_client *c, int64_t batch_id) {
      * acked position; other ids stay registered there, so they stay here. */
     if (batch_id == 0) c->outstanding.n = 0;
     else drop_first_batch(c);
-    c->unconfirmed++;
+    c->unconfirmed_rollbacks++;
     if (batch_id == 0) snprintf(c->last_op, sizeof c->last_op, "the rollback of all batches");
     else snprintf(c->last_op, sizeof c->last_op, "the rollback of batch %" PRId64, batch_id);
     return CANAL_OK;

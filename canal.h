@@ -103,13 +103,14 @@ typedef struct canal_options {
      * other. Only SHA-1(password) is kept, computed in canal_client_new; the
      * caller's copy is the caller's to wipe. NULL */
     const char *password;
-    int connect_timeout_ms;  /* TCP connect deadline; 10000 */
+    int connect_timeout_ms;  /* TCP connect deadline, > 0; 10000 */
     /* The longest any one call waits for the server, counted from the start
      * of that call (not per read, so a server dripping bytes cannot stretch
-     * it). Keep a GET's own wait below it. 60000, like the Java client. */
+     * it). Keep a GET's own wait below it. > 0; 60000, like the Java client. */
     int read_timeout_ms;
     /* Sent in ClientAuth: the server closes the connection after this many
-     * ms without a request. 3600000 like the Java client. */
+     * ms without a request (<= 0: the server's default, one hour). 3600000
+     * like the Java client. */
     int idle_timeout_ms;
     size_t max_frame;        /* refuse larger frames; CANAL_DEFAULT_MAX_FRAME */
     /* Send rollback-all after every connect (as the Java client does), so a
@@ -134,10 +135,12 @@ void canal_options_init(canal_options *o);
 typedef struct canal_client canal_client;
 
 /* Make a client from *o (NULL: the defaults). The strings in *o are copied;
- * the caller may free them afterwards. Returns NULL when out of memory or
- * when an option is invalid (a client id outside a short, a NULL host or
- * destination, an empty destination, a port outside 1..65535, half-set
- * allocation hooks). Does not touch the network. */
+ * the caller may free them afterwards. Does not touch the network.
+ * Returns NULL only when out of memory. An invalid option (a client id
+ * outside a short, an empty host or destination, a port outside 1..65535, a
+ * timeout <= 0, max_frame outside 16..2^31-1, half-set allocation hooks)
+ * still gives a client: canal_errcode is then CANAL_EINVAL, canal_errstr
+ * names the option, and every call fails the same way. */
 canal_client *canal_client_new(const canal_options *o);
 
 /* Close the connection and free everything, including every message and row
@@ -198,8 +201,10 @@ int canal_unsubscribe(canal_client *c);
  * read_timeout_ms.
  *
  * On CANAL_OK *out points to the batch, owned by the client and valid until
- * the next canal_get, canal_message_parse, canal_connect, canal_disconnect or
- * canal_client_free on this client. An empty batch has batch_id -1 and no
+ * the next call on this client that reads from the server (canal_get,
+ * canal_subscribe, canal_unsubscribe, canal_connect), canal_message_parse,
+ * canal_disconnect or canal_client_free. canal_ack, canal_rollback and
+ * canal_entry_rowchange leave it intact. An empty batch has batch_id -1 and no
  * entries; never ack it. Every entry's header is decoded; rows are decoded
  * only on request (canal_entry_rowchange).
  *
@@ -395,7 +400,7 @@ int canal_message_parse(canal_client *c, const void *buf, size_t len, bool is_pa
 /* Canal sends BINARY/VARBINARY/BLOB values as text whose code points are the
  * original bytes (ISO-8859-1), UTF-8 encoded. Turn such a value back into its
  * bytes: out must hold in_len bytes (the result is never longer; out may be
- * in itself). Sets *out_len. Returns CANAL_OK, or CANAL_EINVAL when the text
+ * in itself; both may be NULL when in_len is 0). Sets *out_len. Returns CANAL_OK, or CANAL_EINVAL when the text
  * is not UTF-8 or has a code point above U+00FF (not a binary column). */
 int canal_latin1_to_bytes(const char *in, size_t in_len, uint8_t *out, size_t *out_len);
 

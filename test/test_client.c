@@ -1,0 +1,614 @@
+/* test_client.c - canal-c against the bundled test server
+ * (test/server/canal_server.py): every call, each server error path, empty
+ * batches, ack order, rollback redelivery, reconnects, and the server's
+ * scripted misbehaviour. Only the public API is used. */
+#if !defined(_POSIX_C_SOURCE) || _POSIX_C_SOURCE < 200809L
+#undef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../canal.h"
+#include "tinytest.h"
+
+static const char *build_dir = "build";
+
+/* ------------------------------------------------------------ the server */
+
+typedef struct server {
+    pid_t pid;
+    int port;
+    char log[256];
+} server;
+
+static int64_t mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Start the server with `script` (JSON text, or NULL) and extra arguments
+ * (NULL-terminated). Waits for its port file. */
+static int server_start(server *s, const char *script, ...) {
+    static int seq;
+    char script_path[256], port_path[256], pbdir[256];
+    const char *argv[40];
+    int argc = 0;
+    va_list ap;
+    seq++;
+    snprintf(port_path, sizeof port_path, "%s/tmp/port-%d-%d", build_dir, (int)getpid(), seq);
+    snprintf(s->log, sizeof s->log, "%s/tmp/log-%d-%d", build_dir, (int)getpid(), seq);
+    snprintf(script_path, sizeof script_path, "%s/tmp/script-%d-%d.json", build_dir, (int)getpid(), seq);
+    snprintf(pbdir, sizeof pbdir, "%s/pb_py", build_dir);
+    unlink(port_path);
+    unlink(s->log);
+    argv[argc++] = "/usr/bin/python3";
+    argv[argc++] = "test/server/canal_server.py";
+    argv[argc++] = "--port-file";
+    argv[argc++] = port_path;
+    argv[argc++] = "--log";
+    argv[argc++] = s->log;
+    argv[argc++] = "--pb-dir";
+    argv[argc++] = pbdir;
+    if (script) {
+        FILE *f = fopen(script_path, "w");
+        if (!f) return -1;
+        fputs(script, f);
+        fclose(f);
+        argv[argc++] = "--script";
+        argv[argc++] = script_path;
+    }
+    va_start(ap, script);
+    const char *a;
+    while ((a = va_arg(ap, const char *)) != NULL && argc < 38) argv[argc++] = a;
+    va_end(ap);
+    argv[argc] = NULL;
+    s->pid = fork();
+    if (s->pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0) dup2(devnull, 1);
+        execv(argv[0], (char *const *)(uintptr_t)argv);
+        _exit(127);
+    }
+    int64_t deadline = mono_ms() + 20000;
+    while (mono_ms() < deadline) {
+        FILE *f = fopen(port_path, "r");
+        if (f) {
+            int ok = fscanf(f, "%d", &s->port) == 1;
+            fclose(f);
+            if (ok) return 0;
+        }
+        if (waitpid(s->pid, NULL, WNOHANG) == s->pid) break;
+        sleep_ms(20);
+    }
+    fprintf(stderr, "  server did not start\n");
+    return -1;
+}
+
+static void server_stop(server *s) {
+    if (s->pid > 0) {
+        kill(s->pid, SIGTERM);
+        int64_t deadline = mono_ms() + 3000;
+        while (waitpid(s->pid, NULL, WNOHANG) == 0) {
+            if (mono_ms() > deadline) {
+                kill(s->pid, SIGKILL);
+                waitpid(s->pid, NULL, 0);
+                break;
+            }
+            sleep_ms(10);
+        }
+    }
+    s->pid = 0;
+}
+
+/* How many lines of the server's request log start with `prefix`. */
+static int log_count(const server *s, const char *prefix) {
+    FILE *f = fopen(s->log, "r");
+    char line[8192];
+    int n = 0;
+    if (!f) return -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, prefix, strlen(prefix)) == 0) n++;
+    fclose(f);
+    return n;
+}
+
+static int log_has(const server *s, const char *needle) {
+    FILE *f = fopen(s->log, "r");
+    char line[8192];
+    int found = 0;
+    if (!f) return 0;
+    while (!found && fgets(line, sizeof line, f)) found = strstr(line, needle) != NULL;
+    fclose(f);
+    return found;
+}
+
+static canal_client *client_for(const server *s, const char *user, const char *pw) {
+    canal_options o;
+    canal_options_init(&o);
+    o.port = s->port;
+    o.username = user;
+    o.password = pw;
+    o.read_timeout_ms = 5000;
+    o.connect_timeout_ms = 2000;
+    return canal_client_new(&o);
+}
+
+/* A script of n single-row INSERT transactions into shop.t (id, v). */
+static char *insert_script(int n, const char *faults) {
+    size_t cap = 512 + (size_t)n * 300 + (faults ? strlen(faults) : 0);
+    char *s = malloc(cap), *p = s;
+    p += sprintf(p, "{\"entries\":[");
+    for (int i = 1; i <= n; i++)
+        p += sprintf(p,
+                     "%s{\"tx\":[{\"type\":\"INSERT\",\"schema\":\"shop\",\"table\":\"t\","
+                     "\"columns\":[{\"name\":\"id\",\"mysql_type\":\"bigint(20)\",\"sql_type\":-5,"
+                     "\"key\":true},{\"name\":\"v\",\"mysql_type\":\"varchar(16)\",\"sql_type\":12}],"
+                     "\"rows\":[{\"after\":[%d,\"v%d\"]}]}]}",
+                     i > 1 ? "," : "", i, i);
+    p += sprintf(p, "],\"faults\":[%s]}", faults ? faults : "");
+    return s;
+}
+
+/* The id column of the first after image of the first ROWDATA entry. */
+static int first_id(canal_client *c, const canal_message *m) {
+    for (size_t i = 0; i < m->n_entries; i++) {
+        canal_rowchange rc;
+        if (m->entries[i].entry_type != CANAL_ROWDATA) continue;
+        if (canal_entry_rowchange(c, &m->entries[i], &rc) != CANAL_OK || rc.n_rows == 0 ||
+            rc.rows[0].n_after == 0)
+            return -1;
+        return atoi(rc.rows[0].after[0].value.ptr);
+    }
+    return -1;
+}
+
+/* ------------------------------------------------------------ tests */
+
+static void test_sample_stream_end_to_end(void) {
+    server s;
+    REQUIRE(server_start(&s, NULL, "--sample", "--user", "canal", "--password", "canal", NULL) == 0);
+    canal_client *c = client_for(&s, "canal", "canal");
+    REQUIRE(c != NULL);
+    CHECK(canal_connect(c) == CANAL_OK);
+    CHECK(canal_subscribe(c, "shop\\..*") == CANAL_OK);
+    int rows = 0, ddl = 0, batches = 0, saw_binary = 0, saw_chinese = 0, saw_null = 0;
+    int64_t last_id = 0;
+    for (;;) {
+        const canal_message *m;
+        int rc = canal_get(c, 5, -1, &m);
+        CHECK(rc == CANAL_OK);
+        if (rc != CANAL_OK || m->batch_id == -1) break;
+        CHECK(m->batch_id == last_id + 1); /* ids start at 1 and go up by one */
+        last_id = m->batch_id;
+        CHECK(m->n_entries > 0 && m->n_entries <= 5);
+        for (size_t i = 0; i < m->n_entries; i++) {
+            const canal_entry *e = &m->entries[i];
+            CHECK(e->has_header && e->header.has_version && e->header.version == 1);
+            CHECK(strcmp(e->header.server_encode.ptr, "UTF-8") == 0);
+            CHECK(e->header.execute_time > 1000000000000LL);
+            if (e->entry_type != CANAL_ROWDATA) continue;
+            canal_rowchange r;
+            CHECK(canal_entry_rowchange(c, e, &r) == CANAL_OK);
+            CHECK(strcmp(e->header.schema_name.ptr, "shop") == 0);
+            if (r.is_ddl) {
+                ddl++;
+                CHECK_CONTAINS(r.sql.ptr, "ALTER TABLE");
+                continue;
+            }
+            CHECK(r.has_is_ddl && r.has_event_type && r.event_type == e->header.event_type);
+            rows += (int)r.n_rows;
+            for (size_t k = 0; k < r.n_rows; k++) {
+                const canal_row *row = &r.rows[k];
+                const canal_column *cols = r.event_type == CANAL_DELETE ? row->before : row->after;
+                size_t nc = r.event_type == CANAL_DELETE ? row->n_before : row->n_after;
+                for (size_t j = 0; j < nc; j++) {
+                    CHECK(cols[j].has_is_null);
+                    CHECK(cols[j].index == (int32_t)j);
+                    if (cols[j].is_null) saw_null = 1;
+                    if (cols[j].sql_type == 2004 && !cols[j].is_null) {
+                        uint8_t buf[256];
+                        size_t bn;
+                        CHECK(cols[j].value.len < sizeof buf);
+                        CHECK(canal_latin1_to_bytes(cols[j].value.ptr, cols[j].value.len, buf, &bn) ==
+                              CANAL_OK);
+                        saw_binary = 1;
+                    }
+                    for (size_t b = 0; b < cols[j].value.len; b++)
+                        if ((unsigned char)cols[j].value.ptr[b] >= 0xe4) saw_chinese = 1;
+                }
+            }
+        }
+        CHECK(canal_ack(c, m->batch_id) == CANAL_OK);
+        batches++;
+    }
+    CHECK(batches >= 3);
+    CHECK(rows >= 15);
+    CHECK(ddl == 1);
+    CHECK(saw_binary && saw_chinese && saw_null);
+    canal_client_free(c);
+    server_stop(&s);
+    CHECK(log_count(&s, "CLIENTACK") == batches);
+    CHECK(log_has(&s, "AUTH username=canal"));
+}
+
+static void test_auth_paths(void) {
+    server s;
+    REQUIRE(server_start(&s, NULL, "--user", "canal", "--password", "canal", NULL) == 0);
+    canal_client *c = client_for(&s, "canal", "wrong");
+    CHECK(canal_connect(c) == CANAL_EAUTH);
+    CHECK(canal_server_code(c) == 400);
+    CHECK_CONTAINS(canal_errstr(c), "auth failed for user:canal");
+    CHECK(strstr(canal_errstr(c), "wrong") == NULL);
+    CHECK(!canal_is_connected(c));
+    canal_client_free(c);
+    c = client_for(&s, "other", "canal");
+    CHECK(canal_connect(c) == CANAL_EAUTH);
+    CHECK_CONTAINS(canal_errstr(c), "auth failed for user:other");
+    canal_client_free(c);
+    c = client_for(&s, "canal", NULL); /* no password at all */
+    CHECK(canal_connect(c) == CANAL_EAUTH);
+    canal_client_free(c);
+    c = client_for(&s, "canal", "canal");
+    CHECK(canal_connect(c) == CANAL_OK);
+    CHECK(canal_is_connected(c));
+    canal_client_free(c);
+    server_stop(&s);
+
+    /* a server without users accepts anyone */
+    REQUIRE(server_start(&s, NULL, NULL) == 0);
+    c = client_for(&s, "who", "ever");
+    CHECK(canal_connect(c) == CANAL_OK);
+    canal_client_free(c);
+    server_stop(&s);
+}
+
+static void test_empty_batches_and_waits(void) {
+    server s;
+    REQUIRE(server_start(&s, NULL, NULL) == 0);
+    canal_client *c = client_for(&s, NULL, NULL);
+    const canal_message *m;
+    CHECK(canal_connect(c) == CANAL_OK);
+    CHECK(canal_subscribe(c, NULL) == CANAL_OK);
+    int64_t t0 = mono_ms();
+    CHECK(canal_get(c, 10, -1, &m) == CANAL_OK);
+    CHECK(m && m->batch_id == -1 && m->n_entries == 0);
+    CHECK(mono_ms() - t0 < 1000);
+    t0 = mono_ms();
+    CHECK(canal_get(c, 10, 300, &m) == CANAL_OK); /* the server waits 300 ms */
+    int64_t took = mono_ms() - t0;
+    CHECK(m && m->batch_id == -1);
+    CHECK(took >= 250 && took < 2000);
+    CHECK(canal_ack(c, -1) == CANAL_EINVAL);
+    canal_client_free(c);
+    server_stop(&s);
+    CHECK(log_count(&s, "CLIENTACK") == 0);
+}
+
+static void test_multi_batch_ack_order(void) {
+    server s;
+    char *script = insert_script(6, NULL);
+    REQUIRE(server_start(&s, script, NULL) == 0);
+    free(script);
+    canal_client *c = client_for(&s, NULL, NULL);
+    const canal_message *m;
+    CHECK(canal_connect(c) == CANAL_OK);
+    CHECK(canal_subscribe(c, "") == CANAL_OK);
+    /* three batches of one transaction (3 entries) each, no ack in between */
+    int64_t ids[3];
+    for (int i = 0; i < 3; i++) {
+        REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
+        ids[i] = m->batch_id;
+        CHECK(m->n_entries == 3);
+        CHECK(first_id(c, m) == i + 1);
+    }
+    CHECK(ids[0] == 1 && ids[1] == 2 && ids[2] == 3);
+    CHECK(canal_ack(c, 2) == CANAL_ESTATE);
+    CHECK(canal_ack(c, 1) == CANAL_OK);
+    CHECK(canal_ack(c, 2) == CANAL_OK);
+    CHECK(canal_ack(c, 3) == CANAL_OK);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK); /* the server took the acks */
+    CHECK(m->batch_id == 4 && first_id(c, m) == 4);
+    CHECK(canal_ack(c, 4) == CANAL_OK);
+    canal_client_free(c);
+    server_stop(&s);
+    CHECK(log_count(&s, "CLIENTACK") == 4);
+}
+
+static void test_rollback_redelivers(void) {
+    server s;
+    char *script = insert_script(3, NULL);
+    REQUIRE(server_start(&s, script, NULL) == 0);
+    free(script);
+    canal_client *c = client_for(&s, NULL, NULL);
+    const canal_message *m;
+    CHECK(canal_connect(c) == CANAL_OK);
+    CHECK(canal_subscribe(c, "") == CANAL_OK);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
+    CHECK(m->batch_id == 1 && first_id(c, m) == 1);
+    uint8_t raw[512];
+    size_t raw_len = m->entries[1].raw.len;
+    REQUIRE(raw_len <= sizeof raw);
+    memcpy(raw, m->entries[1].raw.ptr, raw_len);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
+    CHECK(m->batch_id == 2 && first_id(c, m) == 2);
+    CHECK(canal_rollback(c, 0) == CANAL_OK);
+    CHECK(canal_ack(c, 1) == CANAL_EINVAL); /* gone with the rollback */
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
+    CHECK(m->batch_id == 3); /* a new id for the same entries */
+    CHECK(first_id(c, m) == 1);
+    CHECK(m->entries[1].raw.len == raw_len && memcmp(m->entries[1].raw.ptr, raw, raw_len) == 0);
+    CHECK(canal_ack(c, 3) == CANAL_OK);
+    /* rolling back one batch (the oldest) also rewinds the later ones */
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
+    CHECK(m->batch_id == 4 && first_id(c, m) == 2);
+    CHECK(canal_rollback(c, 4) == CANAL_OK);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
+    CHECK(m->batch_id == 5 && first_id(c, m) == 2);
+    CHECK(canal_ack(c, 5) == CANAL_OK);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
+    CHECK(m->batch_id == 6 && first_id(c, m) == 3);
+    CHECK(canal_ack(c, 6) == CANAL_OK);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
+    CHECK(m->batch_id == -1);
+    CHECK(canal_is_connected(c));
+    canal_client_free(c);
+    server_stop(&s);
+    CHECK(log_has(&s, "CLIENTROLLBACK"));
+}
+
+static void test_reconnect_resumes(void) {
+    server s;
+    char *script = insert_script(3, NULL);
+    REQUIRE(server_start(&s, script, NULL) == 0);
+    free(script);
+    canal_client *c = client_for(&s, NULL, NULL);
+    const canal_message *m;
+    CHECK(canal_connect(c) == CANAL_OK);
+    CHECK(canal_subscribe(c, "shop\\..*") == CANAL_OK);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
+    CHECK(first_id(c, m) == 1);
+    CHECK(canal_ack(c, m->batch_id) == CANAL_OK);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
+    int64_t unacked = m->batch_id;
+    CHECK(first_id(c, m) == 2);
+    canal_disconnect(c);
+    CHECK(!canal_is_connected(c));
+    CHECK(canal_get(c, 3, -1, &m) == CANAL_ESTATE);
+    /* reconnect: subscribe again with the same filter, roll back, go on */
+    CHECK(canal_connect(c) == CANAL_OK);
+    CHECK(canal_ack(c, unacked) == CANAL_EINVAL); /* ids die with the connection */
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
+    CHECK(m->batch_id > unacked);
+    CHECK(first_id(c, m) == 2); /* the unacked rows come back, the acked ones do not */
+    CHECK(canal_ack(c, m->batch_id) == CANAL_OK);
+    /* and connect on a live client starts over cleanly */
+    CHECK(canal_connect(c) == CANAL_OK);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
+    CHECK(first_id(c, m) == 3);
+    canal_client_free(c);
+    server_stop(&s);
+    CHECK(log_count(&s, "SUBSCRIPTION") == 3);
+    CHECK(log_has(&s, "filter=\"shop\\\\..*\""));
+}
+
+static void test_server_errors_keep_connection(void) {
+    server s;
+    REQUIRE(server_start(&s, NULL, NULL) == 0);
+    canal_client *c = client_for(&s, NULL, NULL);
+    const canal_message *m;
+    CHECK(canal_connect(c) == CANAL_OK);
+    /* GET before subscribe */
+    CHECK(canal_get(c, 10, -1, &m) == CANAL_ESERVER);
+    CHECK(canal_server_code(c) == 400);
+    CHECK_CONTAINS(canal_errstr(c), "should subscribe first");
+    CHECK(canal_is_connected(c)); /* it answered our own request: still in step */
+    CHECK(canal_subscribe(c, "") == CANAL_OK);
+    CHECK(canal_get(c, 10, -1, &m) == CANAL_OK && m && m->batch_id == -1);
+    CHECK(canal_unsubscribe(c) == CANAL_OK);
+    CHECK(canal_get(c, 10, -1, &m) == CANAL_ESERVER);
+    CHECK_CONTAINS(canal_errstr(c), "should subscribe first");
+    canal_client_free(c);
+
+    /* a destination the server does not run */
+    canal_options o;
+    canal_options_init(&o);
+    o.port = s.port;
+    o.destination = "nosuch";
+    c = canal_client_new(&o);
+    CHECK(canal_connect(c) == CANAL_OK);
+    /* the rollback sent on connect is refused too, and its refusal arrives
+     * first: the client cannot pair replies any more and closes */
+    CHECK(canal_subscribe(c, "") == CANAL_ESERVER);
+    CHECK_CONTAINS(canal_errstr(c), "destination:nosuch should start first");
+    CHECK_CONTAINS(canal_errstr(c), "rollback sent on connect");
+    CHECK(!canal_is_connected(c));
+    canal_client_free(c);
+    o.rollback_on_connect = false; /* without it the refusal is the reply's own */
+    c = canal_client_new(&o);
+    CHECK(canal_connect(c) == CANAL_OK);
+    CHECK(canal_subscribe(c, "") == CANAL_ESERVER);
+    CHECK_CONTAINS(canal_errstr(c), "subscription refused: server error 400");
+    CHECK(canal_is_connected(c));
+    canal_client_free(c);
+    server_stop(&s);
+}
+
+static void test_refused_ack_reported_as_such(void) {
+    server s;
+    char *script = insert_script(2, "{\"on\":\"ACK\",\"nth\":1,\"action\":\"error\",\"code\":400,"
+                                    "\"message\":\"ack error , clientId:1001 batchId:1 is not exist , "
+                                    "please check\"}");
+    REQUIRE(server_start(&s, script, NULL) == 0);
+    free(script);
+    canal_client *c = client_for(&s, NULL, NULL);
+    const canal_message *m;
+    CHECK(canal_connect(c) == CANAL_OK);
+    CHECK(canal_subscribe(c, "") == CANAL_OK);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
+    CHECK(m->batch_id == 1);
+    CHECK(canal_ack(c, 1) == CANAL_OK); /* no reply: the refusal comes later */
+    CHECK(canal_get(c, 3, -1, &m) == CANAL_ESERVER);
+    CHECK(canal_server_code(c) == 400);
+    CHECK_CONTAINS(canal_errstr(c), "ack of batch 1");
+    CHECK_CONTAINS(canal_errstr(c), "is not exist");
+    CHECK(!canal_is_connected(c));
+    /* reconnecting redelivers the batch the server did not take */
+    CHECK(canal_connect(c) == CANAL_OK);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
+    CHECK(first_id(c, m) == 1);
+    CHECK(canal_ack(c, m->batch_id) == CANAL_OK);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
+    CHECK(first_id(c, m) == 2);
+    canal_client_free(c);
+    server_stop(&s);
+}
+
+/* Start a server whose first GET misbehaves as `fault`; return get's code. */
+static int get_with_fault(const char *fault, int read_timeout_ms, size_t max_frame, char *err,
+                          size_t errcap, int64_t *took) {
+    server s;
+    char *script = insert_script(2, fault);
+    int rc = -100;
+    if (server_start(&s, script, NULL) != 0) {
+        free(script);
+        return rc;
+    }
+    free(script);
+    canal_options o;
+    canal_options_init(&o);
+    o.port = s.port;
+    o.read_timeout_ms = read_timeout_ms;
+    if (max_frame) o.max_frame = max_frame;
+    canal_client *c = canal_client_new(&o);
+    const canal_message *m = NULL;
+    if (canal_connect(c) == CANAL_OK && canal_subscribe(c, "") == CANAL_OK) {
+        int64_t t0 = mono_ms();
+        rc = canal_get(c, 3, -1, &m);
+        if (took) *took = mono_ms() - t0;
+        snprintf(err, errcap, "%s", canal_errstr(c));
+        if (rc < 0 && canal_is_connected(c) && rc != CANAL_ESERVER) rc = -200; /* must close */
+    }
+    canal_client_free(c);
+    server_stop(&s);
+    return rc;
+}
+
+static void test_get_faults(void) {
+    char err[512];
+    int64_t took = 0;
+    CHECK(get_with_fault("{\"on\":\"GET\",\"action\":\"close\"}", 3000, 0, err, sizeof err, NULL) ==
+          CANAL_EIO);
+    CHECK_CONTAINS(err, "closed the connection");
+    CHECK(get_with_fault("{\"on\":\"GET\",\"action\":\"truncate\",\"bytes\":10}", 3000, 0, err,
+                         sizeof err, NULL) == CANAL_EIO);
+    CHECK_CONTAINS(err, "body bytes");
+    CHECK(get_with_fault("{\"on\":\"GET\",\"action\":\"stall\",\"ms\":3000}", 400, 0, err, sizeof err,
+                         &took) == CANAL_ETIMEOUT);
+    CHECK(took >= 390 && took < 1500);
+    CHECK(get_with_fault("{\"on\":\"GET\",\"action\":\"compression\",\"value\":2}", 3000, 0, err,
+                         sizeof err, NULL) == CANAL_EPROTO);
+    CHECK_CONTAINS(err, "compression 2");
+    CHECK(get_with_fault("{\"on\":\"GET\",\"action\":\"wrong_type\",\"type\":1}", 3000, 0, err,
+                         sizeof err, NULL) == CANAL_EPROTO);
+    CHECK_CONTAINS(err, "HANDSHAKE");
+    CHECK(get_with_fault("{\"on\":\"GET\",\"action\":\"length\",\"value\":2147483648}", 3000, 0, err,
+                         sizeof err, NULL) == CANAL_EPROTO);
+    CHECK_CONTAINS(err, "negative frame length");
+    CHECK(get_with_fault("{\"on\":\"GET\",\"action\":\"length\",\"value\":300000000}", 3000, 0, err,
+                         sizeof err, NULL) == CANAL_ETOOBIG);
+    CHECK(get_with_fault("{\"on\":\"GET\",\"action\":\"raw_hex\",\"hex\":\"000000021807\"}", 3000, 0,
+                         err, sizeof err, NULL) == CANAL_EPROTO); /* no body: batch id 0 */
+    CHECK_CONTAINS(err, "invalid batch id 0");
+    CHECK(get_with_fault("{\"on\":\"GET\",\"action\":\"raw_hex\",\"hex\":\"00000003ffffff\"}", 3000,
+                         0, err, sizeof err, NULL) == CANAL_EPROTO);
+    CHECK(get_with_fault("{\"on\":\"GET\",\"action\":\"drip\",\"ms\":2}", 5000, 0, err, sizeof err,
+                         NULL) == CANAL_OK);
+    CHECK(get_with_fault(NULL, 3000, 100, err, sizeof err, NULL) == CANAL_ETOOBIG); /* tiny max */
+    CHECK(get_with_fault("{\"on\":\"GET\",\"action\":\"error\",\"code\":401,\"message\":\"nope\"}",
+                         3000, 0, err, sizeof err, NULL) == CANAL_ESERVER);
+    CHECK_CONTAINS(err, "server error 401: nope");
+}
+
+static void test_normal_form_and_large_values(void) {
+    /* a 3 MB value arrives in many segments; --no-raw sends version 1 packets */
+    size_t big = 3u << 20;
+    char *script = malloc(big + 1024), *p = script;
+    p += sprintf(p, "{\"entries\":[{\"tx\":[{\"type\":\"INSERT\",\"schema\":\"s\",\"table\":\"t\","
+                    "\"columns\":[{\"name\":\"id\",\"mysql_type\":\"int\",\"sql_type\":4,\"key\":true},"
+                    "{\"name\":\"doc\",\"mysql_type\":\"longtext\",\"sql_type\":2005}],"
+                    "\"rows\":[{\"after\":[1,\"");
+    for (size_t i = 0; i < big; i++) *p++ = (char)('a' + i % 26);
+    p += sprintf(p, "\"]}]}]}]}");
+    server s;
+    REQUIRE(server_start(&s, script, "--no-raw", NULL) == 0);
+    free(script);
+    canal_client *c = client_for(&s, NULL, NULL);
+    const canal_message *m;
+    CHECK(canal_connect(c) == CANAL_OK);
+    CHECK(canal_subscribe(c, "") == CANAL_OK);
+    REQUIRE(canal_get(c, 10, -1, &m) == CANAL_OK);
+    REQUIRE(m->n_entries == 3);
+    canal_rowchange rc;
+    REQUIRE(canal_entry_rowchange(c, &m->entries[1], &rc) == CANAL_OK);
+    REQUIRE(rc.n_rows == 1 && rc.rows[0].n_after == 2);
+    const canal_str *v = &rc.rows[0].after[1].value;
+    CHECK(v->len == big && v->ptr[big] == '\0' && v->ptr[27] == 'b');
+    CHECK(canal_ack(c, m->batch_id) == CANAL_OK);
+    canal_client_free(c);
+    server_stop(&s);
+}
+
+static void test_connect_failures(void) {
+    canal_options o;
+    canal_options_init(&o);
+    /* nothing listens on port 1 of loopback: refused at once */
+    o.port = 1;
+    canal_client *c = canal_client_new(&o);
+    CHECK(canal_connect(c) == CANAL_EIO);
+    CHECK_CONTAINS(canal_errstr(c), "cannot connect to 127.0.0.1:1");
+    canal_client_free(c);
+    canal_options_init(&o);
+    o.host = "no-such-host.invalid";
+    c = canal_client_new(&o);
+    CHECK(canal_connect(c) == CANAL_EIO);
+    CHECK_CONTAINS(canal_errstr(c), "cannot resolve no-such-host.invalid");
+    canal_client_free(c);
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1) build_dir = argv[1];
+    char tmp[300];
+    snprintf(tmp, sizeof tmp, "%s/tmp", build_dir);
+    if (mkdir(tmp, 0777) != 0 && errno != EEXIST) {
+        perror(tmp);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_DFL); /* the client must not need SIGPIPE ignored */
+    RUN(test_sample_stream_end_to_end);
+    RUN(test_auth_paths);
+    RUN(test_empty_batches_and_waits);
+    RUN(test_multi_batch_ack_order);
+    RUN(test_rollback_redelivers);
+    RUN(test_reconnect_resumes);
+    RUN(test_server_errors_keep_connection);
+    RUN(test_refused_ack_reported_as_such);
+    RUN(test_get_faults);
+    RUN(test_normal_form_and_large_values);
+    RUN(test_connect_failures);
+    return TT_REPORT("client");
+}
