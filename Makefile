@@ -29,7 +29,7 @@ LIB_SRC    = canal.c $(PB_SRC) $(NANOPB_SRC)
 B         ?= build
 
 .PHONY: all deps demo test check valgrind unit-build pb clean
-all: $(B)/example $(B)/test_unit $(B)/test_client $(B)/fixtures/.stamp
+all: $(B)/example $(B)/test_unit $(B)/test_client $(B)/test_noheap $(B)/fixtures/.stamp
 
 # Debian packages: installed only when missing (CI and fresh machines).
 DEB_PKGS := nanopb libnanopb-dev protobuf-compiler python3-protobuf valgrind clang
@@ -61,11 +61,15 @@ $(B)/fixtures/.stamp: test/fixtures/rowchanges.txt test/mkfixtures.py proto/Entr
 	$(PYTHON) test/mkfixtures.py test/fixtures/rowchanges.txt $(B)/fixtures
 	touch $@
 
-$(B)/test_unit: test/test_unit.c test/tinytest.h canal.c canal.h $(PB_SRC) | $(B)
+$(B)/test_unit: test/test_unit.c test/peer.h test/tinytest.h canal.c canal.h $(PB_SRC) | $(B)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_unit.c $(PB_SRC) $(NANOPB_SRC) $(NANOPB_LIB) $(LDFLAGS)
 
 $(B)/test_client: test/test_client.c test/tinytest.h canal.h $(LIB_SRC) | $(B)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_client.c $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
+
+# It replaces malloc itself: never with sanitizers (or valgrind).
+$(B)/test_noheap: test/test_noheap.c test/peer.h test/tinytest.h canal.h $(LIB_SRC) | $(B)
+	$(CC) $(STD) $(WARN) -O2 -g $(NANOPB_DEFS) $(NANOPB_INC) -I. -Wno-missing-prototypes -o $@ test/test_noheap.c $(LIB_SRC) $(NANOPB_LIB)
 
 # ---------------------------------------------------------------- running
 # Sanitizer build: clang, ASan + UBSan, any report is fatal.
@@ -75,7 +79,8 @@ VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=
 
 SUITE = "$(PYTHON) test/server/selftest.py" \
         "$(1)/test_unit $(1)/fixtures" \
-        "$(1)/test_client $(1)"
+        "$(1)/test_client $(1)" \
+        "$(1)/test_noheap $(1)/fixtures"
 
 # The whole suite: gcc build, clang ASan+UBSan build, valgrind; one total line.
 test: deps

@@ -83,6 +83,7 @@ struct canal_client {
     canal_realloc_fn realloc_fn;
     canal_free_fn free_fn;
     void *alloc_ud;
+    bool in_pool;       /* no-heap mode: hooks above are the pool's */
     bool has_password;
     uint8_t stage1[20]; /* SHA-1(password); the clear text is never kept */
     int bad_options;    /* an invalid option: every call fails with it */
@@ -185,6 +186,95 @@ static void mem_free(canal_client *c, void *p) {
     if (!p) return;
     if (c->free_fn) c->free_fn(c->alloc_ud, p);
     else free(p);
+}
+
+/* No-heap mode: a first-fit allocator over the caller's buffer. The client
+ * keeps a handful of live blocks (strings, buffers, vectors), so a linear
+ * walk is cheap; free neighbours merge as the walk passes them. */
+typedef struct pool_blk {
+    size_t size; /* payload bytes after this header */
+    size_t used;
+} pool_blk;
+
+typedef struct pool {
+    uint8_t *start, *end;
+} pool;
+
+#define POOL_ALIGN 16
+#define POOL_HDR ((sizeof(pool_blk) + POOL_ALIGN - 1) / POOL_ALIGN * POOL_ALIGN)
+
+static pool_blk *pool_next(const pool *p, pool_blk *b) {
+    uint8_t *n = (uint8_t *)b + POOL_HDR + b->size;
+    return n < p->end ? (pool_blk *)(void *)n : NULL;
+}
+
+static pool *pool_init(void *buf, size_t size) {
+    uintptr_t a = ((uintptr_t)buf + POOL_ALIGN - 1) & ~(uintptr_t)(POOL_ALIGN - 1);
+    size_t skip = a - (uintptr_t)buf, hdr = (sizeof(pool) + POOL_ALIGN - 1) & ~(size_t)(POOL_ALIGN - 1);
+    if (size < skip + hdr + 2 * POOL_HDR + POOL_ALIGN) return NULL;
+    pool *p = (pool *)a;
+    p->start = (uint8_t *)a + hdr;
+    p->end = (uint8_t *)buf + size;
+    p->end -= (uintptr_t)p->end % POOL_ALIGN;
+    pool_blk *b = (pool_blk *)(void *)p->start;
+    b->size = (size_t)(p->end - p->start) - POOL_HDR;
+    b->used = 0;
+    return p;
+}
+
+/* Give a block exactly n bytes when the rest is worth a block of its own. */
+static void pool_split(const pool *p, pool_blk *b, size_t n) {
+    (void)p;
+    if (b->size >= n + POOL_HDR + POOL_ALIGN) {
+        pool_blk *r = (pool_blk *)(void *)((uint8_t *)b + POOL_HDR + n);
+        r->size = b->size - n - POOL_HDR;
+        r->used = 0;
+        b->size = n;
+    }
+}
+
+static void pool_merge_free(const pool *p, pool_blk *b) {
+    pool_blk *n;
+    while ((n = pool_next(p, b)) != NULL && !n->used) b->size += POOL_HDR + n->size;
+}
+
+static void *pool_malloc(void *ud, size_t n) {
+    pool *p = ud;
+    if (n > (size_t)(p->end - p->start)) return NULL;
+    n = (n + POOL_ALIGN - 1) & ~(size_t)(POOL_ALIGN - 1);
+    for (pool_blk *b = (pool_blk *)(void *)p->start; b; b = pool_next(p, b)) {
+        if (b->used) continue;
+        pool_merge_free(p, b);
+        if (b->size >= n) {
+            pool_split(p, b, n);
+            b->used = 1;
+            return (uint8_t *)b + POOL_HDR;
+        }
+    }
+    return NULL;
+}
+
+static void pool_free(void *ud, void *ptr) {
+    (void)ud;
+    if (ptr) ((pool_blk *)(void *)((uint8_t *)ptr - POOL_HDR))->used = 0;
+}
+
+static void *pool_realloc(void *ud, void *ptr, size_t n) {
+    pool *p = ud;
+    if (!ptr) return pool_malloc(ud, n);
+    if (n > (size_t)(p->end - p->start)) return NULL;
+    pool_blk *b = (pool_blk *)(void *)((uint8_t *)ptr - POOL_HDR);
+    size_t want = (n + POOL_ALIGN - 1) & ~(size_t)(POOL_ALIGN - 1);
+    pool_merge_free(p, b); /* grow in place into free neighbours */
+    if (b->size >= want) {
+        pool_split(p, b, want);
+        return ptr;
+    }
+    void *q = pool_malloc(ud, n);
+    if (!q) return NULL;
+    memcpy(q, ptr, b->size);
+    b->used = 0;
+    return q;
 }
 
 static char *mem_strdup(canal_client *c, const char *s) {
@@ -366,26 +456,31 @@ canal_client *canal_client_new(const canal_options *opt) {
         canal_options_init(&defaults);
         opt = &defaults;
     }
-    canal_client *c = opt->malloc_fn && opt->realloc_fn && opt->free_fn
-                          ? opt->malloc_fn(opt->alloc_ud, sizeof *c)
-                          : malloc(sizeof *c);
+    canal_malloc_fn mf = NULL;
+    canal_realloc_fn rf = NULL;
+    canal_free_fn ff = NULL;
+    void *ud = NULL;
+    if (opt->heap) {
+        if (opt->heap_size < CANAL_MIN_HEAP || !(ud = pool_init(opt->heap, opt->heap_size)))
+            return NULL;
+        mf = pool_malloc, rf = pool_realloc, ff = pool_free;
+    } else if (opt->malloc_fn && opt->realloc_fn && opt->free_fn) {
+        mf = opt->malloc_fn, rf = opt->realloc_fn, ff = opt->free_fn, ud = opt->alloc_ud;
+    }
+    canal_client *c = mf ? mf(ud, sizeof *c) : malloc(sizeof *c);
     if (!c) return NULL;
     memset(c, 0, sizeof *c);
     c->fd = -1;
+    c->malloc_fn = mf, c->realloc_fn = rf, c->free_fn = ff, c->alloc_ud = ud;
+    c->in_pool = opt->heap != NULL;
     const char *bad = check_options(opt);
     if (bad) {
         /* Keep the client so the reason can be read; every call repeats it. */
-        if (opt->malloc_fn && opt->realloc_fn && opt->free_fn) {
-            c->malloc_fn = opt->malloc_fn, c->realloc_fn = opt->realloc_fn;
-            c->free_fn = opt->free_fn, c->alloc_ud = opt->alloc_ud;
-        }
         c->bad_options = 1;
         snprintf(c->bad_options_msg, sizeof c->bad_options_msg, "%s", bad);
         set_error(c, CANAL_EINVAL, "%s", bad);
         return c;
     }
-    c->malloc_fn = opt->malloc_fn, c->realloc_fn = opt->realloc_fn, c->free_fn = opt->free_fn;
-    c->alloc_ud = opt->alloc_ud;
     c->port = opt->port;
     c->connect_timeout_ms = opt->connect_timeout_ms;
     c->read_timeout_ms = opt->read_timeout_ms;
@@ -397,8 +492,9 @@ canal_client *canal_client_new(const canal_options *opt) {
     c->host = mem_strdup(c, opt->host);
     c->destination = mem_strdup(c, opt->destination);
     c->username = mem_strdup(c, opt->username ? opt->username : "");
-    c->rbuf = mem_alloc(c, CANAL_INITIAL_RBUF);
-    c->rcap = CANAL_INITIAL_RBUF;
+    /* A small pool gets a small first buffer; it grows as frames need. */
+    c->rcap = c->in_pool ? 1024 : CANAL_INITIAL_RBUF;
+    c->rbuf = mem_alloc(c, c->rcap);
     if (!c->host || !c->destination || !c->username || !c->rbuf ||
         !vec_reserve(c, &c->outstanding, 16, sizeof(int64_t))) {
         canal_client_free(c);
@@ -570,6 +666,10 @@ static int read_frame(canal_client *c, int64_t deadline, const uint8_t **body, s
         if (cap < total) cap = total;
         if (cap > c->max_frame + 4) cap = c->max_frame + 4;
         uint8_t *p = mem_realloc(c, c->rbuf, cap);
+        if (!p && c->in_pool)
+            return fail_conn(c, CANAL_ETOOBIG,
+                             "frame of %u bytes in %s does not fit the client's heap buffer", n,
+                             c->waiting_for);
         if (!p)
             return fail_conn(c, CANAL_ENOMEM, "no memory for a frame of %u bytes in %s", n,
                              c->waiting_for);

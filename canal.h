@@ -125,7 +125,18 @@ typedef struct canal_options {
     canal_realloc_fn realloc_fn;
     canal_free_fn free_fn;
     void *alloc_ud;
+    /* No-heap mode: when heap is set, the client lives inside this buffer
+     * of heap_size bytes (at least CANAL_MIN_HEAP) and never calls malloc
+     * or the hooks above. A frame that does not fit what is left of it
+     * fails with CANAL_ETOOBIG; the connection can be made again. The
+     * buffer belongs to the caller and must outlive the client. NULL */
+    void *heap;
+    size_t heap_size;
 } canal_options;
+
+/* The smallest buffer no-heap mode accepts; a few times the largest frame
+ * expected (plus the decoded rows of one entry) is what it needs. */
+#define CANAL_MIN_HEAP 32768
 
 /* Fill *o with the defaults documented above. */
 void canal_options_init(canal_options *o);

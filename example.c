@@ -752,7 +752,7 @@ static void usage(FILE *f)
           "                           filter of the whole destination (server's)\n"
           "  --batch-size N           entries per batch (1000)\n"
           "  --timeout-ms N           how long the server may wait to fill a batch;\n"
-          "                           -1 answers at once, 0 waits for data (1000)\n"
+          "                           -1 answers at once; below --read-timeout-ms (1000)\n"
           "  --read-timeout-ms N      longest wait for any reply (60000)\n"
           "  --connect-timeout-ms N   TCP connect deadline (10000)\n"
           "  --max-batches N          stop after N non-empty batches, 0 = never (0)\n"
@@ -879,6 +879,13 @@ static int parse_args(int argc, char **argv, struct config *cfg)
     }
     /* A GET that may wait as long as a read may take would time out on our
      * side while the server is still legitimately waiting (PROTOCOL.md 6.5). */
+    if (ok && cfg->timeout_ms == 0) {
+        /* 0 lets the server wait with no limit of its own, so an idle
+         * stream would end in our read timeout instead of an empty batch. */
+        fprintf(stderr, "example: --timeout-ms 0 would wait without limit; use -1 or a "
+                        "positive wait below --read-timeout-ms\n");
+        ok = false;
+    }
     if (ok && cfg->timeout_ms >= o->read_timeout_ms) {
         fprintf(stderr, "example: --timeout-ms %d must be below --read-timeout-ms %d\n",
                 cfg->timeout_ms, o->read_timeout_ms);

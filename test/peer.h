@@ -1,0 +1,92 @@
+/* peer.h - a scripted Canal "server" for tests: a forked child writes
+ * prepared bytes to its end of a socketpair, in pieces if asked, and hands
+ * back everything the client sent once the client closes. Header-only, for
+ * the test programs. */
+#ifndef PEER_H
+#define PEER_H
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Hex text to bytes; spaces and other non-hex characters are skipped. */
+static size_t unhex(const char *hex, uint8_t *out, size_t cap) {
+    size_t n = 0;
+    int hi = -1;
+    for (; *hex; hex++) {
+        int v;
+        if (*hex >= '0' && *hex <= '9') v = *hex - '0';
+        else if (*hex >= 'a' && *hex <= 'f') v = *hex - 'a' + 10;
+        else if (*hex >= 'A' && *hex <= 'F') v = *hex - 'A' + 10;
+        else continue;
+        if (hi < 0) hi = v;
+        else {
+            if (n < cap) out[n] = (uint8_t)(hi << 4 | v);
+            n++;
+            hi = -1;
+        }
+    }
+    return n;
+}
+
+/* A scripted peer: a child process writes `script` to its end of a
+ * socketpair in pieces of `chunk` bytes (0: all at once) with `delay_us`
+ * between them, then optionally closes or keeps reading; everything the
+ * client sent comes back through a pipe when the client closes. */
+typedef struct peer {
+    pid_t pid;
+    int fd;   /* the client's end */
+    int back; /* what the client sent, readable after it closed */
+} peer;
+
+enum { PEER_KEEP = 0, PEER_CLOSE = 1, PEER_STALL = 2 };
+
+static peer peer_start(const uint8_t *script, size_t n, size_t chunk, int delay_us, int after) {
+    int sv[2], pp[2];
+    peer p = {-1, -1, -1};
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || pipe(pp) < 0) return p;
+    p.pid = fork();
+    if (p.pid == 0) {
+        close(sv[0]);
+        close(pp[0]);
+        size_t off = 0;
+        while (off < n) {
+            size_t k = chunk && chunk < n - off ? chunk : n - off;
+            if (write(sv[1], script + off, k) < 0) break;
+            off += k;
+            if (delay_us && off < n) {
+                struct timespec ts = {0, (long)delay_us * 1000};
+                nanosleep(&ts, NULL);
+            }
+        }
+        if (after == PEER_CLOSE) shutdown(sv[1], SHUT_WR);
+        if (after == PEER_STALL) sleep(5);
+        uint8_t buf[4096];
+        ssize_t r;
+        while ((r = read(sv[1], buf, sizeof buf)) > 0)
+            if (write(pp[1], buf, (size_t)r) < 0) break;
+        _exit(0);
+    }
+    close(sv[1]);
+    close(pp[1]);
+    p.fd = sv[0];
+    p.back = pp[0];
+    return p;
+}
+
+/* Wait for the peer; returns what the client sent. */
+static size_t peer_finish(peer *p, uint8_t *buf, size_t cap) {
+    size_t n = 0;
+    ssize_t r;
+    while (n < cap && (r = read(p->back, buf + n, cap - n)) > 0) n += (size_t)r;
+    close(p->back);
+    kill(p->pid, SIGKILL);
+    waitpid(p->pid, NULL, 0);
+    return n;
+}
+
+#endif

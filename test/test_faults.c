@@ -1,0 +1,1044 @@
+/* test_faults.c - canal-c under hostile conditions, through the public API.
+ *
+ * The "server" is the other end of a socketpair: the test writes a whole
+ * scripted reply stream into it up front (it fits the socket buffer) and
+ * shuts it down or keeps it open; a forked child writes it slowly where
+ * timing matters. Real TCP is used for connect refusal, the black-holed
+ * connect and SIGPIPE. The allocation hooks count every block and byte the
+ * client holds, and can make one chosen allocation fail.
+ *
+ *   cuts        the session cut after every byte offset: exactly the call
+ *               that needs the missing bytes fails (EIO), the ones after it
+ *               fail with ESTATE, nothing leaks
+ *   corrupt     every byte of the session XOR 0xff, then +1: every call ends
+ *               within the read timeout with OK or an error code, and the
+ *               same client then completes a clean session
+ *   drip        the session one byte at a time: all calls succeed
+ *   stall       a server that stops (before, inside the header, inside the
+ *               body, or drips slower than the deadline): ETIMEOUT in time
+ *   connect     refused: fast EIO; black-holed: connect_timeout_ms
+ *   cycles      10,000 connect/subscribe/get/ack/disconnect cycles and
+ *               10,000 refused connects: open fds and live heap unchanged
+ *   sigpipe     the peer closes, the client sends; SIGPIPE stays SIG_DFL
+ *   mistakes    NULL arguments everywhere, calls after a fatal error, bad
+ *               batch ids, invalid options, non-socket descriptors
+ *   alloc fail  each allocation of a session made to fail in turn
+ *
+ * usage: test_faults [FIXTURE_DIR]   (build/fixtures; made by `make`)
+ * CANAL_FAULT_SCALE=K divides the big counts (cycles, connects) by K, and
+ * corrupts only every Kth byte, for slow runs such as valgrind. */
+#if !defined(_POSIX_C_SOURCE) || _POSIX_C_SOURCE < 200809L
+#undef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include "canal.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tinytest.h"
+
+static const char *fixture_dir = "build/fixtures";
+static int scale = 1;
+
+/* ------------------------------------------------------------ helpers */
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_us(long us) {
+    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+    }
+}
+
+static size_t unhex(const char *hex, uint8_t *out) {
+    size_t n = 0;
+    int hi = -1;
+    for (; *hex; hex++) {
+        int v;
+        if (*hex >= '0' && *hex <= '9') v = *hex - '0';
+        else if (*hex >= 'a' && *hex <= 'f') v = *hex - 'a' + 10;
+        else continue;
+        if (hi < 0) hi = v;
+        else out[n++] = (uint8_t)(hi << 4 | v), hi = -1;
+    }
+    return n;
+}
+
+static size_t read_fixture(const char *name, uint8_t *buf, size_t cap) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", fixture_dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "  missing fixture %s (run make)\n", path);
+        return 0;
+    }
+    size_t n = fread(buf, 1, cap, f);
+    fclose(f);
+    return n;
+}
+
+static int count_fds(void) {
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+    if (!d) return -1;
+    while (readdir(d)) n++;
+    closedir(d);
+    return n - 3; /* ".", "..", the directory's own descriptor */
+}
+
+static bool fd_is_open(int fd) { return fcntl(fd, F_GETFD) != -1 || errno != EBADF; }
+
+/* ------------------------------------------------------------ counting allocator */
+
+/* Every block the hooks hand out is recorded with its size, so frees can be
+ * counted in bytes and a free of anything else is noticed, without reading
+ * memory outside the block. The client holds a few dozen blocks at most. */
+typedef struct heap_stats {
+    long blocks, bytes; /* live */
+    long calls;         /* malloc + realloc calls so far */
+    long fail_at;       /* make this call fail (0: never) */
+    long foreign_frees; /* frees or reallocs of blocks these hooks never handed out */
+    struct {
+        void *p;
+        size_t n;
+    } live[256];
+} heap_stats;
+
+static long h_find(heap_stats *h, const void *p) {
+    for (long i = 0; i < (long)(sizeof h->live / sizeof h->live[0]); i++)
+        if (h->live[i].p == p) return i;
+    return -1;
+}
+
+static void *h_malloc(void *ud, size_t n) {
+    heap_stats *h = ud;
+    if (++h->calls == h->fail_at) return NULL;
+    long slot = h_find(h, NULL);
+    if (slot < 0) return NULL; /* more blocks than any client should hold */
+    void *p = malloc(n ? n : 1);
+    if (!p) return NULL;
+    h->live[slot].p = p, h->live[slot].n = n;
+    h->blocks++, h->bytes += (long)n;
+    return p;
+}
+
+static void h_free(void *ud, void *p) {
+    heap_stats *h = ud;
+    if (!p) return;
+    long slot = h_find(h, p);
+    if (slot < 0) { /* not from these hooks: count it, hand it to libc */
+        h->foreign_frees++;
+        free(p);
+        return;
+    }
+    h->blocks--, h->bytes -= (long)h->live[slot].n;
+    h->live[slot].p = NULL;
+    free(p);
+}
+
+static void *h_realloc(void *ud, void *p, size_t n) {
+    heap_stats *h = ud;
+    if (!p) return h_malloc(ud, n);
+    if (++h->calls == h->fail_at) return NULL;
+    long slot = h_find(h, p);
+    if (slot < 0) {
+        h->foreign_frees++;
+        return NULL;
+    }
+    void *q = realloc(p, n ? n : 1);
+    if (!q) return NULL;
+    h->bytes += (long)n - (long)h->live[slot].n;
+    h->live[slot].p = q, h->live[slot].n = n;
+    return q;
+}
+
+static canal_options opts(heap_stats *h, int read_timeout_ms) {
+    canal_options o;
+    canal_options_init(&o);
+    o.username = "canal";
+    o.password = "canal";
+    o.read_timeout_ms = read_timeout_ms;
+    o.connect_timeout_ms = 2000;
+    if (h) {
+        o.malloc_fn = h_malloc, o.realloc_fn = h_realloc, o.free_fn = h_free;
+        o.alloc_ud = h;
+    }
+    return o;
+}
+
+/* ------------------------------------------------------------ the session */
+
+#define HS "00000010 1001 1801 2a0a 1208 0102030405060708"
+#define ACK_OK "00000004 1001 1803"
+#define EMPTY_GET "00000011 1001 1807 2a0b 08ffffffffffffffffff01"
+
+/* The server's side of one session: handshake, auth Ack, sub Ack, GET reply
+ * batch 7 (packet_raw.bin, raw form), GET reply batch 8 (packet_v1.bin with
+ * its batch id changed, normal form), an empty GET reply. */
+static uint8_t sess[8192];
+static size_t sess_n;
+static size_t frame_end[6]; /* offset just past each frame */
+static uint8_t get7[2048], get8[2048];
+static size_t get7_n, get8_n;
+
+/* Frame `body` into out; returns the bytes written. */
+static size_t put_frame(uint8_t *out, const uint8_t *body, size_t n) {
+    out[0] = (uint8_t)(n >> 24), out[1] = (uint8_t)(n >> 16);
+    out[2] = (uint8_t)(n >> 8), out[3] = (uint8_t)n;
+    memcpy(out + 4, body, n);
+    return n + 4;
+}
+
+/* Set Messages.batch_id (a 1-byte varint) inside a MESSAGES Packet. */
+static bool set_batch(uint8_t *pk, size_t n, uint8_t id) {
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (pk[i] != 0x2a) continue; /* Packet.body */
+        size_t j = i + 1;
+        while (j < n && (pk[j] & 0x80)) j++;
+        j++;
+        if (j + 1 < n && pk[j] == 0x08 && pk[j + 1] < 0x80) {
+            pk[j + 1] = id;
+            return true;
+        }
+        return false;
+    }
+    return false;
+}
+
+static bool build_session(void) {
+    uint8_t pk[2048];
+    size_t n = 0, k;
+    n += unhex(HS, sess + n);
+    frame_end[0] = n;
+    n += unhex(ACK_OK, sess + n);
+    frame_end[1] = n;
+    n += unhex(ACK_OK, sess + n);
+    frame_end[2] = n;
+    if (!(k = read_fixture("packet_raw.bin", pk, sizeof pk))) return false;
+    get7_n = put_frame(get7, pk, k);
+    memcpy(sess + n, get7, get7_n);
+    n += get7_n;
+    frame_end[3] = n;
+    if (!(k = read_fixture("packet_v1.bin", pk, sizeof pk)) || !set_batch(pk, k, 8)) return false;
+    get8_n = put_frame(get8, pk, k);
+    memcpy(sess + n, get8, get8_n);
+    n += get8_n;
+    frame_end[4] = n;
+    n += unhex(EMPTY_GET, sess + n);
+    frame_end[5] = n;
+    sess_n = n;
+    return true;
+}
+
+/* A socketpair whose server end already holds `n` bytes of `s`; `shut`
+ * shuts that end for writing (EOF after the bytes). Returns the server end,
+ * *client gets the other. */
+static int prewritten(const uint8_t *s, size_t n, bool shut, int *client) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return -1;
+    int big = 1 << 20;
+    setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+    setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+    fcntl(sv[1], F_SETFL, O_NONBLOCK);
+    size_t off = 0;
+    while (off < n) {
+        ssize_t w = write(sv[1], s + off, n - off);
+        if (w <= 0) break;
+        off += (size_t)w;
+    }
+    if (off != n) fprintf(stderr, "  prewritten: only %zu of %zu bytes fit\n", off, n);
+    if (shut) shutdown(sv[1], SHUT_WR);
+    *client = sv[0];
+    return sv[1];
+}
+
+/* A forked peer writing the first `first` bytes of `s` at once and the rest
+ * in pieces of `chunk` with `delay_us` before each, then reading until the
+ * client closes. */
+static pid_t slow_peer(const uint8_t *s, size_t n, size_t first, size_t chunk, long delay_us,
+                       int *client) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(sv[0]);
+        if (first && write(sv[1], s, first) < 0) _exit(1);
+        for (size_t off = first; off < n;) {
+            size_t k = chunk < n - off ? chunk : n - off;
+            if (off > 0) sleep_us(delay_us);
+            if (write(sv[1], s + off, k) < 0) _exit(1);
+            off += k;
+        }
+        char buf[4096];
+        while (read(sv[1], buf, sizeof buf) > 0) {
+        }
+        _exit(0);
+    }
+    close(sv[1]);
+    *client = sv[0];
+    return pid;
+}
+
+static void reap(pid_t pid) {
+    if (pid <= 0) return;
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+/* The client's side: every call in order, whatever the earlier ones
+ * returned. Reading calls and the frame each one needs: */
+enum { C_CONNECT, C_SUB, C_GET7, C_ACK7, C_GET8, C_ACK8, C_GET_EMPTY, C_ROLLBACK, N_CALLS };
+static const char *call_name[N_CALLS] = {"connect_fd", "subscribe", "get(7)", "ack(7)",
+                                         "get(8)",     "ack(8)",    "get(-1)", "rollback(0)"};
+static const int call_frame[N_CALLS] = {1, 2, 3, -1, 4, -1, 5, -1}; /* -1: reads nothing */
+
+typedef struct result {
+    int rc[N_CALLS];
+    int64_t took_ms[N_CALLS];
+    int64_t batch[N_CALLS];
+    size_t entries[N_CALLS];
+    int rowchange_failures; /* on ROWDATA entries */
+} result;
+
+static void check_batch(canal_client *c, const canal_message *m, result *r, int call) {
+    r->batch[call] = m->batch_id;
+    r->entries[call] = m->n_entries;
+    for (size_t i = 0; i < m->n_entries; i++) {
+        canal_rowchange rc;
+        if (m->entries[i].entry_type != CANAL_ROWDATA) continue;
+        if (canal_entry_rowchange(c, &m->entries[i], &rc) != CANAL_OK) r->rowchange_failures++;
+        else
+            for (size_t j = 0; j < rc.n_rows; j++)
+                for (size_t k = 0; k < rc.rows[j].n_after; k++) {
+                    uint8_t out[4096];
+                    size_t on;
+                    const canal_str *v = &rc.rows[j].after[k].value;
+                    if (v->len <= sizeof out) (void)canal_latin1_to_bytes(v->ptr, v->len, out, &on);
+                }
+    }
+}
+
+static void run_session(canal_client *c, int fd, result *r) {
+    const canal_message *m = NULL;
+    memset(r, 0, sizeof *r);
+    for (int i = 0; i < N_CALLS; i++) {
+        int64_t t0 = now_ms();
+        switch (i) {
+        case C_CONNECT: r->rc[i] = canal_connect_fd(c, fd); break;
+        case C_SUB: r->rc[i] = canal_subscribe(c, "shop\\..*"); break;
+        case C_GET7:
+        case C_GET8:
+        case C_GET_EMPTY:
+            r->rc[i] = canal_get(c, 100, 1000, &m);
+            if (r->rc[i] == CANAL_OK) check_batch(c, m, r, i);
+            break;
+        case C_ACK7: r->rc[i] = canal_ack(c, 7); break;
+        case C_ACK8: r->rc[i] = canal_ack(c, 8); break;
+        case C_ROLLBACK: r->rc[i] = canal_rollback(c, 0); break;
+        }
+        r->took_ms[i] = now_ms() - t0;
+    }
+}
+
+static bool all_ok(const result *r) {
+    for (int i = 0; i < N_CALLS; i++)
+        if (r->rc[i] != CANAL_OK) return false;
+    return r->batch[C_GET7] == 7 && r->entries[C_GET7] == 6 && r->batch[C_GET8] == 8 &&
+           r->entries[C_GET8] == 6 && r->batch[C_GET_EMPTY] == -1 && r->rowchange_failures == 0;
+}
+
+static bool valid_code(int rc) { return rc <= 0 && rc >= CANAL_ENOMEM; }
+
+/* ------------------------------------------------------------ (a) cuts */
+
+static void test_cut_after_every_byte(void) {
+    REQUIRE(sess_n > 0);
+    static heap_stats h;
+    int fds0 = count_fds(), bad = 0;
+    size_t cuts = 0;
+    for (size_t cut = 0; cut <= sess_n; cut++) {
+        memset(&h, 0, sizeof h);
+        canal_options o = opts(&h, 2000);
+        canal_client *c = canal_client_new(&o);
+        REQUIRE(c != NULL);
+        int cfd, sfd = prewritten(sess, cut, true, &cfd);
+        REQUIRE(sfd >= 0);
+        result r;
+        run_session(c, cfd, &r);
+        /* the first call whose frame is not all there fails with EIO */
+        int fail = N_CALLS;
+        for (int i = 0; i < N_CALLS; i++)
+            if (call_frame[i] >= 0 && cut < frame_end[call_frame[i]]) {
+                fail = i;
+                break;
+            }
+        bool ok = true;
+        for (int i = 0; i < N_CALLS; i++) {
+            int want = i < fail ? CANAL_OK : i == fail ? CANAL_EIO : CANAL_ESTATE;
+            if (r.rc[i] != want) {
+                if (bad < 5)
+                    fprintf(stderr, "  cut at %zu: %s returned %s, expected %s (%s)\n", cut,
+                            call_name[i], canal_strerror(r.rc[i]), canal_strerror(want),
+                            canal_errstr(c));
+                ok = false;
+            }
+        }
+        if (fail == N_CALLS && !all_ok(&r)) ok = false;
+        if (fail < N_CALLS && canal_is_connected(c)) ok = false;
+        canal_client_free(c);
+        close(sfd);
+        if (h.blocks || h.bytes || h.foreign_frees) {
+            if (bad < 5)
+                fprintf(stderr, "  cut at %zu: %ld blocks / %ld bytes left, %ld foreign frees\n",
+                        cut, h.blocks, h.bytes, h.foreign_frees);
+            ok = false;
+        }
+        if (!ok) bad++;
+        cuts++;
+    }
+    CHECK(bad == 0);
+    CHECK(count_fds() == fds0);
+    printf("  cuts: %zu sessions (every offset 0..%zu), %d wrong\n", cuts, sess_n, bad);
+}
+
+/* ------------------------------------------------------------ (b) corruption */
+
+static void test_corrupt_every_byte(void) {
+    REQUIRE(sess_n > 0);
+    const int T = 100; /* read timeout, ms */
+    const int MARGIN = 200;
+    int fds0 = count_fds(), bad = 0, outcomes[2][10];
+    size_t runs = 0;
+    int64_t worst = 0;
+    memset(outcomes, 0, sizeof outcomes);
+    uint8_t *s = malloc(sess_n);
+    REQUIRE(s != NULL);
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < sess_n; i += (size_t)scale) {
+            heap_stats h;
+            memset(&h, 0, sizeof h);
+            memcpy(s, sess, sess_n);
+            s[i] = pass == 0 ? (uint8_t)(s[i] ^ 0xff) : (uint8_t)(s[i] + 1);
+            canal_options o = opts(&h, T);
+            canal_client *c = canal_client_new(&o);
+            REQUIRE(c != NULL);
+            int cfd, sfd = prewritten(s, sess_n, false, &cfd); /* stays open: timeouts */
+            REQUIRE(sfd >= 0);
+            result r;
+            int64_t t0 = now_ms();
+            run_session(c, cfd, &r);
+            int64_t took = now_ms() - t0;
+            bool ok = took <= T + MARGIN + 100;
+            int last = CANAL_OK;
+            for (int k = 0; k < N_CALLS; k++) {
+                if (!valid_code(r.rc[k]) || r.took_ms[k] > T + MARGIN) ok = false;
+                if (r.rc[k] != CANAL_OK && last == CANAL_OK) last = r.rc[k];
+            }
+            outcomes[pass][-last]++;
+            if (took > worst) worst = took;
+            bool subscribed = r.rc[C_SUB] == CANAL_OK;
+            close(sfd);
+            /* the same client, reconnected, must work again */
+            uint8_t clean[8192];
+            size_t cn = 0;
+            memcpy(clean, sess, frame_end[1]);
+            cn = frame_end[1];
+            if (subscribed) cn += unhex(ACK_OK, clean + cn); /* the re-subscription */
+            memcpy(clean + cn, sess + frame_end[1], sess_n - frame_end[1]);
+            cn += sess_n - frame_end[1];
+            sfd = prewritten(clean, cn, true, &cfd);
+            run_session(c, cfd, &r);
+            if (!all_ok(&r)) {
+                ok = false;
+                if (bad < 5) fprintf(stderr, "  recovery failed: %s\n", canal_errstr(c));
+            }
+            canal_client_free(c);
+            close(sfd);
+            if (h.blocks || h.bytes || h.foreign_frees) ok = false;
+            if (!ok) {
+                if (bad < 5)
+                    fprintf(stderr, "  corrupt byte %zu (%s): took %lld ms, heap %ld/%ld\n", i,
+                            pass ? "+1" : "^0xff", (long long)took, h.blocks, h.bytes);
+                bad++;
+            }
+            runs++;
+        }
+    free(s);
+    CHECK(bad == 0);
+    CHECK(count_fds() == fds0);
+    printf("  corrupt: %zu sessions (every %s byte, ^0xff and +1), %d wrong, slowest %lld ms "
+           "(read timeout %d)\n",
+           runs, scale == 1 ? "" : "Kth", bad, (long long)worst, T);
+    for (int pass = 0; pass < 2; pass++) {
+        printf("    %s:", pass ? "+1   " : "^0xff");
+        for (int e = 0; e < 10; e++)
+            if (outcomes[pass][e]) printf(" %s %d", canal_strerror(-e), outcomes[pass][e]);
+        printf("\n");
+    }
+}
+
+/* ------------------------------------------------------------ (c) drip */
+
+static void test_drip_one_byte_at_a_time(void) {
+    REQUIRE(sess_n > 0);
+    heap_stats h;
+    memset(&h, 0, sizeof h);
+    canal_options o = opts(&h, 10000);
+    canal_client *c = canal_client_new(&o);
+    REQUIRE(c != NULL);
+    int cfd;
+    pid_t pid = slow_peer(sess, sess_n, 0, 1, 100, &cfd);
+    REQUIRE(pid > 0);
+    result r;
+    int64_t t0 = now_ms();
+    run_session(c, cfd, &r);
+    int64_t took = now_ms() - t0;
+    CHECK(all_ok(&r));
+    if (!all_ok(&r)) fprintf(stderr, "  drip: %s\n", canal_errstr(c));
+    canal_client_free(c);
+    reap(pid);
+    CHECK(h.blocks == 0 && h.bytes == 0);
+    printf("  drip: %zu bytes one at a time in %lld ms\n", sess_n, (long long)took);
+}
+
+/* ------------------------------------------------------------ (d) stalls */
+
+static void test_stall_times_out(void) {
+    const int T = 300, MARGIN = 200;
+    struct {
+        const char *what;
+        size_t bytes; /* of the session, then silence */
+        int call;     /* the call that must time out */
+    } cases[] = {
+        {"no handshake", 0, C_CONNECT},
+        {"half a handshake", 10, C_CONNECT},
+        {"GET reply: half a header", frame_end[2] + 2, C_GET7},
+        {"GET reply: half a body", frame_end[2] + 400, C_GET7},
+        {"after the first batch", frame_end[3], C_GET8},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        canal_options o = opts(NULL, T);
+        canal_client *c = canal_client_new(&o);
+        REQUIRE(c != NULL);
+        int cfd, sfd = prewritten(sess, cases[k].bytes, false, &cfd);
+        result r;
+        run_session(c, cfd, &r);
+        int i = cases[k].call;
+        CHECK(r.rc[i] == CANAL_ETIMEOUT);
+        CHECK(r.took_ms[i] >= T - 5 && r.took_ms[i] <= T + MARGIN);
+        if (r.rc[i] != CANAL_ETIMEOUT || r.took_ms[i] > T + MARGIN)
+            fprintf(stderr, "  stall '%s': %s after %lld ms: %s\n", cases[k].what,
+                    canal_strerror(r.rc[i]), (long long)r.took_ms[i], canal_errstr(c));
+        CHECK(!canal_is_connected(c));
+        canal_client_free(c);
+        close(sfd);
+    }
+    /* a GET reply dripped slower than the deadline: the deadline is per call */
+    canal_options o = opts(NULL, T);
+    canal_client *c = canal_client_new(&o);
+    REQUIRE(c != NULL);
+    int cfd;
+    pid_t pid = slow_peer(sess, frame_end[3], frame_end[2], 1, 40000, &cfd);
+    REQUIRE(pid > 0);
+    const canal_message *m;
+    CHECK(canal_connect_fd(c, cfd) == CANAL_OK);
+    CHECK(canal_subscribe(c, "") == CANAL_OK);
+    int64_t t0 = now_ms();
+    int rc = canal_get(c, 10, 100, &m);
+    int64_t took = now_ms() - t0;
+    CHECK(rc == CANAL_ETIMEOUT && took >= T - 5 && took <= T + MARGIN);
+    if (rc != CANAL_ETIMEOUT || took > T + MARGIN)
+        fprintf(stderr, "  drip past the deadline: %s after %lld ms\n", canal_strerror(rc),
+                (long long)took);
+    canal_client_free(c);
+    reap(pid);
+    printf("  stall: 6 cases, ETIMEOUT within %d..%d ms\n", T, T + MARGIN);
+}
+
+/* ------------------------------------------------------------ (e) connect */
+
+/* A TCP port on 127.0.0.1 bound but not listening: connects are refused.
+ * The socket is kept so nobody else takes the port. */
+static int refusing_port(int *keep) {
+    struct sockaddr_in a;
+    socklen_t al = sizeof a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    *keep = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (*keep < 0 || bind(*keep, (struct sockaddr *)&a, sizeof a) < 0 ||
+        getsockname(*keep, (struct sockaddr *)&a, &al) < 0)
+        return -1;
+    return ntohs(a.sin_port);
+}
+
+/* Try a non-blocking connect; true when it completes within ms. */
+static bool connects_within(int port, int ms, int *fd_out) {
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)port);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    *fd_out = fd;
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0) return true;
+    if (errno != EINPROGRESS) return false;
+    struct pollfd p = {fd, POLLOUT, 0};
+    if (poll(&p, 1, ms) != 1) return false;
+    int err = 0;
+    socklen_t el = sizeof err;
+    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+    return err == 0;
+}
+
+static void test_connect_refused_and_black_hole(void) {
+    int fds0 = count_fds();
+    int keep, port = refusing_port(&keep);
+    REQUIRE(port > 0);
+    canal_options o = opts(NULL, 1000);
+    o.host = "127.0.0.1";
+    o.port = port;
+    o.connect_timeout_ms = 5000;
+    canal_client *c = canal_client_new(&o);
+    REQUIRE(c != NULL);
+    int64_t t0 = now_ms();
+    int rc = canal_connect(c);
+    int64_t took = now_ms() - t0;
+    CHECK(rc == CANAL_EIO);
+    CHECK(took < 200);
+    CHECK_CONTAINS(canal_errstr(c), "refused");
+    CHECK(!canal_is_connected(c));
+    canal_client_free(c);
+    close(keep);
+    printf("  refused: %s in %lld ms\n", canal_strerror(rc), (long long)took);
+
+    /* Black hole: a listener with backlog 0 that never accepts. Once its
+     * accept queue holds one connection, Linux drops further SYNs, so a
+     * connect stays in progress until the client gives up. */
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a;
+    socklen_t al = sizeof a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(l >= 0 && bind(l, (struct sockaddr *)&a, sizeof a) == 0 && listen(l, 0) == 0 &&
+            getsockname(l, (struct sockaddr *)&a, &al) == 0);
+    int bh_port = ntohs(a.sin_port);
+    int fill[4], nfill = 0, probe = -1;
+    bool hole = false;
+    for (int i = 0; i < 4 && !hole; i++) {
+        int fd = -1;
+        bool done = connects_within(bh_port, 150, &fd);
+        if (done) fill[nfill++] = fd;
+        else {
+            probe = fd;
+            hole = true;
+        }
+    }
+    if (probe >= 0) close(probe);
+    if (!hole) {
+        printf("  note: this kernel completes connects to a full backlog-0 listener; "
+               "the black-hole check is skipped\n");
+    } else {
+        const int CT = 300;
+        o.port = bh_port;
+        o.connect_timeout_ms = CT;
+        c = canal_client_new(&o);
+        REQUIRE(c != NULL);
+        t0 = now_ms();
+        rc = canal_connect(c);
+        took = now_ms() - t0;
+        CHECK(rc == CANAL_ETIMEOUT);
+        CHECK(took >= CT - 5 && took <= CT + 200);
+        CHECK_CONTAINS(canal_errstr(c), "timed out");
+        canal_client_free(c);
+        printf("  black hole: %s after %lld ms (connect_timeout_ms %d)\n", canal_strerror(rc),
+               (long long)took, CT);
+    }
+    for (int i = 0; i < nfill; i++) close(fill[i]);
+    close(l);
+    CHECK(count_fds() == fds0);
+}
+
+/* ------------------------------------------------------------ (f) cycles */
+
+static void test_cycles_leave_nothing(void) {
+    REQUIRE(get7_n > 0);
+    const int N = 10000 / scale;
+    uint8_t first[4096], again[4096];
+    size_t fn = 0, an = 0;
+    /* the first connect subscribes fresh; later ones re-subscribe first */
+    fn += unhex(HS ACK_OK ACK_OK, first + fn);
+    memcpy(first + fn, get7, get7_n);
+    fn += get7_n;
+    an += unhex(HS ACK_OK ACK_OK ACK_OK, again + an);
+    memcpy(again + an, get7, get7_n);
+    an += get7_n;
+
+    heap_stats h;
+    memset(&h, 0, sizeof h);
+    canal_options o = opts(&h, 2000);
+    canal_client *c = canal_client_new(&o);
+    REQUIRE(c != NULL);
+    int fds0 = count_fds();
+    long warm_blocks = 0, warm_bytes = 0;
+    int bad = 0;
+    for (int i = 0; i < N; i++) {
+        int cfd, sfd = i == 0 ? prewritten(first, fn, true, &cfd) : prewritten(again, an, true, &cfd);
+        const canal_message *m = NULL;
+        bool ok = canal_connect_fd(c, cfd) == CANAL_OK && canal_subscribe(c, "shop\\..*") == CANAL_OK &&
+                  canal_get(c, 100, 1000, &m) == CANAL_OK && m && m->batch_id == 7 &&
+                  canal_ack(c, 7) == CANAL_OK;
+        canal_disconnect(c);
+        close(sfd);
+        if (!ok && bad++ < 3) fprintf(stderr, "  cycle %d: %s\n", i, canal_errstr(c));
+        if (i == 0) warm_blocks = h.blocks, warm_bytes = h.bytes;
+    }
+    int fds1 = count_fds();
+    CHECK(bad == 0);
+    CHECK(fds1 == fds0);
+    CHECK(h.blocks == warm_blocks && h.bytes == warm_bytes);
+    printf("  cycles: %d connect/subscribe/get/ack/disconnect: fds %d -> %d, client heap after "
+           "the first %ld blocks/%ld bytes, after the last %ld/%ld\n",
+           N, fds0, fds1, warm_blocks, warm_bytes, h.blocks, h.bytes);
+    canal_client_free(c);
+    CHECK(h.blocks == 0 && h.bytes == 0 && h.foreign_frees == 0);
+
+    /* failed connects */
+    int keep, port = refusing_port(&keep);
+    REQUIRE(port > 0);
+    memset(&h, 0, sizeof h);
+    o = opts(&h, 2000);
+    o.port = port;
+    c = canal_client_new(&o);
+    REQUIRE(c != NULL);
+    long b0 = h.blocks, y0 = h.bytes;
+    fds0 = count_fds();
+    bad = 0;
+    for (int i = 0; i < N; i++)
+        if (canal_connect(c) != CANAL_EIO) bad++;
+    fds1 = count_fds();
+    CHECK(bad == 0);
+    CHECK(fds1 == fds0);
+    CHECK(h.blocks == b0 && h.bytes == y0);
+    printf("  refused connects: %d: fds %d -> %d, client heap %ld/%ld -> %ld/%ld\n", N, fds0,
+           fds1, b0, y0, h.blocks, h.bytes);
+    canal_client_free(c);
+    close(keep);
+    CHECK(h.blocks == 0 && h.bytes == 0 && h.foreign_frees == 0);
+}
+
+/* ------------------------------------------------------------ (g) SIGPIPE */
+
+static void test_sigpipe(void) {
+    /* the handler really is the default one: a SIGPIPE would kill us */
+    struct sigaction sa;
+    sigaction(SIGPIPE, NULL, &sa);
+    CHECK(sa.sa_handler == SIG_DFL);
+
+    /* socketpair: the peer closes; every request send hits EPIPE */
+    uint8_t s[64];
+    size_t n = unhex(HS ACK_OK, s);
+    canal_options o = opts(NULL, 1000);
+    canal_client *c = canal_client_new(&o);
+    REQUIRE(c != NULL);
+    int cfd, sfd = prewritten(s, n, true, &cfd);
+    CHECK(canal_connect_fd(c, cfd) == CANAL_OK);
+    close(sfd);
+    CHECK(canal_rollback(c, 0) == CANAL_EIO);
+    CHECK(!canal_is_connected(c));
+    sfd = prewritten(s, n, true, &cfd);
+    CHECK(canal_connect_fd(c, cfd) == CANAL_OK);
+    close(sfd);
+    const canal_message *m;
+    CHECK(canal_get(c, 1, 1, &m) == CANAL_EIO);
+    canal_client_free(c);
+
+    /* TCP: a forked server sends the handshake and auth Ack, then closes
+     * with the client's requests unread (a reset) */
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a;
+    socklen_t al = sizeof a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(l >= 0 && bind(l, (struct sockaddr *)&a, sizeof a) == 0 && listen(l, 4) == 0 &&
+            getsockname(l, (struct sockaddr *)&a, &al) == 0);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        int fd = accept(l, NULL, NULL);
+        if (fd < 0 || write(fd, s, n) != (ssize_t)n) _exit(1);
+        sleep_us(200000); /* let the auth and rollback requests arrive unread */
+        close(fd);
+        _exit(0);
+    }
+    o.port = ntohs(a.sin_port);
+    c = canal_client_new(&o);
+    REQUIRE(c != NULL);
+    CHECK(canal_connect(c) == CANAL_OK);
+    waitpid(pid, NULL, 0);
+    int rc = CANAL_OK, tries = 0;
+    while (rc == CANAL_OK && tries < 10) {
+        rc = canal_rollback(c, 0);
+        tries++;
+        sleep_us(10000);
+    }
+    CHECK(rc == CANAL_EIO);
+    printf("  sigpipe: survived; TCP send failed after %d sends: %s\n", tries, canal_errstr(c));
+    canal_client_free(c);
+    close(l);
+}
+
+/* ------------------------------------------------------------ (h) mistakes */
+
+static void test_caller_mistakes(void) {
+    const canal_message *m = (const canal_message *)&m;
+    canal_rowchange rc;
+    canal_entry e;
+    uint8_t out[8];
+    size_t on = 99;
+    memset(&e, 0, sizeof e);
+    e.entry_type = CANAL_ROWDATA;
+    e.store_value.ptr = out;
+
+    /* NULL clients */
+    canal_options_init(NULL);
+    canal_client_free(NULL);
+    canal_disconnect(NULL);
+    CHECK(canal_connect(NULL) == CANAL_EINVAL);
+    int sv[2];
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    CHECK(canal_connect_fd(NULL, sv[0]) == CANAL_EINVAL);
+    close(sv[0]);
+    close(sv[1]);
+    CHECK(!canal_is_connected(NULL));
+    CHECK(canal_subscribe(NULL, "x") == CANAL_EINVAL);
+    CHECK(canal_unsubscribe(NULL) == CANAL_EINVAL);
+    CHECK(canal_get(NULL, 1, 1, &m) == CANAL_EINVAL);
+    CHECK(canal_ack(NULL, 1) == CANAL_EINVAL);
+    CHECK(canal_rollback(NULL, 0) == CANAL_EINVAL);
+    CHECK(canal_errcode(NULL) == CANAL_EINVAL);
+    CHECK(canal_errstr(NULL) != NULL);
+    CHECK(canal_server_code(NULL) == 0);
+    CHECK(canal_entry_rowchange(NULL, &e, &rc) == CANAL_EINVAL);
+    CHECK(canal_message_parse(NULL, out, 1, true, &m) == CANAL_EINVAL);
+    CHECK(canal_strerror(12345) != NULL && canal_strerror(CANAL_EIO) != NULL);
+    CHECK(canal_entry_type_name(-1) != NULL && canal_entry_type_name(1 << 30) != NULL);
+    CHECK(canal_event_type_name(-1) != NULL && canal_event_type_name(1 << 30) != NULL);
+
+    /* NULL arguments to a live client */
+    heap_stats h;
+    memset(&h, 0, sizeof h);
+    canal_options o = opts(&h, 1000);
+    canal_client *c = canal_client_new(&o);
+    REQUIRE(c != NULL);
+    CHECK(canal_entry_rowchange(c, NULL, &rc) == CANAL_EINVAL);
+    CHECK(canal_entry_rowchange(c, &e, NULL) == CANAL_EINVAL);
+    CHECK(canal_message_parse(c, NULL, 5, true, &m) == CANAL_EINVAL);
+    CHECK(canal_message_parse(c, out, 1, true, NULL) == CANAL_EINVAL);
+    CHECK(canal_message_parse(c, NULL, 0, false, &m) == CANAL_OK && m && m->n_entries == 0);
+    CHECK(canal_latin1_to_bytes(NULL, 1, out, &on) == CANAL_EINVAL);
+    CHECK(canal_latin1_to_bytes("a", 1, NULL, &on) == CANAL_EINVAL);
+    CHECK(canal_latin1_to_bytes("a", 1, out, NULL) == CANAL_EINVAL);
+    CHECK(canal_latin1_to_bytes(NULL, 0, NULL, &on) == CANAL_OK && on == 0);
+    CHECK(canal_connect_fd(c, -1) == CANAL_EINVAL);
+    /* calls before connecting */
+    CHECK(canal_subscribe(c, NULL) == CANAL_ESTATE);
+    CHECK(canal_unsubscribe(c) == CANAL_ESTATE);
+    CHECK(canal_get(c, 1, 1, &m) == CANAL_ESTATE && m == NULL);
+    CHECK(canal_ack(c, 1) == CANAL_ESTATE);
+    CHECK(canal_rollback(c, 0) == CANAL_ESTATE);
+
+    /* connected: bad batch ids and a NULL out keep the connection */
+    uint8_t s[4096];
+    size_t n = unhex(HS ACK_OK ACK_OK, s);
+    memcpy(s + n, get7, get7_n);
+    n += get7_n;
+    memcpy(s + n, get8, get8_n);
+    n += get8_n;
+    int cfd, sfd = prewritten(s, n, true, &cfd);
+    CHECK(canal_connect_fd(c, cfd) == CANAL_OK);
+    CHECK(canal_subscribe(c, NULL) == CANAL_OK);
+    CHECK(canal_get(c, 1, 1, NULL) == CANAL_EINVAL);
+    CHECK(canal_is_connected(c));
+    CHECK(canal_ack(c, 7) == CANAL_EINVAL); /* nothing outstanding yet */
+    CHECK(canal_get(c, 100, 1, &m) == CANAL_OK && m && m->batch_id == 7);
+    CHECK(canal_get(c, 100, 1, &m) == CANAL_OK && m && m->batch_id == 8);
+    CHECK(canal_ack(c, -1) == CANAL_EINVAL);
+    CHECK(canal_ack(c, 0) == CANAL_EINVAL);
+    CHECK(canal_ack(c, 12345) == CANAL_EINVAL);
+    CHECK(canal_ack(c, INT64_MIN) == CANAL_EINVAL);
+    CHECK(canal_rollback(c, 12345) == CANAL_EINVAL);
+    CHECK(canal_ack(c, 8) == CANAL_ESTATE); /* out of order */
+    CHECK(canal_rollback(c, 8) == CANAL_ESTATE);
+    CHECK(canal_is_connected(c));
+    canal_entry not_rows = m->entries[0]; /* TRANSACTIONBEGIN */
+    CHECK(canal_entry_rowchange(c, &not_rows, &rc) == CANAL_EINVAL);
+    CHECK(canal_ack(c, 7) == CANAL_OK);
+    CHECK(canal_ack(c, 7) == CANAL_EINVAL); /* twice */
+    /* then a fatal error (EOF): everything after it fails cleanly */
+    CHECK(canal_get(c, 1, 1, &m) == CANAL_EIO && m == NULL);
+    CHECK(!canal_is_connected(c));
+    CHECK(canal_ack(c, 8) == CANAL_ESTATE); /* dead with the connection */
+    CHECK(canal_rollback(c, 0) == CANAL_ESTATE);
+    CHECK(canal_subscribe(c, "x") == CANAL_ESTATE);
+    CHECK(canal_unsubscribe(c) == CANAL_ESTATE);
+    CHECK(canal_get(c, 1, 1, &m) == CANAL_ESTATE);
+    CHECK(canal_errstr(c)[0] != '\0');
+    canal_disconnect(c);
+    canal_disconnect(c);
+    close(sfd);
+
+    /* descriptors that are not sockets, or not open */
+    int p[2];
+    REQUIRE(pipe(p) == 0);
+    int fds0 = count_fds();
+    CHECK(canal_connect_fd(c, p[0]) == CANAL_EIO);
+    CHECK(!fd_is_open(p[0])); /* the client owns it and closed it */
+    CHECK(count_fds() == fds0 - 1);
+    close(p[1]);
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    CHECK(canal_connect_fd(c, devnull) == CANAL_EIO);
+    CHECK(!fd_is_open(devnull));
+    CHECK(canal_connect_fd(c, 100000) == CANAL_EIO);
+    canal_client_free(c);
+    CHECK(h.blocks == 0 && h.bytes == 0 && h.foreign_frees == 0);
+
+    /* invalid options: a client that refuses everything */
+    canal_options b;
+    for (int k = 0; k < 8; k++) {
+        canal_options_init(&b);
+        switch (k) {
+        case 0: b.port = 0; break;
+        case 1: b.host = ""; break;
+        case 2: b.destination = NULL; break;
+        case 3: b.client_id = 40000; break;
+        case 4: b.read_timeout_ms = 0; break;
+        case 5: b.connect_timeout_ms = -1; break;
+        case 6: b.max_frame = 8; break;
+        case 7: b.malloc_fn = h_malloc; break; /* half the hooks */
+        }
+        c = canal_client_new(&b);
+        REQUIRE(c != NULL);
+        CHECK(canal_errcode(c) == CANAL_EINVAL);
+        CHECK(canal_connect(c) == CANAL_EINVAL);
+        REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+        CHECK(canal_connect_fd(c, sv[0]) == CANAL_EINVAL);
+        CHECK(!fd_is_open(sv[0]));
+        close(sv[1]);
+        CHECK(canal_subscribe(c, "") == CANAL_EINVAL);
+        CHECK(canal_get(c, 1, 1, &m) == CANAL_EINVAL);
+        CHECK(canal_ack(c, 1) == CANAL_EINVAL);
+        CHECK(canal_rollback(c, 0) == CANAL_EINVAL);
+        CHECK(canal_unsubscribe(c) == CANAL_EINVAL);
+        CHECK(!canal_is_connected(c));
+        int prc = canal_message_parse(c, NULL, 0, false, &m);
+        if (k == 0 && prc != CANAL_EINVAL)
+            printf("  note: on a client with invalid options canal_message_parse returns %s "
+                   "(canal.h: \"every call fails the same way\")\n",
+                   canal_strerror(prc));
+        canal_client_free(c);
+    }
+}
+
+/* ------------------------------------------------------------ (i) alloc failures */
+
+static void test_each_allocation_fails(void) {
+    REQUIRE(sess_n > 0);
+    int bad = 0;
+    long n_alloc = 0;
+    /* how many allocations a clean session makes */
+    {
+        heap_stats h;
+        memset(&h, 0, sizeof h);
+        canal_options o = opts(&h, 2000);
+        canal_client *c = canal_client_new(&o);
+        REQUIRE(c != NULL);
+        int cfd, sfd = prewritten(sess, sess_n, true, &cfd);
+        result r;
+        run_session(c, cfd, &r);
+        CHECK(all_ok(&r));
+        canal_client_free(c);
+        close(sfd);
+        n_alloc = h.calls;
+    }
+    int enomem = 0;
+    for (long k = 1; k <= n_alloc; k++) {
+        heap_stats h;
+        memset(&h, 0, sizeof h);
+        h.fail_at = k;
+        canal_options o = opts(&h, 2000);
+        canal_client *c = canal_client_new(&o);
+        if (!c) {
+            if (h.blocks || h.bytes) bad++;
+            continue;
+        }
+        int cfd, sfd = prewritten(sess, sess_n, true, &cfd);
+        result r;
+        run_session(c, cfd, &r);
+        bool ok = true;
+        for (int i = 0; i < N_CALLS; i++) {
+            if (!valid_code(r.rc[i])) ok = false;
+            if (r.rc[i] == CANAL_ENOMEM) enomem++;
+        }
+        canal_client_free(c);
+        close(sfd);
+        if (h.blocks || h.bytes || h.foreign_frees) ok = false;
+        if (!ok) {
+            if (bad < 5)
+                fprintf(stderr, "  allocation %ld failing: heap %ld/%ld left\n", k, h.blocks,
+                        h.bytes);
+            bad++;
+        }
+    }
+    CHECK(bad == 0);
+    printf("  alloc failures: each of %ld allocations failed in turn, %d ENOMEM returns, "
+           "%d wrong\n",
+           n_alloc, enomem, bad);
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1) fixture_dir = argv[1];
+    const char *sc = getenv("CANAL_FAULT_SCALE");
+    if (sc && atoi(sc) > 1) scale = atoi(sc);
+    signal(SIGPIPE, SIG_DFL); /* the client must not need SIGPIPE ignored */
+    if (!build_session()) {
+        fprintf(stderr, "fixtures missing in %s\n", fixture_dir);
+        printf("faults: 0 passed, 1 failed\n");
+        return 1;
+    }
+    printf("  session: %zu server bytes in 6 frames; CANAL_FAULT_SCALE=%d\n", sess_n, scale);
+    int64_t t0 = now_ms();
+    RUN(test_cut_after_every_byte);
+    RUN(test_corrupt_every_byte);
+    RUN(test_drip_one_byte_at_a_time);
+    RUN(test_stall_times_out);
+    RUN(test_connect_refused_and_black_hole);
+    RUN(test_cycles_leave_nothing);
+    RUN(test_sigpipe);
+    RUN(test_caller_mistakes);
+    RUN(test_each_allocation_fails);
+    printf("  %lld ms in all\n", (long long)(now_ms() - t0));
+    return TT_REPORT("faults");
+}

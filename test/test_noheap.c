@@ -1,0 +1,171 @@
+/* test_noheap.c - no-heap mode: a whole session inside one caller buffer
+ * while malloc, calloc, realloc and free are poisoned (counted and failed).
+ *
+ * This program replaces the C library's allocator for itself, so it is built
+ * without sanitizers and not run under valgrind (both bring their own). */
+#if !defined(_POSIX_C_SOURCE) || _POSIX_C_SOURCE < 200809L
+#undef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../canal.h"
+#include "peer.h"
+#include "tinytest.h"
+
+/* glibc's own entry points, so the replacements can still serve the test
+ * harness while not poisoned. */
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+
+static int poisoned;
+static long poisoned_calls;
+
+void *malloc(size_t n) {
+    if (poisoned) {
+        poisoned_calls++;
+        return NULL;
+    }
+    return __libc_malloc(n);
+}
+void *calloc(size_t a, size_t b) {
+    if (poisoned) {
+        poisoned_calls++;
+        return NULL;
+    }
+    return __libc_calloc(a, b);
+}
+void *realloc(void *p, size_t n) {
+    if (poisoned) {
+        poisoned_calls++;
+        return NULL;
+    }
+    return __libc_realloc(p, n);
+}
+void free(void *p) {
+    if (poisoned && p) poisoned_calls++;
+    __libc_free(p);
+}
+
+#define HS "00000010 1001 1801 2a0a 1208 0102030405060708"
+#define ACK_OK "00000004 1001 1803"
+#define EMPTY_GET "00000011 1001 1807 2a0b 08ffffffffffffffffff01"
+
+static const char *fixture_dir = "build/fixtures";
+static unsigned char heap[256 * 1024];
+
+/* handshake, auth Ack, sub Ack, the fixture batch, an empty batch */
+static size_t session_script(uint8_t *out, size_t cap) {
+    char path[256];
+    uint8_t pk[2048];
+    size_t n = unhex(HS ACK_OK ACK_OK, out, cap);
+    snprintf(path, sizeof path, "%s/packet_raw.bin", fixture_dir);
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t pn = fread(pk, 1, sizeof pk, f);
+    fclose(f);
+    out[n++] = (uint8_t)(pn >> 24), out[n++] = (uint8_t)(pn >> 16);
+    out[n++] = (uint8_t)(pn >> 8), out[n++] = (uint8_t)pn;
+    memcpy(out + n, pk, pn);
+    n += pn;
+    n += unhex(EMPTY_GET, out + n, cap - n);
+    return n;
+}
+
+static void test_session_without_malloc(void) {
+    uint8_t script[4096];
+    size_t n = session_script(script, sizeof script);
+    REQUIRE(n > 100);
+    peer p = peer_start(script, n, 0, 0, PEER_KEEP); /* fork before poisoning */
+    canal_options o;
+    canal_options_init(&o);
+    o.username = "canal";
+    o.password = "canal";
+    o.read_timeout_ms = 5000;
+    o.heap = heap;
+    o.heap_size = sizeof heap;
+    poisoned = 1;
+    poisoned_calls = 0;
+    canal_client *c = canal_client_new(&o);
+    int ok = c != NULL;
+    const canal_message *m = NULL;
+    int rc_connect = -100, rc_sub = -100, rc_get = -100, rc_rows = 0, rc_ack = -100, rc_get2 = -100;
+    size_t rows = 0, cols = 0;
+    int64_t batch = 0, batch2 = 0;
+    if (ok) {
+        rc_connect = canal_connect_fd(c, p.fd);
+        rc_sub = canal_subscribe(c, "shop\\..*");
+        rc_get = canal_get(c, 100, 0, &m);
+        if (rc_get == CANAL_OK) {
+            batch = m->batch_id;
+            for (size_t i = 0; i < m->n_entries; i++) {
+                canal_rowchange rc;
+                if (m->entries[i].entry_type != CANAL_ROWDATA) continue;
+                if (canal_entry_rowchange(c, &m->entries[i], &rc) != CANAL_OK) rc_rows = -1;
+                rows += rc.n_rows;
+                for (size_t r = 0; r < rc.n_rows; r++) cols += rc.rows[r].n_before + rc.rows[r].n_after;
+            }
+            rc_ack = canal_ack(c, batch);
+        }
+        if (canal_get(c, 100, 0, &m) == CANAL_OK) batch2 = m->batch_id, rc_get2 = 0;
+        canal_client_free(c);
+    } else {
+        close(p.fd); /* nobody took it: let the peer see EOF */
+    }
+    poisoned = 0;
+    peer_finish(&p, script, sizeof script);
+    CHECK(ok);
+    CHECK(poisoned_calls == 0);
+    CHECK(rc_connect == CANAL_OK && rc_sub == CANAL_OK && rc_get == CANAL_OK);
+    CHECK(batch == 7 && rc_rows == 0 && rows == 3 && cols == 13);
+    CHECK(rc_ack == CANAL_OK && rc_get2 == 0 && batch2 == -1);
+}
+
+static void test_frame_larger_than_heap(void) {
+    static unsigned char small[CANAL_MIN_HEAP];
+    uint8_t script[64];
+    size_t n = unhex(HS ACK_OK "00100000", script, sizeof script); /* a 1 MiB frame announced */
+    peer p = peer_start(script, n, 0, 0, PEER_KEEP);
+    canal_options o;
+    canal_options_init(&o);
+    o.heap = small;
+    o.heap_size = sizeof small;
+    o.read_timeout_ms = 2000;
+    poisoned = 1;
+    poisoned_calls = 0;
+    canal_client *c = canal_client_new(&o);
+    const canal_message *m = NULL;
+    int rc_connect = c ? canal_connect_fd(c, p.fd) : (close(p.fd), -100);
+    int rc_get = c ? canal_get(c, 1, -1, &m) : -100;
+    char err[256] = "";
+    if (c) snprintf(err, sizeof err, "%s", canal_errstr(c));
+    int connected = c ? canal_is_connected(c) : 1;
+    canal_client_free(c);
+    poisoned = 0;
+    peer_finish(&p, script, sizeof script);
+    CHECK(c != NULL && poisoned_calls == 0);
+    CHECK(rc_connect == CANAL_OK);
+    CHECK(rc_get == CANAL_ETOOBIG);
+    CHECK_CONTAINS(err, "does not fit the client's heap buffer");
+    CHECK(!connected);
+}
+
+static void test_heap_too_small(void) {
+    static unsigned char tiny[1024];
+    canal_options o;
+    canal_options_init(&o);
+    o.heap = tiny;
+    o.heap_size = sizeof tiny;
+    CHECK(canal_client_new(&o) == NULL);
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1) fixture_dir = argv[1];
+    RUN(test_session_without_malloc);
+    RUN(test_frame_larger_than_heap);
+    RUN(test_heap_too_small);
+    return TT_REPORT("noheap");
+}
