@@ -756,6 +756,39 @@ static void test_local_batch_checks(void) {
     CHECK(split_frames(sent, sn, body, len, 8) == 6);
 }
 
+/* Nothing of the password stays in the client: not the text, not the token
+ * that went over the wire; only SHA-1(password), which re-login needs. */
+static void test_password_not_kept(void) {
+    static const char pw[] = "S3cr3t-pass!";
+    uint8_t script[128], sent[1024], stage1[20];
+    size_t n = unhex(HS_0102 ACK_OK, script, sizeof script);
+    peer p = peer_start(script, n, 0, 0, PEER_KEEP);
+    canal_client *c = new_client("u", pw, 2000);
+    REQUIRE(c != NULL);
+    sha1(pw, strlen(pw), stage1);
+    CHECK(memcmp(c->stage1, stage1, 20) == 0);
+    CHECK(canal_connect_fd(c, p.fd) == CANAL_OK);
+    char token[41];
+    scramble_hex(stage1, (const uint8_t *)"\1\2\3\4\5\6\7\10", 8, token);
+    const void *places[][2] = {{c, (void *)sizeof *c}, {c->wbuf, (void *)c->wcap},
+                               {c->rbuf, (void *)c->rcap}};
+    for (size_t i = 0; i < 3; i++) {
+        const char *base = places[i][0];
+        size_t len = (size_t)places[i][1];
+        for (size_t k = 0; k + 8 <= len; k++) {
+            CHECK(memcmp(base + k, pw, 8) != 0);
+            CHECK(memcmp(base + k, token, 8) != 0);
+        }
+    }
+    CHECK(strstr(canal_errstr(c), pw) == NULL);
+    canal_client_free(c);
+    size_t sn = peer_finish(&p, sent, sizeof sent);
+    /* the token did go out: it is what the server checks */
+    int found = 0;
+    for (size_t k = 0; k + 40 <= sn; k++) found |= memcmp(sent + k, token, 40) == 0;
+    CHECK(found);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1) fixture_dir = argv[1];
     signal(SIGPIPE, SIG_DFL); /* the client must not need SIGPIPE ignored */
@@ -781,5 +814,6 @@ int main(int argc, char **argv) {
     RUN(test_auth_refused);
     RUN(test_unsolicited_error_after_ack);
     RUN(test_local_batch_checks);
+    RUN(test_password_not_kept);
     return TT_REPORT("unit");
 }

@@ -799,12 +799,41 @@ class Identity:
 
 
 class State:
-    def __init__(self, destinations, entries):
+    def __init__(self, destinations, entries, state_file=None):
         self.lock = threading.RLock()
         self.destinations = list(destinations)
         self.entries = entries          # the same stream is served on every destination
         self.filters = {d: '' for d in destinations}
         self.idents = {}                # (destination, cid) -> Identity
+        self.state_file = state_file
+        self.load()
+
+    # A restarted Canal keeps what its meta manager persisted (subscriptions,
+    # filters, acked cursors) and loses the rest: outstanding batches, the
+    # read pointer (back to the cursor) and the batch counter (back to 1).
+    def load(self):
+        if not self.state_file or not os.path.exists(self.state_file):
+            return
+        with open(self.state_file, encoding='utf-8') as f:
+            saved = json.load(f)
+        self.filters.update(saved.get('filters', {}))
+        for key, v in saved.get('idents', {}).items():
+            dest, cid = key.rsplit('|', 1)
+            ident = Identity()
+            ident.subscribed = v['subscribed']
+            ident.acked = ident.read = v['acked']
+            self.idents[(dest, int(cid))] = ident
+
+    def save(self):
+        if not self.state_file:
+            return
+        data = {'filters': self.filters,
+                'idents': {'%s|%d' % k: {'subscribed': i.subscribed, 'acked': i.acked}
+                           for k, i in self.idents.items()}}
+        tmp = self.state_file + '.tmp'
+        with open(tmp, 'w', encoding='utf-8') as f:
+            json.dump(data, f)
+        os.replace(tmp, self.state_file)
 
     def check_start(self, dest, where):
         if dest not in self.destinations:
@@ -825,6 +854,7 @@ class State:
             ident.subscribed = True     # re-subscribe replaces; cursor kept
             if filt:
                 self.filters[dest] = filt  # the filter belongs to the whole destination
+            self.save()
 
     def unsubscribe(self, dest, cid, where):
         with self.lock:
@@ -833,6 +863,7 @@ class State:
             if ident is None or not ident.subscribed:
                 return
             ident.subscribed = False
+            self.save()
             if not any(i.subscribed for (d, _), i in self.idents.items() if d == dest):
                 # Last subscriber gone: Canal releases (stops) the instance; the next
                 # subscribe starts it again with fresh batch state but the persisted
@@ -1212,6 +1243,7 @@ class Conn:
                 ident = state.subscribed(ack.destination, cid, where)
                 start, end = state.remove_batch(ident, cid, ack.batch_id, 'ack', where)
                 ident.acked = end       # cursor moves to the batch end
+                state.save()
         except JavaException as e:
             raise e.in_command('Ack')
         return None                     # success: no reply
@@ -1300,7 +1332,7 @@ def request_line(ptype, body):
 
 class Server:
     def __init__(self, args, script, entries):
-        self.state = State(args.destination or ['example'], entries)
+        self.state = State(args.destination or ['example'], entries, args.state_file)
         self.raw = not args.no_raw
         self.full_batch = args.full_batch
         self.max_get_wait = args.max_get_wait_ms / 1000.0 if args.max_get_wait_ms > 0 else None
@@ -1403,6 +1435,8 @@ def main(argv=None):
     ap.add_argument('--max-get-wait-ms', type=int, default=60000,
                     help='cap on a GET wait with timeout > 0 (<= 0: no cap; default 60000)')
     ap.add_argument('--once', action='store_true', help='exit after the first connection closes')
+    ap.add_argument('--state-file', help='persist subscriptions, filters and acked cursors here, '
+                    'so a restarted server resumes like Canal with its meta manager')
     ap.add_argument('--log', help='append one line per received request (and RAW frame hex)')
     ap.add_argument('--seed-hex', help='fixed handshake seed (hex) instead of 8 random bytes')
     ap.add_argument('--pb-dir', default=DEFAULT_PB_DIR, help='where generated *_pb2.py live')
