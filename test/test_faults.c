@@ -271,6 +271,14 @@ static int prewritten(const uint8_t *s, size_t n, bool shut, int *client) {
     return sv[1];
 }
 
+/* Children _exit without flushing, but a buffered stdout they inherit
+ * could still be written twice by some runtimes (valgrind): flush first. */
+static pid_t fork_flushed(void) {
+    fflush(stdout);
+    fflush(stderr);
+    return fork();
+}
+
 /* A forked peer writing the first `first` bytes of `s` at once and the rest
  * in pieces of `chunk` with `delay_us` before each, then reading until the
  * client closes. */
@@ -296,14 +304,6 @@ static pid_t slow_peer(const uint8_t *s, size_t n, size_t first, size_t chunk, l
     close(sv[1]);
     *client = sv[0];
     return pid;
-}
-
-/* Children _exit without flushing, but a buffered stdout they inherit
- * could still be written twice by some runtimes (valgrind): flush first. */
-static pid_t fork_flushed(void) {
-    fflush(stdout);
-    fflush(stderr);
-    return fork();
 }
 
 static void reap(pid_t pid) {
