@@ -177,6 +177,23 @@ static int first_id(canal_client *c, const canal_message *m) {
     return -1;
 }
 
+/* A server with n single-row inserts (and faults), and a client connected
+ * and subscribed to it; NULL if any step failed. */
+static canal_client *insert_session(server *s, int n, const char *faults, const char *filter) {
+    char *script = insert_script(n, faults);
+    int started = server_start(s, script, NULL) == 0;
+    free(script);
+    if (!started) return NULL;
+    canal_client *c = client_for(s, NULL, NULL);
+    if (c && (canal_connect(c) != CANAL_OK || canal_subscribe(c, filter) != CANAL_OK)) {
+        fprintf(stderr, "  session set-up failed: %s\n", canal_errstr(c));
+        canal_client_free(c);
+        server_stop(s);
+        return NULL;
+    }
+    return c;
+}
+
 /* ------------------------------------------------------------ tests */
 
 static void test_sample_stream_end_to_end(void) {
@@ -301,13 +318,9 @@ static void test_empty_batches_and_waits(void) {
 
 static void test_multi_batch_ack_order(void) {
     server s;
-    char *script = insert_script(6, NULL);
-    REQUIRE(server_start(&s, script, NULL) == 0);
-    free(script);
-    canal_client *c = client_for(&s, NULL, NULL);
+    canal_client *c = insert_session(&s, 6, NULL, "");
     const canal_message *m;
-    CHECK(canal_connect(c) == CANAL_OK);
-    CHECK(canal_subscribe(c, "") == CANAL_OK);
+    REQUIRE(c != NULL);
     /* three batches of one transaction (3 entries) each, no ack in between */
     int64_t ids[3];
     for (int i = 0; i < 3; i++) {
@@ -331,13 +344,9 @@ static void test_multi_batch_ack_order(void) {
 
 static void test_rollback_redelivers(void) {
     server s;
-    char *script = insert_script(3, NULL);
-    REQUIRE(server_start(&s, script, NULL) == 0);
-    free(script);
-    canal_client *c = client_for(&s, NULL, NULL);
+    canal_client *c = insert_session(&s, 3, NULL, "");
     const canal_message *m;
-    CHECK(canal_connect(c) == CANAL_OK);
-    CHECK(canal_subscribe(c, "") == CANAL_OK);
+    REQUIRE(c != NULL);
     REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
     CHECK(m->batch_id == 1 && first_id(c, m) == 1);
     uint8_t raw[512];
@@ -373,13 +382,9 @@ static void test_rollback_redelivers(void) {
 
 static void test_reconnect_resumes(void) {
     server s;
-    char *script = insert_script(3, NULL);
-    REQUIRE(server_start(&s, script, NULL) == 0);
-    free(script);
-    canal_client *c = client_for(&s, NULL, NULL);
+    canal_client *c = insert_session(&s, 3, NULL, "shop\\..*");
     const canal_message *m;
-    CHECK(canal_connect(c) == CANAL_OK);
-    CHECK(canal_subscribe(c, "shop\\..*") == CANAL_OK);
+    REQUIRE(c != NULL);
     REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
     CHECK(first_id(c, m) == 1);
     CHECK(canal_ack(c, m->batch_id) == CANAL_OK);
@@ -450,15 +455,11 @@ static void test_server_errors_keep_connection(void) {
 
 static void test_refused_ack_reported_as_such(void) {
     server s;
-    char *script = insert_script(2, "{\"on\":\"ACK\",\"nth\":1,\"action\":\"error\",\"code\":400,"
+    canal_client *c = insert_session(&s, 2, "{\"on\":\"ACK\",\"nth\":1,\"action\":\"error\",\"code\":400,"
                                     "\"message\":\"ack error , clientId:1001 batchId:1 is not exist , "
-                                    "please check\"}");
-    REQUIRE(server_start(&s, script, NULL) == 0);
-    free(script);
-    canal_client *c = client_for(&s, NULL, NULL);
+                                    "please check\"}", "");
     const canal_message *m;
-    CHECK(canal_connect(c) == CANAL_OK);
-    CHECK(canal_subscribe(c, "") == CANAL_OK);
+    REQUIRE(c != NULL);
     REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
     CHECK(m->batch_id == 1);
     CHECK(canal_ack(c, 1) == CANAL_OK); /* no reply: the refusal comes later */
