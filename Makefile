@@ -112,3 +112,6 @@ demo: deps
 	  port=$$(cat build/tmp/demo.port); \
 	  echo "test server on 127.0.0.1:$$port; running: build/example --port $$port --user canal --password canal --batch-size 5 --exit-when-idle $(DEMO_ARGS)"; \
 	  build/example --port $$port --user canal --password canal --batch-size 5 --exit-when-idle $(DEMO_ARGS)
+
+# ---------------------------------------------------------------- benchmarks
+include bench/bench.mk

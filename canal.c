@@ -835,38 +835,39 @@ static bool dec_view(pb_istream_t *s, const pb_field_t *f, void **arg) {
 }
 
 /* UTF-8 as Java and Python accept it in proto3 strings: no overlongs, no
- * surrogates, nothing above U+10FFFF. ASCII is checked 8 bytes at a time. */
+ * surrogates, nothing above U+10FFFF. Runs of ASCII go 8 bytes at a time;
+ * each multi-byte form is checked with straight-line tests, since column
+ * text is full of CJK (3 bytes) and binary values (C2/C3 pairs). */
 static bool utf8_valid(const uint8_t *p, size_t n) {
     const uint8_t *end = p + n;
     while (p < end) {
-        if ((size_t)(end - p) >= 8) {
-            uint64_t w;
-            memcpy(&w, p, 8);
-            if (!(w & 0x8080808080808080ull)) {
-                p += 8;
-                continue;
-            }
-        }
-        uint8_t b = *p;
-        if (b < 0x80) {
+        uint32_t b0 = *p;
+        if (b0 < 0x80) {
             p++;
+            while ((size_t)(end - p) >= 8) {
+                uint64_t w;
+                memcpy(&w, p, 8);
+                if (w & 0x8080808080808080ull) break;
+                p += 8;
+            }
+            while (p < end && *p < 0x80) p++;
             continue;
         }
-        size_t need;
-        uint32_t cp;
-        if (b >= 0xC2 && b <= 0xDF) need = 1, cp = b & 0x1F;
-        else if (b >= 0xE0 && b <= 0xEF) need = 2, cp = b & 0x0F;
-        else if (b >= 0xF0 && b <= 0xF4) need = 3, cp = b & 0x07;
-        else return false;
-        if ((size_t)(end - p) <= need) return false;
-        for (size_t i = 1; i <= need; i++) {
-            if ((p[i] & 0xC0) != 0x80) return false;
-            cp = cp << 6 | (p[i] & 0x3F);
+        size_t left = (size_t)(end - p);
+        if (b0 < 0xE0) {
+            if (b0 < 0xC2 || left < 2 || (p[1] & 0xC0) != 0x80) return false;
+            p += 2;
+        } else if (b0 < 0xF0) {
+            if (left < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80) return false;
+            if ((b0 == 0xE0 && p[1] < 0xA0) || (b0 == 0xED && p[1] > 0x9F)) return false;
+            p += 3;
+        } else {
+            if (b0 > 0xF4 || left < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
+                (p[3] & 0xC0) != 0x80)
+                return false;
+            if ((b0 == 0xF0 && p[1] < 0x90) || (b0 == 0xF4 && p[1] > 0x8F)) return false;
+            p += 4;
         }
-        if ((need == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-            (need == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
-            return false;
-        p += need + 1;
     }
     return true;
 }
@@ -883,10 +884,7 @@ typedef struct dec_ctx {
 /* Copy a string field into the arena, NUL-terminated. The arena was
  * reserved to the encoded size, which bounds all its strings (each one costs
  * at least a tag and a length byte on the wire, and takes one NUL here). */
-static bool copy_str(dec_ctx *x, pb_istream_t *s, canal_str *out, const char *field) {
-    const uint8_t *p;
-    size_t n;
-    take_view(s, &p, &n);
+static bool copy_bytes(dec_ctx *x, const uint8_t *p, size_t n, canal_str *out, const char *field) {
     if (x->c->validate_utf8 && !utf8_valid(p, n)) {
         x->problem = "invalid UTF-8";
         x->field = field;
@@ -903,6 +901,13 @@ static bool copy_str(dec_ctx *x, pb_istream_t *s, canal_str *out, const char *fi
     out->len = n;
     x->str->p += n + 1;
     return true;
+}
+
+static bool copy_str(dec_ctx *x, pb_istream_t *s, canal_str *out, const char *field) {
+    const uint8_t *p;
+    size_t n;
+    take_view(s, &p, &n);
+    return copy_bytes(x, p, n, out, field);
 }
 
 /* Format a decode failure: ours if a callback set one, else nanopb's. */
@@ -1582,23 +1587,94 @@ typedef struct rc_ctx {
     size_t row; /* for error text */
 } rc_ctx;
 
-typedef struct col_frame {
-    rc_ctx *r;
-    canal_column col;
-} col_frame;
+/* A varint of up to 10 bytes; false when cut short or longer. */
+static bool get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v) {
+    const uint8_t *p = *pp;
+    if (p < end && *p < 0x80) { /* the usual case: one byte */
+        *v = *p;
+        *pp = p + 1;
+        return true;
+    }
+    uint64_t r = 0;
+    for (int shift = 0; shift < 70 && p < end; shift += 7) {
+        uint8_t b = *p++;
+        r |= (uint64_t)(b & 0x7F) << (shift < 64 ? shift : 63);
+        if (!(b & 0x80)) {
+            *v = r;
+            *pp = p;
+            return true;
+        }
+    }
+    return false;
+}
 
-static bool dec_col_field(pb_istream_t *s, const pb_field_t *f, void **arg) {
-    col_frame *fr = *arg;
-    dec_ctx *x = &fr->r->x;
-    switch (f->tag) {
-    case caocp_Column_name_tag: return copy_str(x, s, &fr->col.name, "Column.name");
-    case caocp_Column_value_tag: return copy_str(x, s, &fr->col.value, "Column.value");
-    case caocp_Column_mysqlType_tag: return copy_str(x, s, &fr->col.mysql_type, "Column.mysqlType");
-    default: {
-        void *t = &fr->r->col_props;
-        return dec_pair(s, f, &t);
+static bool col_problem(dec_ctx *x, const char *problem) {
+    x->problem = problem;
+    x->field = "Column";
+    return false;
+}
+
+/* Column by hand: columns are nearly all of a RowChange, and nanopb's
+ * table-driven field lookup was half of the decode time there (bench/).
+ * Same rules as protobuf's own parsers: fields in any order, the last
+ * scalar wins, unknown fields and known numbers with another wire type are
+ * skipped. Everything around it (RowData, RowChange, Entry) stays nanopb. */
+static bool decode_column(rc_ctx *r, const uint8_t *p, const uint8_t *end, canal_column *col) {
+    dec_ctx *x = &r->x;
+    canal_client *c = x->c;
+    memset(col, 0, sizeof *col);
+    col->name = col->value = col->mysql_type = EMPTY;
+    size_t p0 = c->col_pairs.n;
+    while (p < end) {
+        uint64_t key, v;
+        if (!get_varint(&p, end, &key)) return col_problem(x, "malformed tag");
+        uint32_t field = (uint32_t)(key >> 3), wt = (uint32_t)(key & 7);
+        if (field == 0) return col_problem(x, "field number 0");
+        if (wt == 0) {
+            if (!get_varint(&p, end, &v)) return col_problem(x, "malformed varint");
+            switch (field) {
+            case caocp_Column_index_tag: col->index = (int32_t)(uint32_t)v; break;
+            case caocp_Column_sqlType_tag: col->sql_type = (int32_t)(uint32_t)v; break;
+            case caocp_Column_isKey_tag: col->is_key = v != 0; break;
+            case caocp_Column_updated_tag: col->updated = v != 0; break;
+            case caocp_Column_isNull_tag: col->has_is_null = true, col->is_null = v != 0; break;
+            case caocp_Column_length_tag: col->length = (int32_t)(uint32_t)v; break;
+            default: break;
+            }
+        } else if (wt == 2) {
+            if (!get_varint(&p, end, &v)) return col_problem(x, "malformed length");
+            if (v > (uint64_t)(end - p)) return col_problem(x, "length past the end");
+            size_t n = (size_t)v;
+            bool ok = true;
+            switch (field) {
+            case caocp_Column_name_tag: ok = copy_bytes(x, p, n, &col->name, "Column.name"); break;
+            case caocp_Column_value_tag: ok = copy_bytes(x, p, n, &col->value, "Column.value"); break;
+            case caocp_Column_mysqlType_tag:
+                ok = copy_bytes(x, p, n, &col->mysql_type, "Column.mysqlType");
+                break;
+            case caocp_Column_props_tag: {
+                pb_istream_t ps = pb_istream_from_buffer(p, n);
+                void *t = &r->col_props;
+                if (!dec_pair(&ps, NULL, &t)) {
+                    if (!x->problem) col_problem(x, "malformed Pair");
+                    return false;
+                }
+                break;
+            }
+            default: break;
+            }
+            if (!ok) return false;
+            p += n;
+        } else if (wt == 1 || wt == 5) {
+            size_t n = wt == 1 ? 8 : 4;
+            if ((size_t)(end - p) < n) return col_problem(x, "fixed field past the end");
+            p += n;
+        } else {
+            return col_problem(x, "unsupported wire type");
+        }
     }
-    }
+    col->n_props = c->col_pairs.n - p0;
+    return true;
 }
 
 static bool dec_column(pb_istream_t *s, const pb_field_t *f, void **arg) {
@@ -1606,30 +1682,16 @@ static bool dec_column(pb_istream_t *s, const pb_field_t *f, void **arg) {
     canal_client *c = r->x.c;
     bool after = f->tag == caocp_RowData_afterColumns_tag;
     vec *v = after ? &c->cols_after : &c->cols_before;
-    col_frame fr;
-    caocp_Column m;
-    size_t p0 = c->col_pairs.n;
-    fr.r = r;
-    memset(&m, 0, sizeof m);
-    fr.col.name = fr.col.value = fr.col.mysql_type = EMPTY;
-    m.name.funcs.decode = m.value.funcs.decode = m.mysqlType.funcs.decode = m.props.funcs.decode =
-        dec_col_field;
-    m.name.arg = m.value.arg = m.mysqlType.arg = m.props.arg = &fr;
-    if (!pb_decode_ex(s, caocp_Column_fields, &m, PB_DECODE_NOINIT)) return false;
-    fr.col.index = m.index;
-    fr.col.sql_type = m.sqlType;
-    fr.col.is_key = m.isKey;
-    fr.col.updated = m.updated;
-    fr.col.has_is_null = m.which_isNull_present == caocp_Column_isNull_tag;
-    fr.col.is_null = fr.col.has_is_null && m.isNull;
-    fr.col.length = m.length;
-    fr.col.n_props = c->col_pairs.n - p0;
-    fr.col.props = NULL;
+    const uint8_t *p;
+    size_t n, p0 = c->col_pairs.n;
+    take_view(s, &p, &n);
     if (!vec_reserve(c, v, v->n + 1, sizeof(canal_column))) {
         set_error(c, CANAL_ENOMEM, "no memory for %zu columns", v->n + 1);
         return false;
     }
-    if (fr.col.n_props) {
+    canal_column *col = (canal_column *)v->p + v->n;
+    if (!decode_column(r, p, p + n, col)) return false;
+    if (col->n_props) { /* pointed at once the pairs vector stops moving */
         if (!vec_reserve(c, &c->fixes, c->fixes.n + 1, sizeof(col_fix))) {
             set_error(c, CANAL_ENOMEM, "no memory for column props");
             return false;
@@ -1637,7 +1699,7 @@ static bool dec_column(pb_istream_t *s, const pb_field_t *f, void **arg) {
         col_fix fx = {after, v->n, p0};
         ((col_fix *)c->fixes.p)[c->fixes.n++] = fx;
     }
-    ((canal_column *)v->p)[v->n++] = fr.col;
+    v->n++;
     return true;
 }
 

@@ -2,7 +2,7 @@
 # the same stream of GET replies. Included from the Makefile, whose variables
 # it uses: $(B), $(CC), $(ALL_CFLAGS), $(LIB_SRC), $(NANOPB_LIB), $(LDFLAGS).
 #
-#   make bench-decode                 # ROWS=500000 (~550 MB stream); ROWS=100000 is quicker
+#   make bench-decode                 # ROWS=500000 (a 457 MB stream); ROWS=100000 is quicker
 #   make bench-profile                # perf top list of canal-c's decode
 #   make B=build-vendored NANOPB_DIR=build/nanopb-src NANOPB_DEFS=-DPB_BUFFER_ONLY \
 #        BENCH_STREAM=build/bench/stream-500000.bin bench-decode

@@ -579,7 +579,38 @@ static void test_stall_times_out(void) {
                 (long long)took);
     canal_client_free(c);
     reap(pid);
-    printf("  stall: 6 cases, ETIMEOUT within %d..%d ms\n", T, T + MARGIN);
+
+    /* connect: the handshake at 2/3 T and the auth Ack at 4/3 T, each in
+     * time for a per-read timeout, together past the call's deadline */
+    int sv[2];
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    pid = fork_flushed();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        close(sv[0]);
+        sleep_us(T * 2000 / 3);
+        if (write(sv[1], sess, frame_end[0]) < 0) _exit(1);
+        sleep_us(T * 2000 / 3);
+        if (write(sv[1], sess + frame_end[0], frame_end[1] - frame_end[0]) < 0) _exit(1);
+        char buf[512];
+        while (read(sv[1], buf, sizeof buf) > 0) {
+        }
+        _exit(0);
+    }
+    close(sv[1]);
+    c = canal_client_new(&o);
+    REQUIRE(c != NULL);
+    t0 = now_ms();
+    rc = canal_connect_fd(c, sv[0]);
+    took = now_ms() - t0;
+    CHECK(rc == CANAL_ETIMEOUT && took >= T - 5 && took <= T + MARGIN);
+    if (rc != CANAL_ETIMEOUT || took > T + MARGIN)
+        fprintf(stderr, "  connect_fd with two replies of %d ms each: %s after %lld ms "
+                        "(read_timeout_ms %d counts from the start of the call)\n",
+                T * 2 / 3, canal_strerror(rc), (long long)took, T);
+    canal_client_free(c);
+    reap(pid);
+    printf("  stall: 7 cases, ETIMEOUT within %d..%d ms\n", T, T + MARGIN);
 }
 
 /* ------------------------------------------------------------ (e) connect */

@@ -389,6 +389,60 @@ static void test_codec_rejects_bad_bytes(void) {
     canal_client_free(c);
 }
 
+/* The hand-written Column decoder follows protobuf's parsing rules. */
+static int decode_one_column(canal_client *c, const char *column_hex, canal_column *out) {
+    uint8_t col[256], rc_bytes[300];
+    size_t cn = unhex(column_hex, col, sizeof col), n = 0;
+    /* RowChange{rowDatas{afterColumns{<col>}}}, lengths below 128 */
+    rc_bytes[n++] = 0x62, rc_bytes[n++] = (uint8_t)(cn + 2);
+    rc_bytes[n++] = 0x12, rc_bytes[n++] = (uint8_t)cn;
+    memcpy(rc_bytes + n, col, cn);
+    n += cn;
+    canal_entry e;
+    canal_rowchange rc;
+    memset(&e, 0, sizeof e);
+    e.entry_type = CANAL_ROWDATA;
+    e.store_value.ptr = rc_bytes;
+    e.store_value.len = n;
+    int r = canal_entry_rowchange(c, &e, &rc);
+    if (r == CANAL_OK && rc.n_rows == 1 && rc.rows[0].n_after == 1) *out = rc.rows[0].after[0];
+    return r;
+}
+
+static void test_column_decoder_rules(void) {
+    canal_client *c = canal_client_new(NULL);
+    canal_column col;
+    REQUIRE(c != NULL);
+    /* any field order; the last scalar wins; negative int32 as 10 bytes */
+    CHECK(decode_one_column(c, "4201 78 1a02 6964 0802 0805 10feffffffffffffffff01 3001", &col) == CANAL_OK);
+    CHECK(col.index == 5 && col.sql_type == -2 && col.has_is_null && col.is_null);
+    CHECK_STRN(col.name.ptr, col.name.len, "id");
+    CHECK_STRN(col.value.ptr, col.value.len, "x");
+    /* unknown fields of every wire type are skipped; a known number with
+     * another wire type is treated as unknown, as Google's parsers do */
+    CHECK(decode_one_column(c, "5801 6203 616263 6d01020304 710102030405060708 1d01020304 1a01 41 0807",
+                            &col) == CANAL_OK);
+    CHECK(col.index == 7 && !col.has_is_null);
+    CHECK_STRN(col.name.ptr, col.name.len, "A");
+    CHECK(col.n_props == 0);
+    /* props: Pair{key k, value v} */
+    CHECK(decode_one_column(c, "3a06 0a016b 120176 4801", &col) == CANAL_OK);
+    CHECK(col.length == 1 && col.n_props == 1);
+    if (col.n_props == 1) CHECK_STRN(col.props[0].value.ptr, col.props[0].value.len, "v");
+    /* what cannot be parsed says so */
+    CHECK(decode_one_column(c, "1a05 6964", &col) == CANAL_EPROTO);
+    CHECK_CONTAINS(canal_errstr(c), "length past the end in Column");
+    CHECK(decode_one_column(c, "08ffffffffffffffffffff01", &col) == CANAL_EPROTO); /* 11 bytes */
+    CHECK_CONTAINS(canal_errstr(c), "malformed varint");
+    CHECK(decode_one_column(c, "0b", &col) == CANAL_EPROTO); /* group start */
+    CHECK(decode_one_column(c, "00", &col) == CANAL_EPROTO); /* field 0 */
+    CHECK(decode_one_column(c, "6d0102", &col) == CANAL_EPROTO); /* fixed32 cut short */
+    CHECK(decode_one_column(c, "3a03 0a05 41", &col) == CANAL_EPROTO); /* bad Pair */
+    CHECK(decode_one_column(c, "1a02 c328", &col) == CANAL_EPROTO);
+    CHECK_CONTAINS(canal_errstr(c), "invalid UTF-8 in Column.name");
+    canal_client_free(c);
+}
+
 /* ------------------------------------------------------------ requests */
 
 /* Run `protoc --decode` (Google's decoder) over a request body. */
@@ -806,6 +860,7 @@ int main(int argc, char **argv) {
     RUN(test_calls_before_connect);
     RUN(test_codec_protoc_fixtures);
     RUN(test_codec_rejects_bad_bytes);
+    RUN(test_column_decoder_rules);
     RUN(test_requests_byte_exact);
     RUN(test_requests_variants);
     RUN(test_empty_password_is_hashed);
