@@ -28,7 +28,7 @@ PB_SRC     = pb/CanalProtocol.pb.c pb/EntryProtocol.pb.c
 LIB_SRC    = canal.c $(PB_SRC) $(NANOPB_SRC)
 B         ?= build
 
-.PHONY: all deps demo test check valgrind unit-build pb clean
+.PHONY: all deps demo test check valgrind pb clean
 all: $(B)/example $(B)/test_unit $(B)/test_client $(B)/test_noheap $(B)/fixtures/.stamp
 
 # Debian packages: installed only when missing (CI and fresh machines).
@@ -115,3 +115,14 @@ demo: deps
 
 # ---------------------------------------------------------------- benchmarks
 include bench/bench.mk
+include bench/e2e.mk
+
+# make bench [ROWS=500000]: every figure of the performance issue in one run.
+VENDORED := build-vendored
+.PHONY: bench
+bench: deps bench-deps
+	$(MAKE) --no-print-directory B=build build/bench/decode build/bench/ref_cpp \
+	  build/bench/replay build/bench/e2e build/bench/stream-$(ROWS).bin
+	$(MAKE) --no-print-directory B=$(VENDORED) NANOPB_DIR=$(VENDORED)/nanopb-src \
+	  NANOPB_DEFS=-DPB_BUFFER_ONLY $(VENDORED)/bench/decode
+	sh bench/run.sh build $(VENDORED) build/bench/stream-$(ROWS).bin

@@ -284,12 +284,21 @@ static char *mem_strdup(canal_client *c, const char *s) {
     return d;
 }
 
-/* Make room for `need` elements of `size` bytes; grows by half again so a
- * stream of batches settles after a few calls and then never allocates. */
+/* How much to grow to for `need`: with headroom, so that a stream of
+ * batches settles after a few growths and then never allocates; exactly
+ * `need` in no-heap mode, where every byte of the caller's buffer counts. */
+static size_t grow_to(const canal_client *c, size_t cap, size_t need, size_t least) {
+    if (c->in_pool) return need;
+    size_t n = need + need / 2;
+    if (n < need) return need; /* overflow: no headroom */
+    if (n < 2 * cap && 2 * cap > cap) n = 2 * cap;
+    return n < least ? least : n;
+}
+
+/* Make room for `need` elements of `size` bytes. */
 static bool vec_reserve(canal_client *c, vec *v, size_t need, size_t size) {
     if (need <= v->cap) return true;
-    size_t cap = v->cap ? v->cap + v->cap / 2 : 16;
-    if (cap < need) cap = need;
+    size_t cap = grow_to(c, v->cap, need, 16);
     if (cap > SIZE_MAX / size) return false;
     void *p = mem_realloc(c, v->p, cap * size);
     if (!p) return false;
@@ -307,8 +316,7 @@ static void vec_free(canal_client *c, vec *v) {
 /* Reserve an arena of at least n bytes and empty it. */
 static bool arena_reset(canal_client *c, arena *a, size_t n) {
     if (n > a->cap) {
-        size_t cap = a->cap + a->cap / 2;
-        if (cap < n) cap = n;
+        size_t cap = grow_to(c, a->cap, n, 4096);
         char *p = mem_realloc(c, a->base, cap);
         if (!p) return false;
         a->base = p;
@@ -1362,6 +1370,10 @@ static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, cons
     }
     canal_entry *es = c->entries.p;
     size_t n = c->entries.n;
+    /* DML headers carry one prop (rowsCount): room for one per entry up
+     * front keeps the pairs vector from growing batch after batch. */
+    if (!c->in_pool && !vec_reserve(c, &c->hdr_pairs, n, sizeof(canal_pair)))
+        return set_error(c, CANAL_ENOMEM, "no memory for %zu header props", n);
     /* Pass 1: each Entry's top level; the header stays a view. */
     for (i = 0; i < n; i++) {
         caocp_Entry em;

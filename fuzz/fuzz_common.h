@@ -16,6 +16,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Allocation failures a target injected so far, and whether the client may
+ * run out of memory on its own (no-heap mode): a call during which an
+ * injected failure happened must return CANAL_ENOMEM, and CANAL_ENOMEM must
+ * come from such a failure. */
+static unsigned long fz_alloc_failures;
+static bool fz_may_run_out;
+
 #define FZ_CHECK(cond)                                                                  \
     do {                                                                                \
         if (!(cond)) {                                                                  \
@@ -76,6 +83,16 @@ static int ref_latin1(const uint8_t *p, size_t n, uint8_t *out, size_t *out_len)
     *out_len = o;
     return 0;
 }
+
+/* fz_check_rc after a call that started when fz_alloc_failures was f0. */
+#define FZ_CALL(c, rc, expr)                                                \
+    do {                                                                    \
+        unsigned long f0_ = fz_alloc_failures;                              \
+        (rc) = (expr);                                                      \
+        fz_check_rc((c), (rc));                                             \
+        if (fz_alloc_failures != f0_) FZ_CHECK((rc) == CANAL_ENOMEM);       \
+        if ((rc) == CANAL_ENOMEM) FZ_CHECK(fz_alloc_failures != f0_ || fz_may_run_out); \
+    } while (0)
 
 static void fz_check_rc(canal_client *c, int rc) {
     FZ_CHECK(rc <= 0 && rc >= CANAL_ENOMEM);
@@ -184,8 +201,8 @@ static void fz_check_columns(const canal_client *c, const canal_column *cols, si
 static int fz_rowchange(canal_client *c, const canal_entry *e) {
     canal_rowchange rc;
     memset(&rc, 0xa5, sizeof rc);
-    int r = canal_entry_rowchange(c, e, &rc);
-    fz_check_rc(c, r);
+    int r;
+    FZ_CALL(c, r, canal_entry_rowchange(c, e, &rc));
     if (e->entry_type != CANAL_ROWDATA) FZ_CHECK(r == CANAL_EINVAL);
     if (r < 0) {
         FZ_CHECK(r == CANAL_EINVAL || r == CANAL_EPROTO || r == CANAL_ENOMEM);

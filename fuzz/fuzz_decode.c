@@ -4,7 +4,8 @@
  *   1. a serialized Packet (canal_message_parse, is_packet = true),
  *   2. a bare serialized Messages (is_packet = false),
  *   3. the storeValue of a ROWDATA entry (canal_entry_rowchange directly),
- * each by a client with UTF-8 validation on and one with it off. Every entry
+ * each by a client with UTF-8 validation on and one with it off (that one in
+ * no-heap mode, inside a 256 KiB buffer of its own). Every entry
  * of a parsed message goes through canal_entry_rowchange as it is and again
  * with its type forced to ROWDATA, so the RowChange decoder is reached even
  * when the type field is mangled; every column value goes through
@@ -16,10 +17,11 @@
 
 #include "fuzz_common.h"
 
-static canal_client *new_client(bool validate) {
+static canal_client *new_client(bool validate, void *heap, size_t heap_size) {
     canal_options o;
     canal_options_init(&o);
     o.validate_utf8 = validate;
+    o.heap = heap, o.heap_size = heap_size;
     canal_client *c = canal_client_new(&o);
     FZ_CHECK(c != NULL && canal_errcode(c) == CANAL_OK);
     return c;
@@ -27,10 +29,11 @@ static canal_client *new_client(bool validate) {
 
 static void one_client(canal_client *c, const uint8_t *data, size_t size) {
     const canal_message *m;
+    fz_may_run_out = c->in_pool; /* a no-heap client has a fixed buffer */
     for (int is_packet = 1; is_packet >= 0; is_packet--) {
         m = (const canal_message *)&m; /* must be reset on failure */
-        int rc = canal_message_parse(c, size ? data : NULL, size, is_packet, &m);
-        fz_check_rc(c, rc);
+        int rc;
+        FZ_CALL(c, rc, canal_message_parse(c, size ? data : NULL, size, is_packet, &m));
         if (rc < 0) {
             FZ_CHECK(rc == CANAL_EPROTO || rc == CANAL_ENOMEM);
             FZ_CHECK(m == NULL);
@@ -53,8 +56,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     /* Long-lived clients, as in a consumer: their vectors and arenas are
      * reused from input to input, which is what has to stay right. */
     static canal_client *strict, *lax;
-    if (!strict) strict = new_client(true);
-    if (!lax) lax = new_client(false);
+    static uint8_t *lax_heap;
+    if (!strict) strict = new_client(true, NULL, 0);
+    if (!lax) {
+        lax_heap = malloc(256 * 1024);
+        FZ_CHECK(lax_heap != NULL);
+        lax = new_client(false, lax_heap, 256 * 1024);
+    }
 
     /* A copy of exactly `size` bytes, so ASan sees any read past the end. */
     uint8_t *buf = malloc(size ? size : 1);

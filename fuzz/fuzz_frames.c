@@ -15,7 +15,9 @@
  *   byte 1  how recv splits the stream: low 3 bits pick a pattern (whole,
  *           1 byte, 1..4, 1..16, 1..64, 1..4096, 3, 7 bytes per recv), the
  *           high bits seed the random sizes
- *   byte 2  fail the Nth allocation of the client (0: none)
+ *   byte 2  0x80 clear: fail allocation number (byte 2) of the client (0: none)
+ *           0x80 set: no-heap mode, the client inside a buffer of
+ *                 CANAL_MIN_HEAP << ((byte 2 >> 4) & 3) bytes (32..256 KiB)
  *   rest    what the server sends
  *
  * Delivery: the server bytes are written up front into one end of an
@@ -106,14 +108,14 @@ static struct {
 
 static void *fz_malloc(void *ud, size_t n) {
     (void)ud;
-    if (++al.n == al.fail_at) return NULL;
+    if (++al.n == al.fail_at) return fz_alloc_failures++, NULL;
     void *p = malloc(n);
     if (p) al.live++;
     return p;
 }
 static void *fz_realloc(void *ud, void *p, size_t n) {
     (void)ud;
-    if (++al.n == al.fail_at) return NULL;
+    if (++al.n == al.fail_at) return fz_alloc_failures++, NULL;
     void *q = realloc(p, n);
     if (q && !p) al.live++;
     return q;
@@ -148,7 +150,6 @@ static void write_all(int fd, const uint8_t *p, size_t n) {
 
 /* The current frame in the receive buffer: where GET's views must lie. */
 static void check_get(canal_client *c, int rc, const canal_message *m) {
-    fz_check_rc(c, rc);
     if (rc < 0) {
         FZ_CHECK(m == NULL);
         if (rc == CANAL_EIO || rc == CANAL_ETIMEOUT || rc == CANAL_EPROTO || rc == CANAL_ETOOBIG)
@@ -163,14 +164,13 @@ static void check_get(canal_client *c, int rc, const canal_message *m) {
 
 static void session(canal_client *c, int fd, uint8_t flags) {
     const canal_message *m;
-    int rc = canal_connect_fd(c, fd);
-    fz_check_rc(c, rc);
+    int rc;
+    FZ_CALL(c, rc, canal_connect_fd(c, fd));
     FZ_CHECK(canal_is_connected(c) == (rc == CANAL_OK));
-    rc = canal_subscribe(c, "shop\\..*");
-    fz_check_rc(c, rc);
+    FZ_CALL(c, rc, canal_subscribe(c, "shop\\..*"));
     for (int i = 0; i < 5; i++) {
         m = (const canal_message *)&m;
-        rc = canal_get(c, 100, i % 2 ? -1 : 1000, &m);
+        FZ_CALL(c, rc, canal_get(c, 100, i % 2 ? -1 : 1000, &m));
         check_get(c, rc, m);
         if (rc < 0) continue;
         int64_t id = m->batch_id;
@@ -181,17 +181,16 @@ static void session(canal_client *c, int fd, uint8_t flags) {
             continue;
         }
         switch ((i + flags) % 3) {
-        case 0: rc = canal_ack(c, id); break;
-        case 1: rc = canal_rollback(c, id); break;
+        case 0: FZ_CALL(c, rc, canal_ack(c, id)); break;
+        case 1: FZ_CALL(c, rc, canal_rollback(c, id)); break;
         default: continue; /* keep it outstanding */
         }
-        fz_check_rc(c, rc);
         /* a batch id the server repeated is no longer the oldest one */
         FZ_CHECK(rc == CANAL_OK || rc == CANAL_EIO || rc == CANAL_ETIMEOUT ||
                  rc == CANAL_ESTATE || rc == CANAL_ENOMEM);
     }
-    fz_check_rc(c, canal_rollback(c, 0));
-    fz_check_rc(c, canal_unsubscribe(c));
+    FZ_CALL(c, rc, canal_rollback(c, 0));
+    FZ_CALL(c, rc, canal_unsubscribe(c));
     if (!canal_is_connected(c)) {
         FZ_CHECK(canal_get(c, 1, 1, &m) == CANAL_ESTATE && m == NULL);
         FZ_CHECK(canal_ack(c, 1) == CANAL_ESTATE);
@@ -232,7 +231,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     io.rng = 0x9e3779b9u ^ (uint32_t)data[1] * 0x01000193u;
     io.inject = (flags & 0x04) != 0;
     memset(&al, 0, sizeof al);
-    al.fail_at = data[2];
+    fz_may_run_out = (data[2] & 0x80) != 0;
+    uint8_t *heap = NULL;
+    size_t heap_size = 0;
+    if (data[2] & 0x80) {
+        heap_size = (size_t)CANAL_MIN_HEAP << ((data[2] >> 4) & 3);
+        heap = malloc(heap_size); /* exactly: ASan sees a write past its end */
+        FZ_CHECK(heap != NULL);
+    } else {
+        al.fail_at = data[2];
+    }
     data += 3, size -= 3;
 
     int sv[2];
@@ -261,16 +269,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     o.max_frame = flags & 0x40 ? CANAL_DEFAULT_MAX_FRAME : 100000;
     if (flags & 0x80) o.username = o.password = "canal";
     o.malloc_fn = fz_malloc, o.realloc_fn = fz_realloc, o.free_fn = fz_free;
+    o.heap = heap, o.heap_size = heap_size; /* the hooks are then unused */
     canal_client *c = canal_client_new(&o);
     if (!c) {
-        FZ_CHECK(al.fail_at != 0 && al.live == 0);
+        FZ_CHECK(al.fail_at != 0 && al.live == 0 && !heap);
         close(sv[0]);
     } else {
         FZ_CHECK(canal_errcode(c) == CANAL_OK);
         session(c, sv[0], flags);
         canal_client_free(c); /* closes sv[0] */
         FZ_CHECK(al.live == 0);
+        if (heap) FZ_CHECK(al.n == 0);
     }
+    free(heap);
     if (sv[1] >= 0) {
         check_sent(sv[1]);
         close(sv[1]);

@@ -184,7 +184,14 @@ def main():
     put(frm, "fixtures_after_sub", b"\x23\x03\x00" + sess[len(HS) + 2 * len(ACK_OK):])
     put(frm, "fixtures_alloc_fail", b"\x80\x00\x0c" + sess)
     put(frm, "fixtures_peer_closed", b"\x88\x00\x00" + sess)
+    put(frm, "fixtures_noheap_32k", b"\x80\x00\x80" + sess)
+    put(frm, "fixtures_noheap_256k", b"\x80\x07\xb0" + sess)
     # ... and captured ones, cut to a few KB of whole frames
+    # regressions: a storeValue sent as a varint (nanopb hands the callback a
+    # copy on its stack, which a kept view outlives)
+    put(dec, "regress_storevalue_as_varint", bytes.fromhex("12021805"))
+    put(frm, "regress_storevalue_as_varint",
+        bytes.fromhex("030000" "0000000c 1807 2a08 0801 1204 1002 1805"))
     for name, data in cap.items():
         keep, total = [], 0
         for f in frames(data):
