@@ -7,6 +7,7 @@
 #include "../canal.c"
 
 #include <signal.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 
 #include "peer.h"
@@ -735,6 +736,38 @@ static void test_read_timeout_is_a_deadline(void) {
     peer_finish(&p, script, sizeof script);
 }
 
+static volatile sig_atomic_t alarms;
+static void on_alarm(int sig) {
+    (void)sig;
+    alarms++;
+}
+
+/* Signals every 10 ms interrupt poll/recv: the call retries and still ends
+ * at its deadline, neither early with EINTR nor stretched. */
+static void test_eintr_keeps_deadline(void) {
+    uint8_t script[64];
+    size_t n = unhex(HS_0102, script, sizeof script);
+    peer p = peer_start(script, n, 0, 0, PEER_KEEP); /* then silence: no auth Ack */
+    canal_client *c = new_client(NULL, NULL, 400);
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm; /* no SA_RESTART: poll and recv see EINTR */
+    sigaction(SIGALRM, &sa, &old);
+    struct itimerval it = {{0, 10000}, {0, 10000}}, off = {{0, 0}, {0, 0}};
+    alarms = 0;
+    setitimer(ITIMER_REAL, &it, NULL);
+    int64_t t0 = now_ms();
+    int rc = canal_connect_fd(c, p.fd);
+    int64_t took = now_ms() - t0;
+    setitimer(ITIMER_REAL, &off, NULL);
+    sigaction(SIGALRM, &old, NULL);
+    CHECK(rc == CANAL_ETIMEOUT);
+    CHECK(alarms >= 10);
+    CHECK(took >= 390 && took < 700);
+    canal_client_free(c);
+    peer_finish(&p, script, sizeof script);
+}
+
 static void test_auth_refused(void) {
     canal_client *c = new_client("x", "bad", 2000);
     uint8_t script[128];
@@ -871,6 +904,7 @@ int main(int argc, char **argv) {
     RUN(test_eof_and_bad_lengths);
     RUN(test_max_frame_before_allocation);
     RUN(test_read_timeout_is_a_deadline);
+    RUN(test_eintr_keeps_deadline);
     RUN(test_auth_refused);
     RUN(test_unsolicited_error_after_ack);
     RUN(test_local_batch_checks);
