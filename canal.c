@@ -862,19 +862,40 @@ static bool utf8_valid(const uint8_t *p, size_t n) {
             continue;
         }
         size_t left = (size_t)(end - p);
-        if (b0 < 0xE0) {
-            if (b0 < 0xC2 || left < 2 || (p[1] & 0xC0) != 0x80) return false;
+        if (left >= 4) {
+            /* Four bytes at once, little-endian: lead and continuation bits
+             * of a whole sequence checked with one mask each. */
+            uint32_t w = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                         (uint32_t)p[3] << 24;
+            if ((w & 0xC0E0) == 0x80C0) { /* 110xxxxx 10xxxxxx */
+                if (b0 < 0xC2) return false;
+                p += 2;
+                continue;
+            }
+            if ((w & 0xC0C0F0) == 0x8080E0) { /* 1110xxxx 10xxxxxx 10xxxxxx */
+                uint32_t b1 = p[1];
+                if ((b0 == 0xE0 && b1 < 0xA0) || (b0 == 0xED && b1 > 0x9F)) return false;
+                p += 3;
+                continue;
+            }
+            if ((w & 0xC0C0C0F8) == 0x808080F0) { /* 11110xxx and three 10xxxxxx */
+                uint32_t b1 = p[1];
+                if (b0 > 0xF4 || (b0 == 0xF0 && b1 < 0x90) || (b0 == 0xF4 && b1 > 0x8F)) return false;
+                p += 4;
+                continue;
+            }
+            return false;
+        }
+        /* the last bytes of the string, one sequence at a time */
+        if (b0 >= 0xC2 && b0 < 0xE0) {
+            if (left < 2 || (p[1] & 0xC0) != 0x80) return false;
             p += 2;
-        } else if (b0 < 0xF0) {
+        } else if (b0 >= 0xE0 && b0 < 0xF0) {
             if (left < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80) return false;
             if ((b0 == 0xE0 && p[1] < 0xA0) || (b0 == 0xED && p[1] > 0x9F)) return false;
             p += 3;
         } else {
-            if (b0 > 0xF4 || left < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
-                (p[3] & 0xC0) != 0x80)
-                return false;
-            if ((b0 == 0xF0 && p[1] < 0x90) || (b0 == 0xF4 && p[1] > 0x8F)) return false;
-            p += 4;
+            return false; /* a stray continuation, C0/C1, or a 4-byte form cut short */
         }
     }
     return true;
@@ -1599,8 +1620,9 @@ typedef struct rc_ctx {
     size_t row; /* for error text */
 } rc_ctx;
 
-/* A varint of up to 10 bytes; false when cut short or longer. */
-static bool get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v) {
+/* A varint of up to 10 bytes; false when cut short or longer. Inline: it
+ * runs for every tag and every scalar of every column. */
+static inline bool get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v) {
     const uint8_t *p = *pp;
     if (p < end && *p < 0x80) { /* the usual case: one byte */
         *v = *p;

@@ -192,6 +192,8 @@ def main():
     put(dec, "regress_storevalue_as_varint", bytes.fromhex("12021805"))
     put(frm, "regress_storevalue_as_varint",
         bytes.fromhex("030000" "0000000c 1807 2a08 0801 1204 1002 1805"))
+    # ... and the 15th allocation (a Column's props) failing: ENOMEM, not EPROTO
+    put(frm, "regress_enomem_in_column_props", b"\x80\x00\x0f" + sess)
     for name, data in cap.items():
         keep, total = [], 0
         for f in frames(data):

@@ -1052,9 +1052,49 @@ static void test_each_allocation_fails(void) {
         }
     }
     CHECK(bad == 0);
-    printf("  alloc failures: each of %ld allocations failed in turn, %d ENOMEM returns, "
-           "%d wrong\n",
+    printf("  alloc failures: each of %ld allocations of a session failed in turn, %d ENOMEM "
+           "returns, %d wrong\n",
            n_alloc, enomem, bad);
+
+    /* Decoding alone (message_parse + rowchange of every entry): when an
+     * allocation fails, the call says so with CANAL_ENOMEM, never as
+     * malformed data. */
+    uint8_t pk[2048];
+    size_t pn = read_fixture("packet_raw.bin", pk, sizeof pk);
+    REQUIRE(pn > 0);
+    int mislabeled = 0, failures = 0;
+    for (long k = 1;; k++) {
+        heap_stats h;
+        memset(&h, 0, sizeof h);
+        canal_options o = opts(&h, 2000);
+        canal_client *c = canal_client_new(&o);
+        REQUIRE(c != NULL);
+        long base = h.calls;
+        h.fail_at = base + k;
+        const canal_message *m;
+        int rc = canal_message_parse(c, pk, pn, true, &m);
+        if (rc != CANAL_OK && rc != CANAL_ENOMEM) mislabeled++;
+        for (size_t i = 0; rc == CANAL_OK && i < m->n_entries; i++) {
+            canal_rowchange rch;
+            if (m->entries[i].entry_type != CANAL_ROWDATA) continue;
+            int r = canal_entry_rowchange(c, &m->entries[i], &rch);
+            if (r != CANAL_OK && r != CANAL_ENOMEM) {
+                if (mislabeled < 3)
+                    fprintf(stderr, "  decode allocation %ld failing: %s: %s\n", k,
+                            canal_strerror(r), canal_errstr(c));
+                mislabeled++;
+            }
+        }
+        bool fired = h.calls >= h.fail_at;
+        canal_client_free(c);
+        CHECK(h.blocks == 0 && h.bytes == 0);
+        if (!fired) break;
+        failures++;
+    }
+    CHECK(mislabeled == 0);
+    printf("  decode alloc failures: each of %d allocations failed in turn, %d reported as "
+           "something else than ENOMEM\n",
+           failures, mislabeled);
 }
 
 int main(int argc, char **argv) {

@@ -133,6 +133,63 @@ static void test_utf8_validation(void) {
     CHECK(!utf8_valid((const uint8_t *)"\xe9", 1));                        /* ISO-8859-1 é */
 }
 
+/* A slow, obviously right UTF-8 check: decode each code point in full. */
+static bool ref_utf8(const uint8_t *p, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        uint32_t b = p[i], cp, min;
+        size_t k;
+        if (b < 0x80) k = 0, cp = b, min = 0;
+        else if ((b & 0xE0) == 0xC0) k = 1, cp = b & 0x1F, min = 0x80;
+        else if ((b & 0xF0) == 0xE0) k = 2, cp = b & 0x0F, min = 0x800;
+        else if ((b & 0xF8) == 0xF0) k = 3, cp = b & 0x07, min = 0x10000;
+        else return false;
+        if (n - i <= k) return false;
+        for (size_t j = 1; j <= k; j++) {
+            if ((p[i + j] & 0xC0) != 0x80) return false;
+            cp = cp << 6 | (p[i + j] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+        i += k + 1;
+    }
+    return true;
+}
+
+/* The fast check against the slow one, on every short string of the bytes
+ * where UTF-8's rules change, with ASCII around it to move it through both
+ * the 4-bytes-at-once path and the tail path. */
+static void test_utf8_against_reference(void) {
+    static const uint8_t edge[] = {0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf,
+                                   0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xe1, 0xec, 0xed, 0xee,
+                                   0xef, 0xf0, 0xf1, 0xf3, 0xf4, 0xf5, 0xff};
+    const size_t ne = sizeof edge;
+    uint8_t buf[16];
+    long mismatches = 0, checked = 0;
+    for (size_t len = 1; len <= 4; len++) {
+        size_t total = 1;
+        for (size_t i = 0; i < len; i++) total *= ne;
+        for (size_t k = 0; k < total; k++) {
+            size_t x = k;
+            for (size_t i = 0; i < len; i++) buf[2 + i] = edge[x % ne], x /= ne;
+            for (int pre = 0; pre <= 2; pre += 2)
+                for (int post = 0; post <= 4; post += 4) {
+                    memset(buf, 'a', 2);
+                    memset(buf + 2 + len, 'z', (size_t)post);
+                    const uint8_t *s = buf + 2 - pre;
+                    size_t n = (size_t)pre + len + (size_t)post;
+                    checked++;
+                    if (utf8_valid(s, n) != ref_utf8(s, n) && mismatches++ < 5) {
+                        char hex[40];
+                        tohex(s, n, hex);
+                        fprintf(stderr, "  utf8 mismatch on %s\n", hex);
+                    }
+                }
+        }
+    }
+    CHECK(mismatches == 0);
+    CHECK(checked > 1000000);
+}
+
 static void test_latin1_to_bytes(void) {
     uint8_t out[16];
     size_t n = 99;
@@ -887,6 +944,7 @@ int main(int argc, char **argv) {
     RUN(test_sha1_vectors);
     RUN(test_scramble_spec_vectors);
     RUN(test_utf8_validation);
+    RUN(test_utf8_against_reference);
     RUN(test_latin1_to_bytes);
     RUN(test_names);
     RUN(test_options_validation);
