@@ -29,10 +29,10 @@ LIB_SRC    = canal.c $(PB_SRC) $(NANOPB_SRC)
 B         ?= build
 
 .PHONY: all deps demo test check valgrind pb clean
-all: $(B)/example $(B)/test_unit $(B)/test_client $(B)/test_noheap $(B)/fixtures/.stamp
+all: $(B)/example $(B)/test_unit $(B)/test_client $(B)/test_noheap $(B)/test_faults $(B)/fixtures/.stamp
 
 # Debian packages: installed only when missing (CI and fresh machines).
-DEB_PKGS := nanopb libnanopb-dev protobuf-compiler python3-protobuf valgrind clang
+DEB_PKGS := nanopb libnanopb-dev protobuf-compiler python3-protobuf valgrind clang libclang-rt-14-dev
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
@@ -80,26 +80,33 @@ VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=
 SUITE = "$(PYTHON) test/server/selftest.py" \
         "$(1)/test_unit $(1)/fixtures" \
         "$(1)/test_client $(1)" \
-        "$(1)/test_noheap $(1)/fixtures"
+        "$(1)/test_noheap $(1)/fixtures" \
+        "$(1)/test_faults $(1)/fixtures"
 
-# The whole suite: gcc build, clang ASan+UBSan build, valgrind; one total line.
+# The whole suite: gcc build, clang ASan+UBSan build, valgrind, fuzz smoke
+# runs; one total line.
 test: deps
-	$(MAKE) --no-print-directory B=build all
+	$(MAKE) --no-print-directory B=build all fuzz-build
 	$(MAKE) --no-print-directory B=build-asan CC=clang OPT="$(SAN_OPT)" all
 	test/run_tests.sh $(call SUITE,build) \
 	  "$(PYTHON) test/test_example.py build/example build" \
 	  "build-asan/test_unit build/fixtures" \
 	  "build-asan/test_client build-asan" \
+	  "build-asan/test_faults build/fixtures" \
 	  "$(VALGRIND) build/test_unit build/fixtures" \
-	  "$(VALGRIND) build/test_client build"
+	  "$(VALGRIND) build/test_client build" \
+	  "$(VALGRIND) build/test_faults build/fixtures" \
+	  "sh fuzz/run.sh build smoke 5000"
 
 # Only the sanitizer run, for a quick check while working.
 check: deps
 	$(MAKE) --no-print-directory B=build-asan CC=clang OPT="$(SAN_OPT)" all
-	test/run_tests.sh "build-asan/test_unit build/fixtures" "build-asan/test_client build-asan"
+	test/run_tests.sh "build-asan/test_unit build-asan/fixtures" "build-asan/test_client build-asan" \
+	  "build-asan/test_faults build-asan/fixtures"
 
 valgrind: deps all
-	test/run_tests.sh "$(VALGRIND) $(B)/test_unit $(B)/fixtures" "$(VALGRIND) $(B)/test_client $(B)"
+	test/run_tests.sh "$(VALGRIND) $(B)/test_unit $(B)/fixtures" "$(VALGRIND) $(B)/test_client $(B)" \
+	  "$(VALGRIND) $(B)/test_faults $(B)/fixtures"
 
 # The main job: the bundled server with a sample stream, and example on it.
 demo: deps
@@ -116,6 +123,7 @@ demo: deps
 # ---------------------------------------------------------------- benchmarks
 include bench/bench.mk
 include bench/e2e.mk
+include fuzz/fuzz.mk
 
 # make bench [ROWS=500000]: every figure of the performance issue in one run.
 VENDORED := build-vendored

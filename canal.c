@@ -98,6 +98,7 @@ struct canal_client {
     int unconfirmed_rollbacks; /* rollbacks likewise */
     char last_op[64];       /* the last of them, for error text */
     const char *waiting_for; /* the reply being read, for error text */
+    int64_t deadline;       /* of the public call running: read_timeout_ms from its start */
 
     /* buffers */
     uint8_t *rbuf;
@@ -817,7 +818,7 @@ static int send_packet(canal_client *c, caocp_PacketType type, const pb_msgdesc_
         return set_error(c, CANAL_EINVAL, "cannot encode %s: %s", what, PB_GET_ERROR(&os));
     c->wbuf[0] = (uint8_t)(size >> 24), c->wbuf[1] = (uint8_t)(size >> 16);
     c->wbuf[2] = (uint8_t)(size >> 8), c->wbuf[3] = (uint8_t)size;
-    int rc = send_all(c, c->wbuf, size + 4, now_ms() + c->read_timeout_ms, what);
+    int rc = send_all(c, c->wbuf, size + 4, c->deadline, what);
     /* A password token lived in wbuf for ClientAuth: do not leave it there. */
     if (type == caocp_PacketType_CLIENTAUTHENTICATION) wipe(c->wbuf, c->wcap);
     return rc;
@@ -833,6 +834,16 @@ static void take_view(pb_istream_t *s, const uint8_t **p, size_t *n) {
     *n = s->bytes_left;
     s->state = (pb_byte_t *)(uintptr_t)(*p + *n);
     s->bytes_left = 0;
+}
+
+/* nanopb hands a callback a field of another wire type too (a varint, a
+ * fixed32/64), copied into a 10-byte buffer on its own stack that dies when
+ * the callback returns: a view of that would dangle. A view taken from a
+ * length-delimited field always lies inside the buffer being decoded, so
+ * check every kept view against it once the decode is done. */
+static bool within(canal_bytes v, const uint8_t *buf, size_t len) {
+    uintptr_t p = (uintptr_t)v.ptr, b = (uintptr_t)buf;
+    return v.len == 0 || (p >= b && p - b <= len && v.len <= len - (p - b));
 }
 
 static bool dec_view(pb_istream_t *s, const pb_field_t *f, void **arg) {
@@ -1005,6 +1016,9 @@ static int parse_packet(canal_client *c, const uint8_t *buf, size_t len, packet_
     pb_istream_t s = pb_istream_from_buffer(buf, len);
     if (!pb_decode_ex(&s, caocp_Packet_fields, &pkt, PB_DECODE_NOINIT))
         return set_error(c, CANAL_EPROTO, "%s: malformed Packet (%s)", what, PB_GET_ERROR(&s));
+    if (!within(pv->body, buf, len))
+        return set_error(c, CANAL_EPROTO, "%s: malformed Packet (body is not length-delimited)",
+                         what);
     pv->type = (int)pkt.type;
     pv->has_version = pkt.which_version_present == caocp_Packet_version_tag;
     pv->version = pv->has_version ? pkt.version : 0;
@@ -1045,6 +1059,9 @@ static int parse_ack(canal_client *c, const packet_view *pv, ack_view *av, const
     pb_istream_t s = pb_istream_from_buffer(pv->body.ptr, pv->body.len);
     if (!pb_decode_ex(&s, caocp_Ack_fields, &ack, PB_DECODE_NOINIT))
         return set_error(c, CANAL_EPROTO, "%s: malformed Ack (%s)", what, PB_GET_ERROR(&s));
+    if (!within(av->message, pv->body.ptr, pv->body.len))
+        return set_error(c, CANAL_EPROTO,
+                         "%s: malformed Ack (error_message is not length-delimited)", what);
     /* Only a positive code is an error (§10.2 trap 9). */
     av->code = ack.which_error_code_present == caocp_Ack_error_code_tag ? ack.error_code : 0;
     return CANAL_OK;
@@ -1108,7 +1125,7 @@ static int read_ack_reply(canal_client *c, const char *what, int err_code) {
     ack_view av;
     int rc;
     c->waiting_for = what;
-    if ((rc = read_frame(c, now_ms() + c->read_timeout_ms, &body, &len)) < 0) return rc;
+    if ((rc = read_frame(c, c->deadline, &body, &len)) < 0) return rc;
     if ((rc = parse_packet(c, body, len, &pv, what)) < 0) return broken(c, rc);
     if (pv.type != caocp_PacketType_ACK)
         return fail_conn(c, CANAL_EPROTO, "%s: expected an ACK packet, got type %d (%s)", what,
@@ -1155,7 +1172,8 @@ int canal_connect_fd(canal_client *c, int fd) {
 
 /* Handshake, login, re-subscription and rollback on a connected socket. */
 static int session_start(canal_client *c) {
-    int64_t deadline = now_ms() + c->read_timeout_ms;
+    /* One deadline for handshake, login, re-subscription and rollback. */
+    int64_t deadline = c->deadline = now_ms() + c->read_timeout_ms;
     const uint8_t *body;
     size_t len;
     packet_view pv;
@@ -1180,6 +1198,8 @@ static int session_start(canal_client *c) {
     pb_istream_t s = pb_istream_from_buffer(pv.body.ptr, pv.body.len);
     if (!pb_decode_ex(&s, caocp_Handshake_fields, &hs, PB_DECODE_NOINIT))
         return fail_conn(c, CANAL_EPROTO, "handshake: malformed Handshake (%s)", PB_GET_ERROR(&s));
+    if (!within(seed, pv.body.ptr, pv.body.len))
+        return fail_conn(c, CANAL_EPROTO, "handshake: malformed Handshake (seeds is not length-delimited)");
 
     /* ClientAuth (§4.1 step 3): the token is hex text; no password sends none. */
     char token[41] = "";
@@ -1241,6 +1261,7 @@ bool canal_is_connected(const canal_client *c) { return c && c->fd >= 0; }
 /* Common entry checks for calls that need a live connection. */
 static int need_conn(canal_client *c, const char *what) {
     clear_error(c);
+    c->deadline = now_ms() + c->read_timeout_ms;
     if (c->bad_options) return set_error(c, CANAL_EINVAL, "%s", c->bad_options_msg);
     if (c->fd < 0)
         return set_error(c, CANAL_ESTATE, "%s: not connected (call canal_connect)", what);
@@ -1391,6 +1412,10 @@ static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, cons
     }
     canal_entry *es = c->entries.p;
     size_t n = c->entries.n;
+    for (i = 0; i < n; i++)
+        if (!within(es[i].raw, buf, len))
+            return set_error(c, CANAL_EPROTO, "%s: entry %zu of %zu is not length-delimited",
+                             what, i, n);
     /* DML headers carry one prop (rowsCount): room for one per entry up
      * front keeps the pairs vector from growing batch after batch. */
     if (!c->in_pool && !vec_reserve(c, &c->hdr_pairs, n, sizeof(canal_pair)))
@@ -1411,6 +1436,10 @@ static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, cons
         if (!pb_decode_ex(&es_, caocp_Entry_fields, &em, PB_DECODE_NOINIT))
             return set_error(c, CANAL_EPROTO, "%s: entry %zu of %zu: malformed Entry (%s)", what,
                              i, n, PB_GET_ERROR(&es_));
+        if (!within(fr.store, e->raw.ptr, e->raw.len) || !within(fr.header, e->raw.ptr, e->raw.len))
+            return set_error(c, CANAL_EPROTO,
+                             "%s: entry %zu of %zu: header or storeValue is not length-delimited",
+                             what, i, n);
         e->has_entry_type = em.which_entryType_present == caocp_Entry_entryType_tag;
         e->entry_type = e->has_entry_type ? (int32_t)em.entryType : 0;
         e->store_value = fr.store;
@@ -1507,7 +1536,7 @@ int canal_get(canal_client *c, int batch_size, int timeout_ms, const canal_messa
     size_t len;
     packet_view pv;
     c->waiting_for = "the reply to GET";
-    if ((rc = read_frame(c, now_ms() + c->read_timeout_ms, &body, &len)) < 0) return rc;
+    if ((rc = read_frame(c, c->deadline, &body, &len)) < 0) return rc;
     if ((rc = parse_packet(c, body, len, &pv, "get")) < 0) return broken(c, rc);
     if (pv.type == caocp_PacketType_ACK) {
         ack_view av;
@@ -1690,7 +1719,7 @@ static bool decode_column(rc_ctx *r, const uint8_t *p, const uint8_t *end, canal
                 pb_istream_t ps = pb_istream_from_buffer(p, n);
                 void *t = &r->col_props;
                 if (!dec_pair(&ps, NULL, &t)) {
-                    if (!x->problem) col_problem(x, "malformed Pair");
+                    if (!x->problem && c->err != CANAL_ENOMEM) col_problem(x, "malformed Pair");
                     return false;
                 }
                 break;

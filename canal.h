@@ -151,7 +151,8 @@ typedef struct canal_client canal_client;
  * outside a short, an empty host or destination, a port outside 1..65535, a
  * timeout <= 0, max_frame outside 16..2^31-1, half-set allocation hooks)
  * still gives a client: canal_errcode is then CANAL_EINVAL, canal_errstr
- * names the option, and every call fails the same way. */
+ * names the option, and every call that needs the network fails the same
+ * way (decoding with canal_message_parse works on any client). */
 canal_client *canal_client_new(const canal_options *o);
 
 /* Close the connection and free everything, including every message and row

@@ -125,11 +125,13 @@ def main():
     dec = os.path.join(out, "fuzz_decode")
     frm = os.path.join(out, "fuzz_frames")
     for d in (dec, frm):
-        shutil.rmtree(d, ignore_errors=True)
-        os.makedirs(d)
+        os.makedirs(d, exist_ok=True)
+    written = set()
 
     def put(d, name, data):
-        with open(os.path.join(d, name), "wb") as f:
+        path = os.path.join(d, name)
+        written.add(path)
+        with open(path, "wb") as f:
             f.write(data)
 
     fixture = {n[:-4]: open(os.path.join(fx, n), "rb").read()
@@ -205,6 +207,13 @@ def main():
         if name in ("raw", "noraw") and not body.endswith(EMPTY_GET):
             body += EMPTY_GET
         put(frm, "server_" + name, b"\x80\x00\x00" + body)
+
+    # seeds this script no longer makes (the files are replaced in place, so
+    # the directories never stand empty)
+    for d in (dec, frm):
+        for n in os.listdir(d):
+            if os.path.join(d, n) not in written:
+                os.remove(os.path.join(d, n))
 
 
 main()
