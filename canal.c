@@ -63,7 +63,7 @@ typedef struct col_fix {
 } col_fix;
 
 /* A decoded string arena: one block reserved up front to an upper bound, so
- * the pointers handed out never move (see reserve_strings). */
+ * the pointers handed out never move (see copy_bytes). */
 typedef struct arena {
     char *p, *end, *base;
     size_t cap;
@@ -86,7 +86,7 @@ struct canal_client {
     bool in_pool;       /* no-heap mode: hooks above are the pool's */
     bool has_password;
     uint8_t stage1[20]; /* SHA-1(password); the clear text is never kept */
-    int bad_options;    /* an invalid option: every call fails with it */
+    int bad_options;    /* an invalid option: every network call fails with it */
     char bad_options_msg[128];
 
     /* connection */
@@ -1387,7 +1387,7 @@ static int decode_header(canal_client *c, dec_ctx *x, canal_entry *e, canal_byte
     h->has_event_type = m.which_eventType_present == caocp_Header_eventType_tag;
     h->event_type = h->has_event_type ? (int32_t)m.eventType : 0;
     h->n_props = c->hdr_pairs.n - p0;
-    h->props = (const canal_pair *)(uintptr_t)p0; /* an index until the vector is final */
+    h->props = NULL; /* pointed at once the pairs vector stops moving */
     return CANAL_OK;
 }
 
@@ -1465,9 +1465,15 @@ static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, cons
             return set_error(c, rc, "%s: %s", what, tmp);
         }
     }
-    for (i = 0; i < n; i++) { /* the pairs vector is final: indexes become pointers */
+    /* The pairs vector is final: headers took their props in entry order. */
+    const canal_pair *pairs = c->hdr_pairs.p;
+    for (i = 0; i < n; i++) {
         canal_header *h = &es[i].header;
-        h->props = h->n_props ? (const canal_pair *)c->hdr_pairs.p + (uintptr_t)h->props : NULL;
+        h->props = NULL;
+        if (h->n_props) { /* never offset a NULL vector, even by 0 */
+            h->props = pairs;
+            pairs += h->n_props;
+        }
     }
     c->msg.batch_id = m.batch_id;
     c->msg.n_entries = n;
