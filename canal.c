@@ -435,6 +435,7 @@ void canal_options_init(canal_options *o) {
     o->port = 11111;
     o->destination = "example";
     o->client_id = 1001;
+    o->filter = "";
     o->connect_timeout_ms = 10000;
     o->read_timeout_ms = 60000;
     o->idle_timeout_ms = 3600000;
@@ -501,10 +502,11 @@ canal_client *canal_client_new(const canal_options *opt) {
     c->host = mem_strdup(c, opt->host);
     c->destination = mem_strdup(c, opt->destination);
     c->username = mem_strdup(c, opt->username ? opt->username : "");
+    c->filter = mem_strdup(c, opt->filter ? opt->filter : "");
     /* A small pool gets a small first buffer; it grows as frames need. */
     c->rcap = c->in_pool ? 1024 : CANAL_INITIAL_RBUF;
     c->rbuf = mem_alloc(c, c->rcap);
-    if (!c->host || !c->destination || !c->username || !c->rbuf ||
+    if (!c->host || !c->destination || !c->username || !c->filter || !c->rbuf ||
         !vec_reserve(c, &c->outstanding, 16, sizeof(int64_t))) {
         canal_client_free(c);
         return NULL;
@@ -1228,7 +1230,7 @@ static int session_start(canal_client *c) {
         memset(&sub, 0, sizeof sub);
         set_str(&sub.destination, c->destination);
         set_str(&sub.client_id, c->client_id);
-        set_str(&sub.filter, c->filter ? c->filter : "");
+        set_str(&sub.filter, c->filter);
         if ((rc = send_packet(c, caocp_PacketType_SUBSCRIPTION, caocp_Sub_fields, &sub,
                               "Sub")) < 0)
             return rc;
@@ -1272,7 +1274,7 @@ int canal_subscribe(canal_client *c, const char *filter) {
     if (!c) return CANAL_EINVAL;
     int rc = need_conn(c, "subscribe");
     if (rc < 0) return rc;
-    if (!filter) filter = "";
+    if (!filter) filter = c->filter;
     caocp_Sub sub;
     memset(&sub, 0, sizeof sub);
     set_str(&sub.destination, c->destination);
@@ -1281,7 +1283,7 @@ int canal_subscribe(canal_client *c, const char *filter) {
     if ((rc = send_packet(c, caocp_PacketType_SUBSCRIPTION, caocp_Sub_fields, &sub, "Sub")) < 0)
         return rc;
     if ((rc = read_ack_reply(c, "subscription", CANAL_ESERVER)) < 0) return rc;
-    if (!c->filter || strcmp(c->filter, filter) != 0) {
+    if (strcmp(c->filter, filter) != 0) {
         char *copy = mem_strdup(c, filter);
         if (!copy) return set_error(c, CANAL_ENOMEM, "no memory to keep the filter");
         mem_free(c, c->filter);

@@ -99,6 +99,9 @@ typedef struct canal_options {
     const char *destination; /* the Canal instance; "example" */
     int client_id;           /* a Java short, -32768..32767; 1001 */
     const char *username;    /* NULL or "" sends no user name; NULL */
+    /* The table filter canal_subscribe(c, NULL) sends, a regex such as
+     * "shop\\..*" ("" keeps the server's). Copied. "" */
+    const char *filter;
     /* NULL sends no password; "" is an empty password and is hashed like any
      * other. Only SHA-1(password) is kept, computed in canal_client_new; the
      * caller's copy is the caller's to wipe. NULL */
@@ -195,9 +198,11 @@ bool canal_is_connected(const canal_client *c);
 /* ---------------------------------------------------------------- commands */
 
 /* Subscribe this client (destination, client id) with a table filter, a regex
- * such as "shop\\..*" or "db.t1,db.t2"; NULL or "" keeps the server's filter.
+ * such as "shop\\..*" or "db.t1,db.t2"; "" keeps the server's filter, NULL
+ * means the last filter subscribed with (at first canal_options.filter).
  * The filter applies to the whole destination, not to this client only.
- * Waits for the server's Ack. CANAL_ESERVER carries the server's refusal. */
+ * Waits for the server's Ack. CANAL_ESERVER carries the server's refusal.
+ * A later reconnect subscribes again with the same filter. */
 int canal_subscribe(canal_client *c, const char *filter);
 
 /* Remove the subscription; waits for the Ack. */

@@ -646,6 +646,28 @@ static void test_requests_variants(void) {
     CHECK_CONTAINS(hex, "20ffffffffffffffffff01"); /* -1 as a 10-byte varint */
 }
 
+static void test_filter_from_options(void) {
+    uint8_t script[128], sent[1024];
+    size_t n = unhex(HS_0102 ACK_OK ACK_OK, script, sizeof script);
+    peer p = peer_start(script, n, 0, 0, PEER_KEEP);
+    canal_options o;
+    canal_options_init(&o);
+    CHECK(o.filter && o.filter[0] == '\0');
+    o.filter = "db1\\.t.*";
+    o.rollback_on_connect = false;
+    canal_client *c = canal_client_new(&o);
+    CHECK(canal_connect_fd(c, p.fd) == CANAL_OK);
+    CHECK(canal_subscribe(c, NULL) == CANAL_OK);
+    canal_client_free(c);
+    size_t sn = peer_finish(&p, sent, sizeof sent);
+    const uint8_t *body[4];
+    size_t len[4];
+    REQUIRE(split_frames(sent, sn, body, len, 4) == 2);
+    char out[512];
+    CHECK(protoc_decode("Sub", body[1] + 4, len[1] - 4, out, sizeof out) == 0);
+    CHECK_CONTAINS(out, "filter: \"db1\\\\.t.*\"");
+}
+
 static void test_empty_password_is_hashed(void) {
     uint8_t script[128], sent[1024];
     size_t n = unhex("00000010 1001 1801 2a0a 1208 0000000000000000", script, sizeof script);
@@ -954,6 +976,7 @@ int main(int argc, char **argv) {
     RUN(test_column_decoder_rules);
     RUN(test_requests_byte_exact);
     RUN(test_requests_variants);
+    RUN(test_filter_from_options);
     RUN(test_empty_password_is_hashed);
     RUN(test_frames_whole);
     RUN(test_frames_one_byte_at_a_time);
