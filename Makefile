@@ -96,7 +96,8 @@ test: deps
 	  "$(VALGRIND) build/test_unit build/fixtures" \
 	  "$(VALGRIND) build/test_client build" \
 	  "$(VALGRIND) build/test_faults build/fixtures" \
-	  "sh fuzz/run.sh build smoke 5000"
+	  "sh fuzz/run.sh build smoke 5000" \
+	  "sh test/check_build.sh build"
 
 # Only the sanitizer run, for a quick check while working.
 check: deps

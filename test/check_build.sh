@@ -1,0 +1,41 @@
+#!/bin/sh
+# Checks on how canal-c builds into other people's code: canal.o exports
+# only canal_* names; the README's example compiles as it stands; canal.h
+# is valid C++ too. Ends with "build: N passed, M failed".
+# usage: test/check_build.sh BUILD_DIR
+B=${1:-build}
+CC=${CC:-cc}
+passed=0 failed=0
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL $1"; }
+mkdir -p "$B/tmp"
+
+if $CC -std=c99 -O2 -DPB_ENABLE_MALLOC -I. -c canal.c -o "$B/tmp/canal_exports.o"; then
+    others=$(nm -g --defined-only "$B/tmp/canal_exports.o" | awk '{print $3}' | grep -v '^canal_')
+    if [ -z "$others" ]; then ok "canal.o exports only canal_* symbols"
+    else bad "canal.o exports other symbols: $others"; fi
+else
+    bad "canal.c did not compile"
+fi
+
+# the first C block of the README, compiled and linked against the library
+awk '/^```c$/ { on = 1; next } /^```$/ { if (on) exit } on' README.md > "$B/tmp/readme_example.c"
+if [ -s "$B/tmp/readme_example.c" ] &&
+   $CC -std=c99 -Wall -Wextra -Werror -DPB_ENABLE_MALLOC -I. -o "$B/tmp/readme_example" \
+       "$B/tmp/readme_example.c" canal.c pb/CanalProtocol.pb.c pb/EntryProtocol.pb.c -lprotobuf-nanopb; then
+    ok "the README's polling loop compiles and links"
+else
+    bad "the README's polling loop does not compile"
+fi
+
+if command -v c++ >/dev/null 2>&1; then
+    if echo '#include "canal.h"
+int main() { canal_options o; canal_options_init(&o); return canal_version() > 0 ? 0 : 1; }' |
+       c++ -x c++ -Wall -Wextra -Werror -I. -fsyntax-only -; then
+        ok "canal.h compiles as C++"
+    else
+        bad "canal.h does not compile as C++"
+    fi
+fi
+echo "build: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
