@@ -37,7 +37,7 @@ fuzz-smoke: fuzz-build
 
 # Public API only, like test_client. Under valgrind, CANAL_FAULT_SCALE=K
 # divides its big counts by K (it runs in ~25 s there unscaled).
-$(B)/test_faults: test/test_faults.c test/tinytest.h canal.h $(LIB_SRC) | $(B)
+$(B)/test_faults: test/test_faults.c test/peer.h test/tinytest.h canal.h $(LIB_SRC) | $(B)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_faults.c $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
 
 faults: $(B)/test_faults $(B)/fixtures/.stamp

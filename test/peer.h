@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 /* Hex text to bytes; spaces and other non-hex characters are skipped. */
-static size_t unhex(const char *hex, uint8_t *out, size_t cap) {
+static inline size_t unhex(const char *hex, uint8_t *out, size_t cap) {
     size_t n = 0;
     int hi = -1;
     for (; *hex; hex++) {
@@ -45,7 +45,7 @@ typedef struct peer {
 
 enum { PEER_KEEP = 0, PEER_CLOSE = 1, PEER_STALL = 2 };
 
-static peer peer_start(const uint8_t *script, size_t n, size_t chunk, int delay_us, int after) {
+static inline peer peer_start(const uint8_t *script, size_t n, size_t chunk, int delay_us, int after) {
     int sv[2], pp[2];
     peer p = {-1, -1, -1};
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || pipe(pp) < 0) return p;
@@ -79,7 +79,7 @@ static peer peer_start(const uint8_t *script, size_t n, size_t chunk, int delay_
 }
 
 /* Wait for the peer; returns what the client sent. */
-static size_t peer_finish(peer *p, uint8_t *buf, size_t cap) {
+static inline size_t peer_finish(peer *p, uint8_t *buf, size_t cap) {
     size_t n = 0;
     ssize_t r;
     while (n < cap && (r = read(p->back, buf + n, cap - n)) > 0) n += (size_t)r;

@@ -50,6 +50,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "peer.h"
 #include "tinytest.h"
 
 static const char *fixture_dir = "build/fixtures";
@@ -67,20 +68,6 @@ static void sleep_us(long us) {
     struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
     }
-}
-
-static size_t unhex(const char *hex, uint8_t *out) {
-    size_t n = 0;
-    int hi = -1;
-    for (; *hex; hex++) {
-        int v;
-        if (*hex >= '0' && *hex <= '9') v = *hex - '0';
-        else if (*hex >= 'a' && *hex <= 'f') v = *hex - 'a' + 10;
-        else continue;
-        if (hi < 0) hi = v;
-        else out[n++] = (uint8_t)(hi << 4 | v), hi = -1;
-    }
-    return n;
 }
 
 static size_t read_fixture(const char *name, uint8_t *buf, size_t cap) {
@@ -227,11 +214,11 @@ static bool set_batch(uint8_t *pk, size_t n, uint8_t id) {
 static bool build_session(void) {
     uint8_t pk[2048];
     size_t n = 0, k;
-    n += unhex(HS, sess + n);
+    n += unhex(HS, sess + n, sizeof sess - n);
     frame_end[0] = n;
-    n += unhex(ACK_OK, sess + n);
+    n += unhex(ACK_OK, sess + n, sizeof sess - n);
     frame_end[1] = n;
-    n += unhex(ACK_OK, sess + n);
+    n += unhex(ACK_OK, sess + n, sizeof sess - n);
     frame_end[2] = n;
     if (!(k = read_fixture("packet_raw.bin", pk, sizeof pk))) return false;
     get7_n = put_frame(get7, pk, k);
@@ -243,7 +230,7 @@ static bool build_session(void) {
     memcpy(sess + n, get8, get8_n);
     n += get8_n;
     frame_end[4] = n;
-    n += unhex(EMPTY_GET, sess + n);
+    n += unhex(EMPTY_GET, sess + n, sizeof sess - n);
     frame_end[5] = n;
     sess_n = n;
     return true;
@@ -476,7 +463,7 @@ static void test_corrupt_every_byte(void) {
             size_t cn = 0;
             memcpy(clean, sess, frame_end[1]);
             cn = frame_end[1];
-            if (subscribed) cn += unhex(ACK_OK, clean + cn); /* the re-subscription */
+            if (subscribed) cn += unhex(ACK_OK, clean + cn, sizeof clean - cn); /* the re-subscription */
             memcpy(clean + cn, sess + frame_end[1], sess_n - frame_end[1]);
             cn += sess_n - frame_end[1];
             sfd = prewritten(clean, cn, true, &cfd);
@@ -733,10 +720,10 @@ static void test_cycles_leave_nothing(void) {
     uint8_t first[4096], again[4096];
     size_t fn = 0, an = 0;
     /* the first connect subscribes fresh; later ones re-subscribe first */
-    fn += unhex(HS ACK_OK ACK_OK, first + fn);
+    fn += unhex(HS ACK_OK ACK_OK, first + fn, sizeof first - fn);
     memcpy(first + fn, get7, get7_n);
     fn += get7_n;
-    an += unhex(HS ACK_OK ACK_OK ACK_OK, again + an);
+    an += unhex(HS ACK_OK ACK_OK ACK_OK, again + an, sizeof again - an);
     memcpy(again + an, get7, get7_n);
     an += get7_n;
 
@@ -803,7 +790,7 @@ static void test_sigpipe(void) {
 
     /* socketpair: the peer closes; every request send hits EPIPE */
     uint8_t s[64];
-    size_t n = unhex(HS ACK_OK, s);
+    size_t n = unhex(HS ACK_OK, s, sizeof s);
     canal_options o = opts(NULL, 1000);
     canal_client *c = canal_client_new(&o);
     REQUIRE(c != NULL);
@@ -921,7 +908,7 @@ static void test_caller_mistakes(void) {
 
     /* connected: bad batch ids and a NULL out keep the connection */
     uint8_t s[4096];
-    size_t n = unhex(HS ACK_OK ACK_OK, s);
+    size_t n = unhex(HS ACK_OK ACK_OK, s, sizeof s);
     memcpy(s + n, get7, get7_n);
     n += get7_n;
     memcpy(s + n, get8, get8_n);
