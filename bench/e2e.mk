@@ -41,7 +41,7 @@ bench-e2e: bench-deps
 	port=$$(cat $$pf); rows=; \
 	for mode in "" --raw-only; do \
 	  r=$$($(B)/bench/e2e --port $$port --quiet $$mode); \
-	  echo "e2e$${mode:+ $$mode}: $$r" | tee -a $$out; \
-	  rows="$$rows $${r%% *}"; \
+	  echo "e2e$${mode:+ $$mode}: $$(echo $$r)" | tee -a $$out; \
+	  rows="$$rows $$(echo "$$r" | tail -n 1 | cut -d' ' -f1)"; \
 	done; \
 	set -- $$rows; [ "$$1" = "$$2" ] || { echo "bench-e2e: row counts differ: $$rows" >&2; exit 1; }

@@ -13,7 +13,7 @@ pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT INT TERM
 
-# the value of key=... in a result line
+# the value of key=... in a result (one or more lines)
 val() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
