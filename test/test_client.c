@@ -481,6 +481,28 @@ static void test_refused_ack_reported_as_such(void) {
     server_stop(&s);
 }
 
+static void test_refused_rollback_reported_as_such(void) {
+    server s;
+    /* the 2nd rollback: the 1st is the one sent on connect */
+    canal_client *c = insert_session(&s, 2, "{\"on\":\"ROLLBACK\",\"nth\":2,\"action\":\"error\","
+                                             "\"code\":400,\"message\":\"rollback error, clientId:1001 "
+                                             "batchId:1 is not exist , please check\"}", "");
+    const canal_message *m;
+    REQUIRE(c != NULL);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
+    CHECK(canal_rollback(c, m->batch_id) == CANAL_OK);
+    CHECK(canal_subscribe(c, "") == CANAL_ESERVER); /* the refusal comes with the next reply */
+    CHECK(canal_server_code(c) == 400);
+    CHECK_CONTAINS(canal_errstr(c), "the rollback of batch 1");
+    CHECK_CONTAINS(canal_errstr(c), "rollback error");
+    CHECK(!canal_is_connected(c));
+    CHECK(canal_connect(c) == CANAL_OK);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
+    CHECK(first_id(c, m) == 1);
+    canal_client_free(c);
+    server_stop(&s);
+}
+
 /* Start a server whose first GET misbehaves as `fault`; return get's code. */
 static int get_with_fault(const char *fault, int read_timeout_ms, size_t max_frame, char *err,
                           size_t errcap, int64_t *took) {
@@ -654,6 +676,7 @@ int main(int argc, char **argv) {
     RUN(test_reconnect_resumes);
     RUN(test_server_errors_keep_connection);
     RUN(test_refused_ack_reported_as_such);
+    RUN(test_refused_rollback_reported_as_such);
     RUN(test_get_faults);
     RUN(test_normal_form_and_large_values);
     RUN(test_server_restart_between_get_and_ack);
