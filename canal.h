@@ -408,7 +408,8 @@ int canal_entry_rowchange(canal_client *c, const canal_entry *e, canal_rowchange
 /* Decode a message that did not come over this client's connection: the
  * body of a MESSAGES Packet (a serialized Packet, as Canal's MQ producers
  * publish with flatMessage=false) or a bare serialized Messages.
- * is_packet selects which. buf must stay unchanged while *out is in use;
+ * is_packet selects which. Canal's MQ producers set no batch id in their
+ * non-raw form, so batch_id is then 0. buf must stay unchanged while *out is in use;
  * *out is owned by the client and valid as for canal_get. Works on a client
  * that never connected; does not touch the connection. */
 int canal_message_parse(canal_client *c, const void *buf, size_t len, bool is_packet,

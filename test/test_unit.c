@@ -370,6 +370,16 @@ static void test_codec_protoc_fixtures(void) {
     size_t n = read_file("messages.bin", buf, sizeof buf);
     CHECK(canal_message_parse(c, buf, n, false, &m) == CANAL_OK);
     if (m) check_fixture_message(m);
+    /* Canal's MQ producers (non-raw): Packet{version 1, MESSAGES, Messages
+     * without a batch id}; here with the fixture's begin entry */
+    size_t en = read_file("e_begin.bin", buf + 16, sizeof buf - 16);
+    REQUIRE(en > 0 && en < 120);
+    uint8_t *q = buf;
+    *q++ = 0x10, *q++ = 0x01, *q++ = 0x18, *q++ = 0x07, *q++ = 0x2a, *q++ = (uint8_t)(en + 2);
+    *q++ = 0x12, *q++ = (uint8_t)en;
+    memmove(q, buf + 16, en);
+    CHECK(canal_message_parse(c, buf, 8 + en, true, &m) == CANAL_OK);
+    CHECK(m && m->batch_id == 0 && m->n_entries == 1 && m->entries[0].entry_type == CANAL_TRANSACTIONBEGIN);
     n = read_file("packet_empty.bin", buf, sizeof buf);
     CHECK(canal_message_parse(c, buf, n, true, &m) == CANAL_OK);
     CHECK(m && m->batch_id == -1 && m->n_entries == 0 && m->entries == NULL);
