@@ -94,9 +94,15 @@ struct canal_client {
     bool subscribed;
     char *filter;           /* the last subscribed filter, for reconnects */
     vec outstanding;        /* int64_t batch ids received, not yet acked */
-    int unconfirmed_acks;   /* acks sent since the last reply */
-    int unconfirmed_rollbacks; /* rollbacks likewise */
-    char last_op[64];       /* the last of them, for error text */
+    /* Acks and rollbacks sent since the last reply, which the server
+     * only answers when it refuses them: kind and batch id of the first
+     * CANAL_MAX_PENDING, and how many in all. */
+    struct pending_op {
+        char kind; /* 'a' ack, 'r' rollback, 'c' the rollback sent on connect */
+        int64_t id;
+    } pending[8];
+    int n_pending;
+    bool unsubscribed;      /* canal_unsubscribe ran since the last subscribe */
     const char *waiting_for; /* the reply being read, for error text */
     int64_t deadline;       /* of the public call running: read_timeout_ms from its start */
 
@@ -106,8 +112,10 @@ struct canal_client {
     uint8_t *wbuf;
     size_t wcap;
 
-    /* decoded message */
+    /* decoded message, and the bytes its views point into */
     canal_message msg;
+    const uint8_t *msg_buf;
+    size_t msg_len;
     vec entries;  /* canal_entry */
     vec hdr_pairs;
     arena hdr_str;
@@ -483,6 +491,8 @@ canal_client *canal_client_new(const canal_options *opt) {
     c->fd = -1;
     c->malloc_fn = mf, c->realloc_fn = rf, c->free_fn = ff, c->alloc_ud = ud;
     c->in_pool = opt->heap != NULL;
+    c->validate_utf8 = opt->validate_utf8; /* decoding works even with bad options */
+    c->msg.batch_id = -1;
     const char *bad = check_options(opt);
     if (bad) {
         /* Keep the client so the reason can be read; every call repeats it. */
@@ -523,8 +533,7 @@ static void close_fd(canal_client *c) {
     if (c->fd >= 0) close(c->fd);
     c->fd = -1;
     c->rpos = c->rlen = 0;
-    c->outstanding.n = 0;
-    c->unconfirmed_acks = c->unconfirmed_rollbacks = 0;
+    c->n_pending = 0; /* what the server did with them is unknown now */
 }
 
 void canal_client_free(canal_client *c) {
@@ -656,6 +665,10 @@ static int fill(canal_client *c, int64_t deadline, const char *part, size_t got,
  * The body stays in the receive buffer until the next read_frame. */
 static int read_frame(canal_client *c, int64_t deadline, const uint8_t **body, size_t *len) {
     int rc;
+    if (c->msg_buf) { /* the message's views point into rbuf, which is about to change */
+        c->msg_buf = NULL;
+        c->msg.batch_id = -1, c->msg.n_entries = 0, c->msg.entries = NULL;
+    }
     if (c->rpos > 0) { /* drop the previous frame; keep bytes read ahead */
         memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
         c->rlen -= c->rpos;
@@ -723,7 +736,12 @@ static int tcp_connect(canal_client *c) {
     int code = CANAL_EIO;
     char why[160] = "no address";
     for (ai = res; ai; ai = ai->ai_next) {
+#ifdef SOCK_CLOEXEC
         int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+#else
+        int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        if (fd >= 0) (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+#endif
         if (fd < 0) {
             snprintf(why, sizeof why, "socket: %s", strerror(errno));
             continue;
@@ -1085,37 +1103,74 @@ static bool contains(const canal_bytes *b, const char *needle) {
     return false;
 }
 
+static void describe_op(const struct pending_op *op, char *out, size_t cap) {
+    if (op->kind == 'a') snprintf(out, cap, "the ack of batch %" PRId64, op->id);
+    else if (op->kind == 'c') snprintf(out, cap, "the rollback sent on connect");
+    else if (op->id == 0) snprintf(out, cap, "the rollback of all batches");
+    else snprintf(out, cap, "the rollback of batch %" PRId64, op->id);
+}
+
+/* Which pending ack/rollback an error text names ("batchId:5"), if any. */
+static const struct pending_op *named_op(const canal_client *c, const canal_bytes *msg) {
+    static const char key[] = "batchId:";
+    size_t k = sizeof key - 1;
+    int n = c->n_pending < 8 ? c->n_pending : 8;
+    for (size_t i = 0; i + k < msg->len; i++) {
+        if (memcmp(msg->ptr + i, key, k) != 0) continue;
+        int64_t id = 0;
+        size_t j = i + k;
+        bool neg = j < msg->len && msg->ptr[j] == '-';
+        if (neg) j++;
+        for (; j < msg->len && msg->ptr[j] >= '0' && msg->ptr[j] <= '9' && id < INT64_MAX / 10; j++)
+            id = id * 10 + (msg->ptr[j] - '0');
+        if (neg) id = -id;
+        for (int p = 0; p < n; p++)
+            if (c->pending[p].id == id && c->pending[p].kind != 'c') return &c->pending[p];
+        return NULL;
+    }
+    return NULL;
+}
+
 /* An error Ack arrived where the reply to `what` was due. The server does
  * not confirm acks and rollbacks, it only reports their failures, and such a
- * report arrives here (§5.1). Canal's texts tell them apart: ack/rollback
- * failures name the batch or the Ack/Rollback request; "should subscribe
- * first" comes from an ack, never from a rollback (ignored when not
- * subscribed). If the Ack may belong to an earlier request, the reply to
- * this one is still on its way: the stream is out of step, so close. */
+ * report arrives here (§5.1). Canal's texts tell them apart: a refused ack
+ * names the batch or the Ack request, or says the destination or the
+ * subscription is gone; a refused rollback names the batch or the Rollback
+ * request, or says the destination is not running (a rollback is ignored,
+ * not refused, when not subscribed). If the Ack belongs to an earlier
+ * request, the reply to this one is still on its way: the stream is out of
+ * step, so close. */
 static int error_ack(canal_client *c, const ack_view *av, const char *what, int err_code) {
-    char head[256];
-    bool earlier = false;
-    if (c->unconfirmed_acks + c->unconfirmed_rollbacks > 0) {
-        if (contains(&av->message, "batchId") || contains(&av->message, "ack error") ||
-            contains(&av->message, "rollback error") || contains(&av->message, "Ack:") ||
-            contains(&av->message, "Rollback:"))
-            earlier = true;
-        else if (contains(&av->message, "should subscribe first"))
-            earlier = c->unconfirmed_acks > 0;
-        else
-            earlier = true; /* cannot tell: assume the worst */
+    char head[320], op[64] = "";
+    const canal_bytes *m = &av->message;
+    bool acks = false, rollbacks = false;
+    for (int i = 0; i < c->n_pending && i < 8; i++) {
+        if (c->pending[i].kind == 'a') acks = true;
+        else rollbacks = true;
     }
+    bool gone = contains(m, "should start first");
+    bool earlier =
+        (acks && (contains(m, "batchId") || contains(m, "ack error") || contains(m, "Ack:") ||
+                  contains(m, "should subscribe first") || gone)) ||
+        (rollbacks && (contains(m, "batchId") || contains(m, "rollback error") ||
+                       contains(m, "Rollback:") || gone));
     if (earlier) {
+        const struct pending_op *named = named_op(c, m);
+        if (named) describe_op(named, op, sizeof op);
+        else if (c->n_pending == 1) describe_op(&c->pending[0], op, sizeof op);
+        else snprintf(op, sizeof op, "one of the %d acks/rollbacks sent since the last reply",
+                      c->n_pending);
         snprintf(head, sizeof head,
                  "server refused %s (or the %s request after it); connection closed, "
                  "canal_connect resumes and unacked batches are redelivered",
-                 c->last_op, what);
+                 op, what);
         server_error(c, CANAL_ESERVER, av, head);
         return broken(c, CANAL_ESERVER);
     }
     /* It answers this request, so every earlier ack/rollback went through. */
-    c->unconfirmed_acks = c->unconfirmed_rollbacks = 0;
-    snprintf(head, sizeof head, "%s refused", what);
+    c->n_pending = 0;
+    if (err_code == CANAL_EAUTH) snprintf(head, sizeof head, "authentication failed");
+    else snprintf(head, sizeof head, "%s refused", what);
     return server_error(c, err_code, av, head);
 }
 
@@ -1134,13 +1189,19 @@ static int read_ack_reply(canal_client *c, const char *what, int err_code) {
                          pv.type, packet_type_name(pv.type));
     if ((rc = parse_ack(c, &pv, &av, what)) < 0) return broken(c, rc);
     if (av.code > 0) return error_ack(c, &av, what, err_code);
-    c->unconfirmed_acks = c->unconfirmed_rollbacks = 0;
+    c->n_pending = 0;
     return CANAL_OK;
 }
 
 /* ------------------------------------------------------------ session */
 
 static int session_start(canal_client *c);
+
+/* A failed connect leaves the client disconnected, whatever failed. */
+static int start_session(canal_client *c) {
+    int rc = session_start(c);
+    return rc < 0 && c->fd >= 0 ? broken(c, rc) : rc;
+}
 
 int canal_connect(canal_client *c) {
     if (!c) return CANAL_EINVAL;
@@ -1149,27 +1210,28 @@ int canal_connect(canal_client *c) {
     if (c->bad_options) return set_error(c, CANAL_EINVAL, "%s", c->bad_options_msg);
     int rc = tcp_connect(c);
     if (rc < 0) return rc;
-    return canal_connect_fd(c, c->fd);
+    return start_session(c);
 }
 
 int canal_connect_fd(canal_client *c, int fd) {
-    if (!c) return CANAL_EINVAL;
-    if (fd < 0) return set_error(c, CANAL_EINVAL, "connect_fd: negative file descriptor");
-    if (c->fd != fd) {
-        canal_disconnect(c);
-        clear_error(c);
-        if (c->bad_options) {
-            close(fd);
-            return set_error(c, CANAL_EINVAL, "%s", c->bad_options_msg);
-        }
-        c->fd = fd;
-        if (set_nonblock_nodelay(fd) < 0)
-            return fail_conn(c, CANAL_EIO, "cannot set up descriptor %d: %s", fd,
-                             strerror(errno));
+    if (!c) {
+        if (fd >= 0) close(fd); /* it was handed over: do not leak it */
+        return CANAL_EINVAL;
     }
-    int rc = session_start(c);
-    /* A failed connect leaves the client disconnected, whatever failed. */
-    return rc < 0 && c->fd >= 0 ? broken(c, rc) : rc;
+    if (fd < 0) return set_error(c, CANAL_EINVAL, "connect_fd: negative file descriptor");
+    if (fd == c->fd)
+        return set_error(c, CANAL_ESTATE,
+                         "connect_fd: descriptor %d is this client's live connection", fd);
+    canal_disconnect(c);
+    clear_error(c);
+    if (c->bad_options) {
+        close(fd);
+        return set_error(c, CANAL_EINVAL, "%s", c->bad_options_msg);
+    }
+    c->fd = fd;
+    if (set_nonblock_nodelay(fd) < 0)
+        return fail_conn(c, CANAL_EIO, "cannot set up descriptor %d: %s", fd, strerror(errno));
+    return start_session(c);
 }
 
 /* Handshake, login, re-subscription and rollback on a connected socket. */
@@ -1220,8 +1282,7 @@ static int session_start(canal_client *c) {
     if (rc < 0) return rc;
     /* On a refusal the server keeps the socket open; connect_fd closes it. */
     if ((rc = read_ack_reply(c, "authentication", CANAL_EAUTH)) < 0) return rc;
-    c->outstanding.n = 0;
-    c->unconfirmed_acks = c->unconfirmed_rollbacks = 0;
+    c->n_pending = 0;
 
     /* A reconnect restores the subscription (as the Java cluster client
      * does) and then rolls back, so unacked batches come again. */
@@ -1244,8 +1305,11 @@ static int session_start(canal_client *c) {
         if ((rc = send_packet(c, caocp_PacketType_CLIENTROLLBACK, caocp_ClientRollback_fields,
                               &rb, "ClientRollback")) < 0)
             return rc;
-        c->unconfirmed_rollbacks = 1;
-        snprintf(c->last_op, sizeof c->last_op, "the rollback sent on connect");
+        /* The server forgets every unacked batch; without this rollback it
+         * keeps them for this identity, so their ids stay good to ack. */
+        c->outstanding.n = 0;
+        c->pending[0].kind = 'c', c->pending[0].id = 0;
+        c->n_pending = 1;
     }
     clear_error(c);
     return CANAL_OK;
@@ -1254,8 +1318,10 @@ static int session_start(canal_client *c) {
 void canal_disconnect(canal_client *c) {
     if (!c) return;
     close_fd(c);
+    c->msg_buf = NULL;
     c->msg.batch_id = -1;
     c->msg.n_entries = 0;
+    c->msg.entries = NULL;
 }
 
 bool canal_is_connected(const canal_client *c) { return c && c->fd >= 0; }
@@ -1290,6 +1356,7 @@ int canal_subscribe(canal_client *c, const char *filter) {
         c->filter = copy;
     }
     c->subscribed = true;
+    c->unsubscribed = false;
     return CANAL_OK;
 }
 
@@ -1306,6 +1373,7 @@ int canal_unsubscribe(canal_client *c) {
         return rc;
     if ((rc = read_ack_reply(c, "unsubscription", CANAL_ESERVER)) < 0) return rc;
     c->subscribed = false;
+    c->unsubscribed = true;
     return CANAL_OK;
 }
 
@@ -1400,6 +1468,7 @@ static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, cons
     int rc;
     c->entries.n = 0;
     c->hdr_pairs.n = 0;
+    c->msg_buf = NULL;
     c->msg.batch_id = -1;
     c->msg.n_entries = 0;
     c->msg.entries = NULL;
@@ -1480,6 +1549,8 @@ static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, cons
     c->msg.batch_id = m.batch_id;
     c->msg.n_entries = n;
     c->msg.entries = n ? es : NULL;
+    c->msg_buf = buf;
+    c->msg_len = len;
     return CANAL_OK;
 }
 
@@ -1562,7 +1633,7 @@ int canal_get(canal_client *c, int batch_size, int timeout_ms, const canal_messa
         c->msg.batch_id = -1;
         return fail_conn(c, rc, "%s", tmp);
     }
-    c->unconfirmed_acks = c->unconfirmed_rollbacks = 0;
+    c->n_pending = 0;
     if (c->msg.batch_id != -1) {
         if (c->msg.batch_id <= 0) {
             int64_t id = c->msg.batch_id;
@@ -1570,9 +1641,12 @@ int canal_get(canal_client *c, int batch_size, int timeout_ms, const canal_messa
             c->msg.batch_id = -1;
             return fail_conn(c, CANAL_EPROTO, "get: server sent invalid batch id %" PRId64, id);
         }
-        if (!vec_reserve(c, &c->outstanding, c->outstanding.n + 1, sizeof(int64_t)))
-            return set_error(c, CANAL_ENOMEM, "no memory to track batch %" PRId64,
-                             c->msg.batch_id);
+        if (!vec_reserve(c, &c->outstanding, c->outstanding.n + 1, sizeof(int64_t))) {
+            /* The server holds a batch this client could not record: out of step. */
+            int64_t id = c->msg.batch_id;
+            c->msg.batch_id = -1, c->msg.n_entries = 0, c->msg.entries = NULL;
+            return fail_conn(c, CANAL_ENOMEM, "no memory to track batch %" PRId64, id);
+        }
         ((int64_t *)c->outstanding.p)[c->outstanding.n++] = c->msg.batch_id;
     }
     *out = &c->msg;
@@ -1600,6 +1674,20 @@ static int check_batch(canal_client *c, int64_t id, const char *what) {
     return CANAL_OK;
 }
 
+static void add_pending(canal_client *c, char kind, int64_t id) {
+    if (c->n_pending < 8) c->pending[c->n_pending].kind = kind, c->pending[c->n_pending].id = id;
+    if (c->n_pending < INT_MAX) c->n_pending++;
+}
+
+/* After canal_unsubscribe the server ignores rollbacks and refuses acks
+ * while keeping the batches; sending them would only put the two sides out
+ * of step. */
+static int need_subscription(canal_client *c, const char *what) {
+    if (c->unsubscribed)
+        return set_error(c, CANAL_ESTATE, "%s: not subscribed (canal_unsubscribe was called)", what);
+    return CANAL_OK;
+}
+
 static void drop_first_batch(canal_client *c) {
     int64_t *ids = c->outstanding.p;
     memmove(ids, ids + 1, (c->outstanding.n - 1) * sizeof *ids);
@@ -1612,7 +1700,8 @@ int canal_ack(canal_client *c, int64_t batch_id) {
     if (rc < 0) return rc;
     if (batch_id == -1)
         return set_error(c, CANAL_EINVAL, "ack: batch -1 is an empty batch; there is nothing to ack");
-    if ((rc = check_batch(c, batch_id, "ack")) < 0) return rc;
+    if ((rc = need_subscription(c, "ack")) < 0 || (rc = check_batch(c, batch_id, "ack")) < 0)
+        return rc;
     caocp_ClientAck a;
     memset(&a, 0, sizeof a);
     set_str(&a.destination, c->destination);
@@ -1621,8 +1710,7 @@ int canal_ack(canal_client *c, int64_t batch_id) {
     if ((rc = send_packet(c, caocp_PacketType_CLIENTACK, caocp_ClientAck_fields, &a, "ClientAck")) < 0)
         return rc;
     drop_first_batch(c);
-    c->unconfirmed_acks++;
-    snprintf(c->last_op, sizeof c->last_op, "the ack of batch %" PRId64, batch_id);
+    add_pending(c, 'a', batch_id);
     return CANAL_OK;
 }
 
@@ -1630,6 +1718,7 @@ int canal_rollback(canal_client *c, int64_t batch_id) {
     if (!c) return CANAL_EINVAL;
     int rc = need_conn(c, "rollback");
     if (rc < 0) return rc;
+    if ((rc = need_subscription(c, "rollback")) < 0) return rc;
     if (batch_id != 0 && (rc = check_batch(c, batch_id, "rollback")) < 0) return rc;
     caocp_ClientRollback r;
     memset(&r, 0, sizeof r);
@@ -1643,9 +1732,7 @@ int canal_rollback(canal_client *c, int64_t batch_id) {
      * acked position; other ids stay registered there, so they stay here. */
     if (batch_id == 0) c->outstanding.n = 0;
     else drop_first_batch(c);
-    c->unconfirmed_rollbacks++;
-    if (batch_id == 0) snprintf(c->last_op, sizeof c->last_op, "the rollback of all batches");
-    else snprintf(c->last_op, sizeof c->last_op, "the rollback of batch %" PRId64, batch_id);
+    add_pending(c, 'r', batch_id);
     return CANAL_OK;
 }
 
@@ -1825,11 +1912,27 @@ int canal_entry_rowchange(canal_client *c, const canal_entry *e, canal_rowchange
     if (e->entry_type != CANAL_ROWDATA)
         return set_error(c, CANAL_EINVAL, "entry_rowchange: entry type %d (%s) carries no RowChange",
                          (int)e->entry_type, canal_entry_type_name(e->entry_type));
+    /* Only the current message's entries: an older one's bytes may be gone. */
+    if (!c->msg_buf || !within(e->store_value, c->msg_buf, c->msg_len))
+        return set_error(c, CANAL_ESTATE,
+                         "entry_rowchange: the entry is not from the current message (each get, "
+                         "parse, subscribe or connect replaces it)");
+    return canal_rowchange_parse(c, e->store_value.ptr, e->store_value.len, out);
+}
+
+int canal_rowchange_parse(canal_client *c, const void *buf, size_t len, canal_rowchange *out) {
+    if (!c) return CANAL_EINVAL;
+    clear_error(c);
+    if (!out || (!buf && len > 0))
+        return set_error(c, CANAL_EINVAL, "rowchange_parse: NULL %s", out ? "buf" : "out");
+    memset(out, 0, sizeof *out);
+    out->sql = out->ddl_schema_name = EMPTY;
+    if (!buf) buf = empty_str;
     c->cols_before.n = c->cols_after.n = c->rows.n = c->row_ixs.n = c->fixes.n = 0;
     c->col_pairs.n = c->row_pairs.n = c->rc_pairs.n = 0;
-    if (!arena_reset(c, &c->rc_str, e->store_value.len + 1))
+    if (!arena_reset(c, &c->rc_str, len + 1))
         return set_error(c, CANAL_ENOMEM, "no memory to decode a RowChange of %zu bytes",
-                         e->store_value.len);
+                         len);
     rc_ctx r;
     rcstr_frame sf;
     caocp_RowChange m;
@@ -1849,7 +1952,7 @@ int canal_entry_rowchange(canal_client *c, const canal_entry *e, canal_rowchange
     m.rowDatas.arg = &r;
     m.props.funcs.decode = dec_pair;
     m.props.arg = &r.rc_props;
-    pb_istream_t s = pb_istream_from_buffer(e->store_value.ptr, e->store_value.len);
+    pb_istream_t s = pb_istream_from_buffer(buf, len);
     if (!pb_decode_ex(&s, caocp_RowChange_fields, &m, PB_DECODE_NOINIT)) {
         char what[64];
         snprintf(what, sizeof what, "RowChange (row %zu)", r.row);

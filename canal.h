@@ -150,7 +150,8 @@ typedef struct canal_client canal_client;
 
 /* Make a client from *o (NULL: the defaults). The strings in *o are copied;
  * the caller may free them afterwards. Does not touch the network.
- * Returns NULL only when out of memory. An invalid option (a client id
+ * Returns NULL only when out of memory, or when heap is set with a
+ * heap_size below CANAL_MIN_HEAP (there is nowhere to put a client). An invalid option (a client id
  * outside a short, an empty host or destination, a port outside 1..65535, a
  * timeout <= 0, max_frame outside 16..2^31-1, half-set allocation hooks)
  * still gives a client: canal_errcode is then CANAL_EINVAL, canal_errstr
@@ -401,9 +402,16 @@ typedef struct canal_rowchange {
  * is owned by the client and valid until the next canal_entry_rowchange,
  * canal_get, canal_message_parse, canal_disconnect or canal_client_free:
  * decode, use, move on, and memory stays the size of one entry.
- * CANAL_EINVAL if e is not a ROWDATA entry; CANAL_EPROTO (with what and
+ * CANAL_EINVAL if e is not a ROWDATA entry; CANAL_ESTATE if it is not an
+ * entry of the current message (its bytes may be gone; use
+ * canal_rowchange_parse on bytes you kept); CANAL_EPROTO (with what and
  * where) for malformed bytes or, with validate_utf8, invalid UTF-8. */
 int canal_entry_rowchange(canal_client *c, const canal_entry *e, canal_rowchange *out);
+
+/* Decode serialized RowChange bytes (an entry's store_value kept from an
+ * earlier batch, say) the same way; *out lives as with
+ * canal_entry_rowchange, buf must not change while it is in use. */
+int canal_rowchange_parse(canal_client *c, const void *buf, size_t len, canal_rowchange *out);
 
 /* Decode a message that did not come over this client's connection: the
  * body of a MESSAGES Packet (a serialized Packet, as Canal's MQ producers

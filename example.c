@@ -720,6 +720,12 @@ static int run(canal_client *c, const struct config *cfg, struct work *w)
         if (m->batch_id == -1) { /* nothing new within timeout_ms; never ack -1 */
             if (cfg->exit_when_idle)
                 return 0;
+            if (cfg->timeout_ms < 0) {
+                /* The server answered at once: pause before asking again
+                 * rather than spin (as Canal's own samples do). */
+                struct timespec pause = {1, 0};
+                nanosleep(&pause, NULL);
+            }
             continue;
         }
         /* Render everything, write everything, and only then ack: an error
@@ -846,7 +852,10 @@ static int parse_args(int argc, char **argv, struct config *cfg)
         case PASSWORD: o->password = optarg; break;
         case FILTER: cfg->filter = optarg; break;
         case BATCH_SIZE: ok = parse_int("batch-size", optarg, 1, INT_MAX, &cfg->batch_size); break;
-        case TIMEOUT: ok = parse_int("timeout-ms", optarg, -1, INT_MAX, &cfg->timeout_ms); break;
+        case TIMEOUT: /* any negative wait means "answer at once" (-1), as in the Java client */
+            ok = parse_int("timeout-ms", optarg, INT_MIN, INT_MAX, &cfg->timeout_ms);
+            if (cfg->timeout_ms < 0) cfg->timeout_ms = -1;
+            break;
         case READ_TIMEOUT:
             ok = parse_int("read-timeout-ms", optarg, 1, INT_MAX, &o->read_timeout_ms);
             break;

@@ -197,6 +197,8 @@ static void fz_check_columns(const canal_client *c, const canal_column *cols, si
     }
 }
 
+static int fz_check_rowchange(canal_client *c, int r, const canal_rowchange *rcp);
+
 /* canal_entry_rowchange on e, and everything it returns. */
 static int fz_rowchange(canal_client *c, const canal_entry *e) {
     canal_rowchange rc;
@@ -204,6 +206,20 @@ static int fz_rowchange(canal_client *c, const canal_entry *e) {
     int r;
     FZ_CALL(c, r, canal_entry_rowchange(c, e, &rc));
     if (e->entry_type != CANAL_ROWDATA) FZ_CHECK(r == CANAL_EINVAL);
+    return fz_check_rowchange(c, r, &rc);
+}
+
+/* canal_rowchange_parse on bytes, and everything it returns. */
+static inline int fz_rowchange_parse(canal_client *c, const uint8_t *data, size_t size) {
+    canal_rowchange rc;
+    memset(&rc, 0xa5, sizeof rc);
+    int r;
+    FZ_CALL(c, r, canal_rowchange_parse(c, data, size, &rc));
+    return fz_check_rowchange(c, r, &rc);
+}
+
+static int fz_check_rowchange(canal_client *c, int r, const canal_rowchange *rcp) {
+    canal_rowchange rc = *rcp;
     if (r < 0) {
         FZ_CHECK(r == CANAL_EINVAL || r == CANAL_EPROTO || r == CANAL_ENOMEM);
         FZ_CHECK(rc.n_rows == 0 && rc.rows == NULL);

@@ -44,12 +44,7 @@ static void one_client(canal_client *c, const uint8_t *data, size_t size) {
         /* rowchange decodes leave the message intact */
         fz_check_message(c, m, data, size);
     }
-    canal_entry e;
-    memset(&e, 0, sizeof e);
-    e.entry_type = CANAL_ROWDATA;
-    e.raw.ptr = e.store_value.ptr = size ? data : (const uint8_t *)empty_str;
-    e.raw.len = e.store_value.len = size;
-    fz_rowchange(c, &e);
+    fz_rowchange_parse(c, size ? data : (const uint8_t *)empty_str, size);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -503,6 +503,57 @@ static void test_refused_rollback_reported_as_such(void) {
     server_stop(&s);
 }
 
+static void test_no_rollback_on_connect_keeps_batches(void) {
+    server s;
+    char *script = insert_script(3, NULL);
+    REQUIRE(server_start(&s, script, NULL) == 0);
+    free(script);
+    canal_options o;
+    canal_options_init(&o);
+    o.port = s.port;
+    o.rollback_on_connect = false;
+    canal_client *c = canal_client_new(&o);
+    const canal_message *m;
+    CHECK(canal_connect(c) == CANAL_OK);
+    CHECK(canal_subscribe(c, "") == CANAL_OK);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
+    int64_t first = m->batch_id;
+    CHECK(first_id(c, m) == 1);
+    canal_disconnect(c);
+    CHECK(canal_connect(c) == CANAL_OK);
+    /* without the rollback the server still holds batch 1 for us */
+    CHECK(canal_ack(c, first) == CANAL_OK);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
+    CHECK(first_id(c, m) == 2);
+    CHECK(canal_ack(c, m->batch_id) == CANAL_OK);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
+    CHECK(first_id(c, m) == 3);
+    CHECK(canal_is_connected(c));
+    canal_client_free(c);
+    server_stop(&s);
+}
+
+static void test_own_refusals_after_connect_keep_connection(void) {
+    server s;
+    const canal_message *m;
+    canal_client *c;
+    /* a refused first subscribe after a connect (with its rollback) is the
+     * subscribe's own answer: the connection stays */
+    REQUIRE(server_start(&s, "{\"faults\":[{\"on\":\"SUB\",\"action\":\"error\",\"code\":400,"
+                             "\"message\":\"bad filter regex\"}]}", NULL) == 0);
+    c = client_for(&s, NULL, NULL);
+    CHECK(canal_connect(c) == CANAL_OK);
+    CHECK(canal_subscribe(c, "(") == CANAL_ESERVER);
+    CHECK_CONTAINS(canal_errstr(c), "subscription refused: server error 400: bad filter regex");
+    CHECK(canal_is_connected(c));
+    CHECK(canal_subscribe(c, "") == CANAL_OK);
+    CHECK(canal_unsubscribe(c) == CANAL_OK);
+    CHECK(canal_get(c, 3, -1, &m) == CANAL_ESERVER); /* the server's own answer */
+    CHECK(canal_rollback(c, 0) == CANAL_ESTATE);     /* not sent: the server would ignore it */
+    canal_client_free(c);
+    server_stop(&s);
+}
+
 /* Start a server whose first GET misbehaves as `fault`; return get's code. */
 static int get_with_fault(const char *fault, int read_timeout_ms, size_t max_frame, char *err,
                           size_t errcap, int64_t *took) {
@@ -677,6 +728,8 @@ int main(int argc, char **argv) {
     RUN(test_server_errors_keep_connection);
     RUN(test_refused_ack_reported_as_such);
     RUN(test_refused_rollback_reported_as_such);
+    RUN(test_no_rollback_on_connect_keeps_batches);
+    RUN(test_own_refusals_after_connect_keep_connection);
     RUN(test_get_faults);
     RUN(test_normal_form_and_large_values);
     RUN(test_server_restart_between_get_and_ack);

@@ -386,6 +386,27 @@ static void test_codec_protoc_fixtures(void) {
     canal_client_free(c);
 }
 
+/* An entry of an older message is refused, not read from freed memory. */
+static void test_stale_entry_refused(void) {
+    static uint8_t buf[4096];
+    canal_client *c = canal_client_new(NULL);
+    const canal_message *m;
+    canal_rowchange rc;
+    REQUIRE(c != NULL);
+    size_t n = read_file("packet_raw.bin", buf, sizeof buf);
+    REQUIRE(n > 0 && canal_message_parse(c, buf, n, true, &m) == CANAL_OK);
+    canal_entry old = m->entries[1]; /* a copy of an entry is fine while its message lives */
+    CHECK(canal_entry_rowchange(c, &old, &rc) == CANAL_OK && rc.n_rows == 1);
+    uint8_t other[4];
+    size_t on = unhex("0805 1200", other, sizeof other);
+    REQUIRE(canal_message_parse(c, other, on, false, &m) == CANAL_OK);
+    CHECK(canal_entry_rowchange(c, &old, &rc) == CANAL_ESTATE);
+    CHECK_CONTAINS(canal_errstr(c), "not from the current message");
+    CHECK(canal_rowchange_parse(c, old.store_value.ptr, old.store_value.len, &rc) == CANAL_OK);
+    CHECK(rc.n_rows == 1); /* the bytes in buf are still there: parse them directly */
+    canal_client_free(c);
+}
+
 static void test_codec_rejects_bad_bytes(void) {
     canal_client *c = canal_client_new(NULL);
     const canal_message *m;
@@ -427,21 +448,15 @@ static void test_codec_rejects_bad_bytes(void) {
     CHECK(canal_message_parse(c, NULL, 3, false, &m) == CANAL_EINVAL);
 
     /* RowChange problems show up on decode, with what and where */
-    canal_entry e;
     canal_rowchange rc;
-    memset(&e, 0, sizeof e);
-    e.entry_type = CANAL_ROWDATA;
     /* rowDatas{afterColumns{value = c3 28}} */
     n = unhex("6206 1204 4202 c328", b, sizeof b);
-    e.store_value.ptr = b;
-    e.store_value.len = n;
-    CHECK(canal_entry_rowchange(c, &e, &rc) == CANAL_EPROTO);
+    CHECK(canal_rowchange_parse(c, b, n, &rc) == CANAL_EPROTO);
     CHECK_CONTAINS(canal_errstr(c), "invalid UTF-8 in Column.value");
     CHECK(rc.n_rows == 0 && rc.rows == NULL);
     /* column cut short inside a row */
     n = unhex("6206 1204 4205 c3", b, sizeof b);
-    e.store_value.len = n;
-    CHECK(canal_entry_rowchange(c, &e, &rc) == CANAL_EPROTO);
+    CHECK(canal_rowchange_parse(c, b, n, &rc) == CANAL_EPROTO);
     CHECK_CONTAINS(canal_errstr(c), "RowChange");
     canal_client_free(c);
 
@@ -451,8 +466,7 @@ static void test_codec_rejects_bad_bytes(void) {
     o.validate_utf8 = false;
     c = canal_client_new(&o);
     n = unhex("6206 1204 4202 c328", b, sizeof b);
-    e.store_value.len = n;
-    CHECK(canal_entry_rowchange(c, &e, &rc) == CANAL_OK);
+    CHECK(canal_rowchange_parse(c, b, n, &rc) == CANAL_OK);
     CHECK(rc.n_rows == 1 && rc.rows[0].n_after == 1 && rc.rows[0].after[0].value.len == 2);
     canal_client_free(c);
 }
@@ -466,13 +480,8 @@ static int decode_one_column(canal_client *c, const char *column_hex, canal_colu
     rc_bytes[n++] = 0x12, rc_bytes[n++] = (uint8_t)cn;
     memcpy(rc_bytes + n, col, cn);
     n += cn;
-    canal_entry e;
     canal_rowchange rc;
-    memset(&e, 0, sizeof e);
-    e.entry_type = CANAL_ROWDATA;
-    e.store_value.ptr = rc_bytes;
-    e.store_value.len = n;
-    int r = canal_entry_rowchange(c, &e, &rc);
+    int r = canal_rowchange_parse(c, rc_bytes, n, &rc);
     if (r == CANAL_OK && rc.n_rows == 1 && rc.rows[0].n_after == 1) *out = rc.rows[0].after[0];
     return r;
 }
@@ -983,6 +992,7 @@ int main(int argc, char **argv) {
     RUN(test_calls_before_connect);
     RUN(test_codec_protoc_fixtures);
     RUN(test_codec_rejects_bad_bytes);
+    RUN(test_stale_entry_refused);
     RUN(test_column_decoder_rules);
     RUN(test_requests_byte_exact);
     RUN(test_requests_variants);
