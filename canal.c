@@ -803,6 +803,35 @@ static bool enc_body(pb_ostream_t *s, const pb_field_t *f, void *const *arg) {
     return pb_encode_tag_for_field(s, f) && pb_encode_submessage(s, in->fields, in->msg);
 }
 
+/* Enum fields are callbacks (see the pb/ options files): written as protobuf writes
+ * an int32, read keeping the low 32 bits of any varint, as Java does. */
+static bool enc_enum(pb_ostream_t *s, const pb_field_t *f, void *const *arg) {
+    int32_t v = *(const int32_t *)*arg;
+    return pb_encode_tag_for_field(s, f) && pb_encode_varint(s, (uint64_t)(int64_t)v);
+}
+
+typedef struct enum_slot {
+    int32_t value;
+    bool present;
+} enum_slot;
+
+static bool dec_enum(pb_istream_t *s, const pb_field_t *f, void **arg) {
+    (void)f;
+    enum_slot *e = *arg;
+    uint64_t v;
+    if (!pb_decode_varint(s, &v)) return false;
+    e->value = (int32_t)(uint32_t)v;
+    e->present = true;
+    return true;
+}
+
+static void set_enum_slot(pb_callback_t *cb, enum_slot *e) {
+    e->value = 0;
+    e->present = false;
+    cb->funcs.decode = dec_enum;
+    cb->arg = e;
+}
+
 static void set_str(pb_callback_t *cb, const char *s) {
     cb->funcs.encode = enc_str;
     cb->arg = (void *)(uintptr_t)s; /* the callback only reads it */
@@ -815,8 +844,10 @@ static int send_packet(canal_client *c, caocp_PacketType type, const pb_msgdesc_
     caocp_Packet pkt;
     inner_msg in = {fields, msg};
     size_t body_size = 0, size = 0;
+    int32_t type_value = (int32_t)type;
     memset(&pkt, 0, sizeof pkt);
-    pkt.type = type;
+    pkt.type.funcs.encode = enc_enum;
+    pkt.type.arg = &type_value;
     if (!pb_get_encoded_size(&body_size, fields, msg))
         return set_error(c, CANAL_EINVAL, "cannot encode %s", what);
     if (body_size > 0) {
@@ -1033,17 +1064,20 @@ static int parse_packet(canal_client *c, const uint8_t *buf, size_t len, packet_
     pv->body.ptr = (const uint8_t *)empty_str;
     pkt.body.funcs.decode = dec_view;
     pkt.body.arg = &pv->body;
+    enum_slot type, compression;
+    set_enum_slot(&pkt.type, &type);
+    set_enum_slot(&pkt.compression, &compression);
     pb_istream_t s = pb_istream_from_buffer(buf, len);
     if (!pb_decode_ex(&s, caocp_Packet_fields, &pkt, PB_DECODE_NOINIT))
         return set_error(c, CANAL_EPROTO, "%s: malformed Packet (%s)", what, PB_GET_ERROR(&s));
     if (!within(pv->body, buf, len))
         return set_error(c, CANAL_EPROTO, "%s: malformed Packet (body is not length-delimited)",
                          what);
-    pv->type = (int)pkt.type;
+    pv->type = type.value;
     pv->has_version = pkt.which_version_present == caocp_Packet_version_tag;
     pv->version = pv->has_version ? pkt.version : 0;
-    pv->has_compression = pkt.which_compression_present == caocp_Packet_compression_tag;
-    pv->compression = pv->has_compression ? (int)pkt.compression : 0;
+    pv->has_compression = compression.present;
+    pv->compression = compression.value;
     return CANAL_OK;
 }
 
@@ -1440,6 +1474,9 @@ static int decode_header(canal_client *c, dec_ctx *x, canal_entry *e, canal_byte
         m.tableName.funcs.decode = m.gtid.funcs.decode = m.props.funcs.decode = dec_header_field;
     m.logfileName.arg = m.serverenCode.arg = m.schemaName.arg = m.tableName.arg = m.gtid.arg =
         m.props.arg = &fr;
+    enum_slot source_type, event_type;
+    set_enum_slot(&m.sourceType, &source_type);
+    set_enum_slot(&m.eventType, &event_type);
     pb_istream_t s = pb_istream_from_buffer(hb.ptr, hb.len);
     if (!pb_decode_ex(&s, caocp_Header_fields, &m, PB_DECODE_NOINIT)) {
         char what[48];
@@ -1451,11 +1488,11 @@ static int decode_header(canal_client *c, dec_ctx *x, canal_entry *e, canal_byte
     h->logfile_offset = m.logfileOffset;
     h->server_id = m.serverId;
     h->execute_time = m.executeTime;
-    h->has_source_type = m.which_sourceType_present == caocp_Header_sourceType_tag;
-    h->source_type = h->has_source_type ? (int32_t)m.sourceType : 0;
+    h->has_source_type = source_type.present;
+    h->source_type = source_type.value;
     h->event_length = m.eventLength;
-    h->has_event_type = m.which_eventType_present == caocp_Header_eventType_tag;
-    h->event_type = h->has_event_type ? (int32_t)m.eventType : 0;
+    h->has_event_type = event_type.present;
+    h->event_type = event_type.value;
     h->n_props = c->hdr_pairs.n - p0;
     h->props = NULL; /* pointed at once the pairs vector stops moving */
     return CANAL_OK;
@@ -1503,6 +1540,8 @@ static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, cons
         em.header.arg = &fr;
         em.storeValue.funcs.decode = dec_view;
         em.storeValue.arg = &fr.store;
+        enum_slot entry_type;
+        set_enum_slot(&em.entryType, &entry_type);
         pb_istream_t es_ = pb_istream_from_buffer(e->raw.ptr, e->raw.len);
         if (!pb_decode_ex(&es_, caocp_Entry_fields, &em, PB_DECODE_NOINIT))
             return set_error(c, CANAL_EPROTO, "%s: entry %zu of %zu: malformed Entry (%s)", what,
@@ -1511,8 +1550,8 @@ static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, cons
             return set_error(c, CANAL_EPROTO,
                              "%s: entry %zu of %zu: header or storeValue is not length-delimited",
                              what, i, n);
-        e->has_entry_type = em.which_entryType_present == caocp_Entry_entryType_tag;
-        e->entry_type = e->has_entry_type ? (int32_t)em.entryType : 0;
+        e->has_entry_type = entry_type.present;
+        e->entry_type = entry_type.value;
         e->store_value = fr.store;
         e->has_header = fr.has_header;
         /* Park the header view in the fields it will replace. */
@@ -1952,6 +1991,8 @@ int canal_rowchange_parse(canal_client *c, const void *buf, size_t len, canal_ro
     m.rowDatas.arg = &r;
     m.props.funcs.decode = dec_pair;
     m.props.arg = &r.rc_props;
+    enum_slot event_type;
+    set_enum_slot(&m.eventType, &event_type);
     pb_istream_t s = pb_istream_from_buffer(buf, len);
     if (!pb_decode_ex(&s, caocp_RowChange_fields, &m, PB_DECODE_NOINIT)) {
         char what[64];
@@ -1962,8 +2003,8 @@ int canal_rowchange_parse(canal_client *c, const void *buf, size_t len, canal_ro
         return rc;
     }
     out->table_id = m.tableId;
-    out->has_event_type = m.which_eventType_present == caocp_RowChange_eventType_tag;
-    out->event_type = out->has_event_type ? (int32_t)m.eventType : 0;
+    out->has_event_type = event_type.present;
+    out->event_type = event_type.value;
     out->has_is_ddl = m.which_isDdl_present == caocp_RowChange_isDdl_tag;
     out->is_ddl = out->has_is_ddl && m.isDdl;
     out->props = pairs_at(&c->rc_pairs, 0, c->rc_pairs.n);

@@ -45,10 +45,10 @@ typedef struct _caocp_Packet {
     union {
         int32_t version; /* 1, except on the server's raw MESSAGES fast path */
     };
-    caocp_PacketType type;
+    pb_callback_t type;
     pb_size_t which_compression_present;
     union {
-        caocp_Compression compression;
+        pb_callback_t compression;
     };
     pb_callback_t body; /* the serialized inner message, absent when empty */
 } caocp_Packet;
@@ -60,7 +60,7 @@ typedef struct _caocp_HeartBeat {
 
 typedef struct _caocp_Handshake {
     pb_callback_t seeds; /* the scramble seed, 8 random bytes */
-    caocp_Compression supported_compressions; /* a single value, never set */
+    pb_callback_t supported_compressions; /* a single value, never set */
 } caocp_Handshake;
 
 typedef struct _caocp_ClientAuth {
@@ -175,9 +175,9 @@ extern "C" {
 
 
 /* Initializer values for message structs */
-#define caocp_Packet_init_default                {0, {0}, 0, {0}, _caocp_PacketType_MIN, 0, {_caocp_Compression_MIN}, {{NULL}, NULL}}
+#define caocp_Packet_init_default                {0, {0}, 0, {0}, {{NULL}, NULL}, 0, {{{NULL}, NULL}}, {{NULL}, NULL}}
 #define caocp_HeartBeat_init_default             {0, 0}
-#define caocp_Handshake_init_default             {{{NULL}, NULL}, _caocp_Compression_MIN}
+#define caocp_Handshake_init_default             {{{NULL}, NULL}, {{NULL}, NULL}}
 #define caocp_ClientAuth_init_default            {{{NULL}, NULL}, {{NULL}, NULL}, 0, {0}, 0, {0}, {{NULL}, NULL}, {{NULL}, NULL}, {{NULL}, NULL}, 0}
 #define caocp_Ack_init_default                   {0, {0}, {{NULL}, NULL}}
 #define caocp_ClientAck_init_default             {{{NULL}, NULL}, {{NULL}, NULL}, 0}
@@ -187,9 +187,9 @@ extern "C" {
 #define caocp_Messages_init_default              {0, {{NULL}, NULL}}
 #define caocp_Dump_init_default                  {{{NULL}, NULL}, 0, 0, {0}}
 #define caocp_ClientRollback_init_default        {{{NULL}, NULL}, {{NULL}, NULL}, 0}
-#define caocp_Packet_init_zero                   {0, {0}, 0, {0}, _caocp_PacketType_MIN, 0, {_caocp_Compression_MIN}, {{NULL}, NULL}}
+#define caocp_Packet_init_zero                   {0, {0}, 0, {0}, {{NULL}, NULL}, 0, {{{NULL}, NULL}}, {{NULL}, NULL}}
 #define caocp_HeartBeat_init_zero                {0, 0}
-#define caocp_Handshake_init_zero                {{{NULL}, NULL}, _caocp_Compression_MIN}
+#define caocp_Handshake_init_zero                {{{NULL}, NULL}, {{NULL}, NULL}}
 #define caocp_ClientAuth_init_zero               {{{NULL}, NULL}, {{NULL}, NULL}, 0, {0}, 0, {0}, {{NULL}, NULL}, {{NULL}, NULL}, {{NULL}, NULL}, 0}
 #define caocp_Ack_init_zero                      {0, {0}, {{NULL}, NULL}}
 #define caocp_ClientAck_init_zero                {{{NULL}, NULL}, {{NULL}, NULL}, 0}
@@ -248,8 +248,8 @@ extern "C" {
 #define caocp_Packet_FIELDLIST(X, a) \
 X(a, STATIC,   ONEOF,    INT32,    (magic_number_present,magic_number,magic_number),   1) \
 X(a, STATIC,   ONEOF,    INT32,    (version_present,version,version),   2) \
-X(a, STATIC,   SINGULAR, UENUM,    type,              3) \
-X(a, STATIC,   ONEOF,    UENUM,    (compression_present,compression,compression),   4) \
+X(a, CALLBACK, SINGULAR, UENUM,    type,              3) \
+X(a, CALLBACK, ONEOF,    UENUM,    (compression_present,compression,compression),   4) \
 X(a, CALLBACK, SINGULAR, BYTES,    body,              5)
 #define caocp_Packet_CALLBACK pb_default_field_callback
 #define caocp_Packet_DEFAULT NULL
@@ -262,7 +262,7 @@ X(a, STATIC,   SINGULAR, INT64,    start_timestamp,   2)
 
 #define caocp_Handshake_FIELDLIST(X, a) \
 X(a, CALLBACK, SINGULAR, BYTES,    seeds,             2) \
-X(a, STATIC,   SINGULAR, UENUM,    supported_compressions,   3)
+X(a, CALLBACK, SINGULAR, UENUM,    supported_compressions,   3)
 #define caocp_Handshake_CALLBACK pb_default_field_callback
 #define caocp_Handshake_DEFAULT NULL
 

@@ -386,6 +386,33 @@ static void test_codec_protoc_fixtures(void) {
     canal_client_free(c);
 }
 
+/* Any enum number is kept, as protobuf's own parsers keep it: negative
+ * ones (10-byte varints) and ones past 32 bits (the low 32 bits). */
+static void test_unknown_enum_numbers_kept(void) {
+    canal_client *c = canal_client_new(NULL);
+    const canal_message *m;
+    canal_rowchange rc;
+    uint8_t b[128];
+    REQUIRE(c != NULL);
+    /* Messages{batch 5, Entry{entryType -1, header{eventType 2^33+5}, storeValue
+     * RowChange{eventType -1}}} */
+    size_t n = unhex("0805 1220 10ffffffffffffffffff01 0a06 588580808020"
+                     " 1a0b 10ffffffffffffffffff01", b, sizeof b);
+    REQUIRE(canal_message_parse(c, b, n, false, &m) == CANAL_OK);
+    REQUIRE(m->n_entries == 1);
+    CHECK(m->entries[0].has_entry_type && m->entries[0].entry_type == -1);
+    CHECK(strcmp(canal_entry_type_name(m->entries[0].entry_type), "UNRECOGNIZED") == 0);
+    CHECK(m->entries[0].header.has_event_type && m->entries[0].header.event_type == 5);
+    n = unhex("10ffffffffffffffffff01", b, sizeof b);
+    CHECK(canal_rowchange_parse(c, b, n, &rc) == CANAL_OK);
+    CHECK(rc.has_event_type && rc.event_type == -1);
+    /* a negative packet type is an unexpected type, named as such */
+    n = unhex("18ffffffffffffffffff01", b, sizeof b);
+    CHECK(canal_message_parse(c, b, n, true, &m) == CANAL_EPROTO);
+    CHECK_CONTAINS(canal_errstr(c), "unexpected packet type -1 (UNRECOGNIZED)");
+    canal_client_free(c);
+}
+
 /* An entry of an older message is refused, not read from freed memory. */
 static void test_stale_entry_refused(void) {
     static uint8_t buf[4096];
@@ -993,6 +1020,7 @@ int main(int argc, char **argv) {
     RUN(test_codec_protoc_fixtures);
     RUN(test_codec_rejects_bad_bytes);
     RUN(test_stale_entry_refused);
+    RUN(test_unknown_enum_numbers_kept);
     RUN(test_column_decoder_rules);
     RUN(test_requests_byte_exact);
     RUN(test_requests_variants);
