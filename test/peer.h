@@ -6,6 +6,7 @@
 #define PEER_H
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -86,6 +87,20 @@ static inline size_t peer_finish(peer *p, uint8_t *buf, size_t cap) {
     close(p->back);
     kill(p->pid, SIGKILL);
     waitpid(p->pid, NULL, 0);
+    return n;
+}
+
+/* A fixture made by test/mkfixtures.py (Google's encoder), whole. */
+static inline size_t read_fixture_file(const char *dir, const char *name, uint8_t *buf, size_t cap) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "  missing fixture %s (run make)\n", path);
+        return 0;
+    }
+    size_t n = fread(buf, 1, cap, f);
+    fclose(f);
     return n;
 }
 

@@ -71,16 +71,7 @@ static void sleep_us(long us) {
 }
 
 static size_t read_fixture(const char *name, uint8_t *buf, size_t cap) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", fixture_dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "  missing fixture %s (run make)\n", path);
-        return 0;
-    }
-    size_t n = fread(buf, 1, cap, f);
-    fclose(f);
-    return n;
+    return read_fixture_file(fixture_dir, name, buf, cap);
 }
 
 static int count_fds(void) {

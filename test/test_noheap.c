@@ -59,14 +59,10 @@ static unsigned char heap[256 * 1024];
 
 /* handshake, auth Ack, sub Ack, the fixture batch, an empty batch */
 static size_t session_script(uint8_t *out, size_t cap) {
-    char path[256];
     uint8_t pk[2048];
     size_t n = unhex(HS ACK_OK ACK_OK, out, cap);
-    snprintf(path, sizeof path, "%s/packet_raw.bin", fixture_dir);
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    size_t pn = fread(pk, 1, sizeof pk, f);
-    fclose(f);
+    size_t pn = read_fixture_file(fixture_dir, "packet_raw.bin", pk, sizeof pk);
+    if (pn == 0) return 0;
     out[n++] = (uint8_t)(pn >> 24), out[n++] = (uint8_t)(pn >> 16);
     out[n++] = (uint8_t)(pn >> 8), out[n++] = (uint8_t)pn;
     memcpy(out + n, pk, pn);

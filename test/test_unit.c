@@ -23,16 +23,7 @@ static void tohex(const uint8_t *p, size_t n, char *out) {
 }
 
 static size_t read_file(const char *name, uint8_t *buf, size_t cap) {
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", fixture_dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "  missing fixture %s (run make)\n", path);
-        return 0;
-    }
-    size_t n = fread(buf, 1, cap, f);
-    fclose(f);
-    return n;
+    return read_fixture_file(fixture_dir, name, buf, cap);
 }
 
 static canal_client *new_client(const char *user, const char *password, int read_timeout_ms) {
