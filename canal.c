@@ -663,12 +663,19 @@ static int fill(canal_client *c, int64_t deadline, const char *part, size_t got,
 /* Read one frame (§1): 4-byte big-endian length, checked against the sign
  * bit and max_frame before any memory is set aside for it, then the body.
  * The body stays in the receive buffer until the next read_frame. */
+/* The current message ends: its views may point into rbuf or a caller's
+ * buffer that is about to change. */
+static void drop_message(canal_client *c) {
+    c->msg_buf = NULL;
+    c->msg_len = 0;
+    c->msg.batch_id = -1;
+    c->msg.n_entries = 0;
+    c->msg.entries = NULL;
+}
+
 static int read_frame(canal_client *c, int64_t deadline, const uint8_t **body, size_t *len) {
     int rc;
-    if (c->msg_buf) { /* the message's views point into rbuf, which is about to change */
-        c->msg_buf = NULL;
-        c->msg.batch_id = -1, c->msg.n_entries = 0, c->msg.entries = NULL;
-    }
+    drop_message(c);
     if (c->rpos > 0) { /* drop the previous frame; keep bytes read ahead */
         memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
         c->rlen -= c->rpos;
@@ -803,34 +810,9 @@ static bool enc_body(pb_ostream_t *s, const pb_field_t *f, void *const *arg) {
     return pb_encode_tag_for_field(s, f) && pb_encode_submessage(s, in->fields, in->msg);
 }
 
-/* Enum fields are callbacks (see the pb/ options files): written as protobuf writes
- * an int32, read keeping the low 32 bits of any varint, as Java does. */
-static bool enc_enum(pb_ostream_t *s, const pb_field_t *f, void *const *arg) {
-    int32_t v = *(const int32_t *)*arg;
-    return pb_encode_tag_for_field(s, f) && pb_encode_varint(s, (uint64_t)(int64_t)v);
-}
-
-typedef struct enum_slot {
-    int32_t value;
-    bool present;
-} enum_slot;
-
-static bool dec_enum(pb_istream_t *s, const pb_field_t *f, void **arg) {
-    (void)f;
-    enum_slot *e = *arg;
-    uint64_t v;
-    if (!pb_decode_varint(s, &v)) return false;
-    e->value = (int32_t)(uint32_t)v;
-    e->present = true;
-    return true;
-}
-
-static void set_enum_slot(pb_callback_t *cb, enum_slot *e) {
-    e->value = 0;
-    e->present = false;
-    cb->funcs.decode = dec_enum;
-    cb->arg = e;
-}
+/* Enum fields are read as uint64 (see the pb/ options files) so that any
+ * number fits; keep its low 32 bits, as Java's readEnum does. */
+static int32_t enum_value(uint64_t v) { return (int32_t)(uint32_t)v; }
 
 static void set_str(pb_callback_t *cb, const char *s) {
     cb->funcs.encode = enc_str;
@@ -844,10 +826,8 @@ static int send_packet(canal_client *c, caocp_PacketType type, const pb_msgdesc_
     caocp_Packet pkt;
     inner_msg in = {fields, msg};
     size_t body_size = 0, size = 0;
-    int32_t type_value = (int32_t)type;
     memset(&pkt, 0, sizeof pkt);
-    pkt.type.funcs.encode = enc_enum;
-    pkt.type.arg = &type_value;
+    pkt.type = (uint64_t)type;
     if (!pb_get_encoded_size(&body_size, fields, msg))
         return set_error(c, CANAL_EINVAL, "cannot encode %s", what);
     if (body_size > 0) {
@@ -1064,20 +1044,17 @@ static int parse_packet(canal_client *c, const uint8_t *buf, size_t len, packet_
     pv->body.ptr = (const uint8_t *)empty_str;
     pkt.body.funcs.decode = dec_view;
     pkt.body.arg = &pv->body;
-    enum_slot type, compression;
-    set_enum_slot(&pkt.type, &type);
-    set_enum_slot(&pkt.compression, &compression);
     pb_istream_t s = pb_istream_from_buffer(buf, len);
     if (!pb_decode_ex(&s, caocp_Packet_fields, &pkt, PB_DECODE_NOINIT))
         return set_error(c, CANAL_EPROTO, "%s: malformed Packet (%s)", what, PB_GET_ERROR(&s));
     if (!within(pv->body, buf, len))
         return set_error(c, CANAL_EPROTO, "%s: malformed Packet (body is not length-delimited)",
                          what);
-    pv->type = type.value;
+    pv->type = enum_value(pkt.type);
     pv->has_version = pkt.which_version_present == caocp_Packet_version_tag;
     pv->version = pv->has_version ? pkt.version : 0;
-    pv->has_compression = compression.present;
-    pv->compression = compression.value;
+    pv->has_compression = pkt.which_compression_present == caocp_Packet_compression_tag;
+    pv->compression = pv->has_compression ? enum_value(pkt.compression) : 0;
     return CANAL_OK;
 }
 
@@ -1352,10 +1329,7 @@ static int session_start(canal_client *c) {
 void canal_disconnect(canal_client *c) {
     if (!c) return;
     close_fd(c);
-    c->msg_buf = NULL;
-    c->msg.batch_id = -1;
-    c->msg.n_entries = 0;
-    c->msg.entries = NULL;
+    drop_message(c);
 }
 
 bool canal_is_connected(const canal_client *c) { return c && c->fd >= 0; }
@@ -1372,6 +1346,7 @@ static int need_conn(canal_client *c, const char *what) {
 
 int canal_subscribe(canal_client *c, const char *filter) {
     if (!c) return CANAL_EINVAL;
+    drop_message(c); /* documented to end it, whatever happens next */
     int rc = need_conn(c, "subscribe");
     if (rc < 0) return rc;
     if (!filter) filter = c->filter;
@@ -1396,6 +1371,7 @@ int canal_subscribe(canal_client *c, const char *filter) {
 
 int canal_unsubscribe(canal_client *c) {
     if (!c) return CANAL_EINVAL;
+    drop_message(c);
     int rc = need_conn(c, "unsubscribe");
     if (rc < 0) return rc;
     caocp_Unsub un;
@@ -1474,9 +1450,6 @@ static int decode_header(canal_client *c, dec_ctx *x, canal_entry *e, canal_byte
         m.tableName.funcs.decode = m.gtid.funcs.decode = m.props.funcs.decode = dec_header_field;
     m.logfileName.arg = m.serverenCode.arg = m.schemaName.arg = m.tableName.arg = m.gtid.arg =
         m.props.arg = &fr;
-    enum_slot source_type, event_type;
-    set_enum_slot(&m.sourceType, &source_type);
-    set_enum_slot(&m.eventType, &event_type);
     pb_istream_t s = pb_istream_from_buffer(hb.ptr, hb.len);
     if (!pb_decode_ex(&s, caocp_Header_fields, &m, PB_DECODE_NOINIT)) {
         char what[48];
@@ -1488,11 +1461,11 @@ static int decode_header(canal_client *c, dec_ctx *x, canal_entry *e, canal_byte
     h->logfile_offset = m.logfileOffset;
     h->server_id = m.serverId;
     h->execute_time = m.executeTime;
-    h->has_source_type = source_type.present;
-    h->source_type = source_type.value;
+    h->has_source_type = m.which_sourceType_present == caocp_Header_sourceType_tag;
+    h->source_type = h->has_source_type ? enum_value(m.sourceType) : 0;
     h->event_length = m.eventLength;
-    h->has_event_type = event_type.present;
-    h->event_type = event_type.value;
+    h->has_event_type = m.which_eventType_present == caocp_Header_eventType_tag;
+    h->event_type = h->has_event_type ? enum_value(m.eventType) : 0;
     h->n_props = c->hdr_pairs.n - p0;
     h->props = NULL; /* pointed at once the pairs vector stops moving */
     return CANAL_OK;
@@ -1505,10 +1478,7 @@ static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, cons
     int rc;
     c->entries.n = 0;
     c->hdr_pairs.n = 0;
-    c->msg_buf = NULL;
-    c->msg.batch_id = -1;
-    c->msg.n_entries = 0;
-    c->msg.entries = NULL;
+    drop_message(c);
     memset(&m, 0, sizeof m);
     m.messages.funcs.decode = dec_entry_raw;
     m.messages.arg = c;
@@ -1540,8 +1510,7 @@ static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, cons
         em.header.arg = &fr;
         em.storeValue.funcs.decode = dec_view;
         em.storeValue.arg = &fr.store;
-        enum_slot entry_type;
-        set_enum_slot(&em.entryType, &entry_type);
+
         pb_istream_t es_ = pb_istream_from_buffer(e->raw.ptr, e->raw.len);
         if (!pb_decode_ex(&es_, caocp_Entry_fields, &em, PB_DECODE_NOINIT))
             return set_error(c, CANAL_EPROTO, "%s: entry %zu of %zu: malformed Entry (%s)", what,
@@ -1550,8 +1519,8 @@ static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, cons
             return set_error(c, CANAL_EPROTO,
                              "%s: entry %zu of %zu: header or storeValue is not length-delimited",
                              what, i, n);
-        e->has_entry_type = entry_type.present;
-        e->entry_type = entry_type.value;
+        e->has_entry_type = em.which_entryType_present == caocp_Entry_entryType_tag;
+        e->entry_type = e->has_entry_type ? enum_value(em.entryType) : 0;
         e->store_value = fr.store;
         e->has_header = fr.has_header;
         /* Park the header view in the fields it will replace. */
@@ -1609,6 +1578,7 @@ int canal_message_parse(canal_client *c, const void *buf, size_t len, bool is_pa
                         const canal_message **out) {
     if (!c) return CANAL_EINVAL;
     if (out) *out = NULL;
+    drop_message(c);
     clear_error(c);
     if (!out || (!buf && len > 0))
         return set_error(c, CANAL_EINVAL, "message_parse: NULL %s", out ? "buf" : "out");
@@ -1629,12 +1599,10 @@ int canal_message_parse(canal_client *c, const void *buf, size_t len, bool is_pa
 int canal_get(canal_client *c, int batch_size, int timeout_ms, const canal_message **out) {
     if (!c) return CANAL_EINVAL;
     if (out) *out = NULL;
+    drop_message(c);
     int rc = need_conn(c, "get");
     if (rc < 0) return rc;
     if (!out) return set_error(c, CANAL_EINVAL, "get: out is NULL");
-    c->msg.batch_id = -1;
-    c->msg.n_entries = 0;
-    c->msg.entries = NULL;
 
     /* Get as the Java client sends it (§5.4): every field explicit. */
     caocp_Get g;
@@ -1668,22 +1636,20 @@ int canal_get(canal_client *c, int batch_size, int timeout_ms, const canal_messa
          * name: the connection is out of step. */
         char tmp[CANAL_ERRSTR_SIZE];
         snprintf(tmp, sizeof tmp, "%s", c->errstr);
-        c->msg.n_entries = 0;
-        c->msg.batch_id = -1;
+        drop_message(c);
         return fail_conn(c, rc, "%s", tmp);
     }
     c->n_pending = 0;
     if (c->msg.batch_id != -1) {
         if (c->msg.batch_id <= 0) {
             int64_t id = c->msg.batch_id;
-            c->msg.n_entries = 0;
-            c->msg.batch_id = -1;
+            drop_message(c);
             return fail_conn(c, CANAL_EPROTO, "get: server sent invalid batch id %" PRId64, id);
         }
         if (!vec_reserve(c, &c->outstanding, c->outstanding.n + 1, sizeof(int64_t))) {
             /* The server holds a batch this client could not record: out of step. */
             int64_t id = c->msg.batch_id;
-            c->msg.batch_id = -1, c->msg.n_entries = 0, c->msg.entries = NULL;
+            drop_message(c);
             return fail_conn(c, CANAL_ENOMEM, "no memory to track batch %" PRId64, id);
         }
         ((int64_t *)c->outstanding.p)[c->outstanding.n++] = c->msg.batch_id;
@@ -1692,7 +1658,7 @@ int canal_get(canal_client *c, int batch_size, int timeout_ms, const canal_messa
     return CANAL_OK;
 }
 
-/* Check a batch id against the batches of this connection (§5.5: the server
+/* Check a batch id against the unacked batches (§5.5: the server
  * wants acks in order and only for outstanding batches). */
 static int check_batch(canal_client *c, int64_t id, const char *what) {
     const int64_t *ids = c->outstanding.p;
@@ -1703,7 +1669,7 @@ static int check_batch(canal_client *c, int64_t id, const char *what) {
         return set_error(c, CANAL_EINVAL,
                          "%s: batch %" PRId64
                          " is not outstanding on this connection (already acked, rolled back, "
-                         "empty, or from before a reconnect)",
+                         "empty, or dropped by the rollback of a reconnect)",
                          what, id);
     if (i != 0)
         return set_error(c, CANAL_ESTATE,
@@ -1942,6 +1908,19 @@ static const canal_pair *pairs_at(const vec *v, size_t p0, size_t n) {
     return n ? (const canal_pair *)v->p + p0 : NULL;
 }
 
+/* One of the current message's entries, or a copy of one. */
+static bool is_current_entry(const canal_client *c, const canal_entry *e) {
+    const canal_entry *es = c->msg.entries;
+    size_t n = c->msg.n_entries;
+    if (!c->msg_buf || !es) return false;
+    uintptr_t p = (uintptr_t)e, b = (uintptr_t)es;
+    if (p >= b && p < b + n * sizeof *es) return (p - b) % sizeof *es == 0;
+    for (size_t i = 0; i < n; i++)
+        if (es[i].store_value.ptr == e->store_value.ptr && es[i].store_value.len == e->store_value.len)
+            return true;
+    return false;
+}
+
 int canal_entry_rowchange(canal_client *c, const canal_entry *e, canal_rowchange *out) {
     if (!c) return CANAL_EINVAL;
     clear_error(c);
@@ -1951,8 +1930,9 @@ int canal_entry_rowchange(canal_client *c, const canal_entry *e, canal_rowchange
     if (e->entry_type != CANAL_ROWDATA)
         return set_error(c, CANAL_EINVAL, "entry_rowchange: entry type %d (%s) carries no RowChange",
                          (int)e->entry_type, canal_entry_type_name(e->entry_type));
-    /* Only the current message's entries: an older one's bytes may be gone. */
-    if (!c->msg_buf || !within(e->store_value, c->msg_buf, c->msg_len))
+    /* Only the current message's entries: an older one's bytes may be gone,
+     * or reused by the current message at the same address. */
+    if (!is_current_entry(c, e))
         return set_error(c, CANAL_ESTATE,
                          "entry_rowchange: the entry is not from the current message (each get, "
                          "parse, subscribe or connect replaces it)");
@@ -1991,8 +1971,7 @@ int canal_rowchange_parse(canal_client *c, const void *buf, size_t len, canal_ro
     m.rowDatas.arg = &r;
     m.props.funcs.decode = dec_pair;
     m.props.arg = &r.rc_props;
-    enum_slot event_type;
-    set_enum_slot(&m.eventType, &event_type);
+
     pb_istream_t s = pb_istream_from_buffer(buf, len);
     if (!pb_decode_ex(&s, caocp_RowChange_fields, &m, PB_DECODE_NOINIT)) {
         char what[64];
@@ -2003,8 +1982,8 @@ int canal_rowchange_parse(canal_client *c, const void *buf, size_t len, canal_ro
         return rc;
     }
     out->table_id = m.tableId;
-    out->has_event_type = event_type.present;
-    out->event_type = event_type.value;
+    out->has_event_type = m.which_eventType_present == caocp_RowChange_eventType_tag;
+    out->event_type = out->has_event_type ? enum_value(m.eventType) : 0;
     out->has_is_ddl = m.which_isDdl_present == caocp_RowChange_isDdl_tag;
     out->is_ddl = out->has_is_ddl && m.isDdl;
     out->props = pairs_at(&c->rc_pairs, 0, c->rc_pairs.n);

@@ -172,8 +172,9 @@ void canal_client_free(canal_client *c);
  * batch so that the server redelivers it.
  *
  * Calling it on a connected client closes the old connection first, so
- * "on any error, canal_connect again" is the whole recovery recipe. Batch ids
- * from an earlier connection are dead after it.
+ * "on any error, canal_connect again" is the whole recovery recipe. With
+ * rollback_on_connect (the default) batch ids from before are dead after
+ * it; without, the server keeps those batches and they can still be acked.
  *
  * Returns CANAL_OK, CANAL_EIO (resolve, refuse, reset), CANAL_ETIMEOUT,
  * CANAL_EPROTO (not a Canal server), CANAL_EAUTH (the server's code and text
@@ -240,9 +241,10 @@ int canal_get(canal_client *c, int batch_size, int timeout_ms, const canal_messa
 
 /* Confirm a batch: the server forgets it and moves this client's cursor past
  * it. Batches must be acked in the order they were received, and only batches
- * of the current connection: the client checks both itself (CANAL_EINVAL:
- * -1, 0, unknown, already acked or rolled back; CANAL_ESTATE: not the oldest
- * unacked batch) and sends nothing in those cases. The server does not answer
+ * still unacked on the server: the client checks both itself (CANAL_EINVAL:
+ * -1, 0, unknown, already acked, rolled back, or dropped by the rollback a
+ * connect sends; CANAL_ESTATE: not the oldest unacked batch, or after
+ * canal_unsubscribe) and sends nothing in those cases. The server does not answer
  * an ack; if it refuses one anyway, the refusal comes back from the next call
  * that reads a reply (see canal_get). */
 int canal_ack(canal_client *c, int64_t batch_id);

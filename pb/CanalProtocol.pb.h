@@ -45,10 +45,10 @@ typedef struct _caocp_Packet {
     union {
         int32_t version; /* 1, except on the server's raw MESSAGES fast path */
     };
-    pb_callback_t type;
+    uint64_t type;
     pb_size_t which_compression_present;
     union {
-        pb_callback_t compression;
+        uint64_t compression;
     };
     pb_callback_t body; /* the serialized inner message, absent when empty */
 } caocp_Packet;
@@ -60,7 +60,7 @@ typedef struct _caocp_HeartBeat {
 
 typedef struct _caocp_Handshake {
     pb_callback_t seeds; /* the scramble seed, 8 random bytes */
-    pb_callback_t supported_compressions; /* a single value, never set */
+    uint64_t supported_compressions; /* a single value, never set */
 } caocp_Handshake;
 
 typedef struct _caocp_ClientAuth {
@@ -158,11 +158,8 @@ extern "C" {
 #define _caocp_PacketType_MAX caocp_PacketType_CLIENTROLLBACK
 #define _caocp_PacketType_ARRAYSIZE ((caocp_PacketType)(caocp_PacketType_CLIENTROLLBACK+1))
 
-#define caocp_Packet_type_ENUMTYPE caocp_PacketType
-#define caocp_Packet_compression_present_compression_ENUMTYPE caocp_Compression
 
 
-#define caocp_Handshake_supported_compressions_ENUMTYPE caocp_Compression
 
 
 
@@ -175,9 +172,9 @@ extern "C" {
 
 
 /* Initializer values for message structs */
-#define caocp_Packet_init_default                {0, {0}, 0, {0}, {{NULL}, NULL}, 0, {{{NULL}, NULL}}, {{NULL}, NULL}}
+#define caocp_Packet_init_default                {0, {0}, 0, {0}, 0, 0, {0}, {{NULL}, NULL}}
 #define caocp_HeartBeat_init_default             {0, 0}
-#define caocp_Handshake_init_default             {{{NULL}, NULL}, {{NULL}, NULL}}
+#define caocp_Handshake_init_default             {{{NULL}, NULL}, 0}
 #define caocp_ClientAuth_init_default            {{{NULL}, NULL}, {{NULL}, NULL}, 0, {0}, 0, {0}, {{NULL}, NULL}, {{NULL}, NULL}, {{NULL}, NULL}, 0}
 #define caocp_Ack_init_default                   {0, {0}, {{NULL}, NULL}}
 #define caocp_ClientAck_init_default             {{{NULL}, NULL}, {{NULL}, NULL}, 0}
@@ -187,9 +184,9 @@ extern "C" {
 #define caocp_Messages_init_default              {0, {{NULL}, NULL}}
 #define caocp_Dump_init_default                  {{{NULL}, NULL}, 0, 0, {0}}
 #define caocp_ClientRollback_init_default        {{{NULL}, NULL}, {{NULL}, NULL}, 0}
-#define caocp_Packet_init_zero                   {0, {0}, 0, {0}, {{NULL}, NULL}, 0, {{{NULL}, NULL}}, {{NULL}, NULL}}
+#define caocp_Packet_init_zero                   {0, {0}, 0, {0}, 0, 0, {0}, {{NULL}, NULL}}
 #define caocp_HeartBeat_init_zero                {0, 0}
-#define caocp_Handshake_init_zero                {{{NULL}, NULL}, {{NULL}, NULL}}
+#define caocp_Handshake_init_zero                {{{NULL}, NULL}, 0}
 #define caocp_ClientAuth_init_zero               {{{NULL}, NULL}, {{NULL}, NULL}, 0, {0}, 0, {0}, {{NULL}, NULL}, {{NULL}, NULL}, {{NULL}, NULL}, 0}
 #define caocp_Ack_init_zero                      {0, {0}, {{NULL}, NULL}}
 #define caocp_ClientAck_init_zero                {{{NULL}, NULL}, {{NULL}, NULL}, 0}
@@ -248,8 +245,8 @@ extern "C" {
 #define caocp_Packet_FIELDLIST(X, a) \
 X(a, STATIC,   ONEOF,    INT32,    (magic_number_present,magic_number,magic_number),   1) \
 X(a, STATIC,   ONEOF,    INT32,    (version_present,version,version),   2) \
-X(a, CALLBACK, SINGULAR, UENUM,    type,              3) \
-X(a, CALLBACK, ONEOF,    UENUM,    (compression_present,compression,compression),   4) \
+X(a, STATIC,   SINGULAR, UINT64,   type,              3) \
+X(a, STATIC,   ONEOF,    UINT64,   (compression_present,compression,compression),   4) \
 X(a, CALLBACK, SINGULAR, BYTES,    body,              5)
 #define caocp_Packet_CALLBACK pb_default_field_callback
 #define caocp_Packet_DEFAULT NULL
@@ -262,7 +259,7 @@ X(a, STATIC,   SINGULAR, INT64,    start_timestamp,   2)
 
 #define caocp_Handshake_FIELDLIST(X, a) \
 X(a, CALLBACK, SINGULAR, BYTES,    seeds,             2) \
-X(a, CALLBACK, SINGULAR, UENUM,    supported_compressions,   3)
+X(a, STATIC,   SINGULAR, UINT64,   supported_compressions,   3)
 #define caocp_Handshake_CALLBACK pb_default_field_callback
 #define caocp_Handshake_DEFAULT NULL
 

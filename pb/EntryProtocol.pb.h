@@ -50,7 +50,7 @@ typedef struct _caocp_Entry {
     pb_callback_t header;
     pb_size_t which_entryType_present;
     union {
-        pb_callback_t entryType; /* absent reads 0, not ROWDATA */
+        uint64_t entryType; /* absent reads 0, not ROWDATA */
     };
     pb_callback_t storeValue; /* RowChange, TransactionBegin, TransactionEnd, ... */
 } caocp_Entry;
@@ -67,14 +67,14 @@ typedef struct _caocp_Header {
     int64_t executeTime; /* milliseconds */
     pb_size_t which_sourceType_present;
     union {
-        pb_callback_t sourceType;
+        uint64_t sourceType;
     };
     pb_callback_t schemaName;
     pb_callback_t tableName;
     int64_t eventLength;
     pb_size_t which_eventType_present;
     union {
-        pb_callback_t eventType;
+        uint64_t eventType;
     };
     pb_callback_t props;
     pb_callback_t gtid;
@@ -106,7 +106,7 @@ typedef struct _caocp_RowChange {
     int64_t tableId;
     pb_size_t which_eventType_present;
     union {
-        pb_callback_t eventType;
+        uint64_t eventType;
     };
     pb_size_t which_isDdl_present;
     union {
@@ -154,33 +154,29 @@ extern "C" {
 #define _caocp_Type_MAX caocp_Type_PGSQL
 #define _caocp_Type_ARRAYSIZE ((caocp_Type)(caocp_Type_PGSQL+1))
 
-#define caocp_Entry_entryType_present_entryType_ENUMTYPE caocp_EntryType
-
-#define caocp_Header_sourceType_present_sourceType_ENUMTYPE caocp_Type
-#define caocp_Header_eventType_present_eventType_ENUMTYPE caocp_EventType
 
 
 
-#define caocp_RowChange_eventType_present_eventType_ENUMTYPE caocp_EventType
+
 
 
 
 
 
 /* Initializer values for message structs */
-#define caocp_Entry_init_default                 {{{NULL}, NULL}, 0, {{{NULL}, NULL}}, {{NULL}, NULL}}
-#define caocp_Header_init_default                {0, {0}, {{NULL}, NULL}, 0, 0, {{NULL}, NULL}, 0, 0, {{{NULL}, NULL}}, {{NULL}, NULL}, {{NULL}, NULL}, 0, 0, {{{NULL}, NULL}}, {{NULL}, NULL}, {{NULL}, NULL}}
+#define caocp_Entry_init_default                 {{{NULL}, NULL}, 0, {0}, {{NULL}, NULL}}
+#define caocp_Header_init_default                {0, {0}, {{NULL}, NULL}, 0, 0, {{NULL}, NULL}, 0, 0, {0}, {{NULL}, NULL}, {{NULL}, NULL}, 0, 0, {0}, {{NULL}, NULL}, {{NULL}, NULL}}
 #define caocp_Column_init_default                {0, 0, {{NULL}, NULL}, 0, 0, 0, {0}, {{NULL}, NULL}, {{NULL}, NULL}, 0, {{NULL}, NULL}}
 #define caocp_RowData_init_default               {{{NULL}, NULL}, {{NULL}, NULL}, {{NULL}, NULL}}
-#define caocp_RowChange_init_default             {0, 0, {{{NULL}, NULL}}, 0, {0}, {{NULL}, NULL}, {{NULL}, NULL}, {{NULL}, NULL}, {{NULL}, NULL}}
+#define caocp_RowChange_init_default             {0, 0, {0}, 0, {0}, {{NULL}, NULL}, {{NULL}, NULL}, {{NULL}, NULL}, {{NULL}, NULL}}
 #define caocp_TransactionBegin_init_default      {0, {{NULL}, NULL}, {{NULL}, NULL}, 0}
 #define caocp_TransactionEnd_init_default        {0, {{NULL}, NULL}, {{NULL}, NULL}}
 #define caocp_Pair_init_default                  {{{NULL}, NULL}, {{NULL}, NULL}}
-#define caocp_Entry_init_zero                    {{{NULL}, NULL}, 0, {{{NULL}, NULL}}, {{NULL}, NULL}}
-#define caocp_Header_init_zero                   {0, {0}, {{NULL}, NULL}, 0, 0, {{NULL}, NULL}, 0, 0, {{{NULL}, NULL}}, {{NULL}, NULL}, {{NULL}, NULL}, 0, 0, {{{NULL}, NULL}}, {{NULL}, NULL}, {{NULL}, NULL}}
+#define caocp_Entry_init_zero                    {{{NULL}, NULL}, 0, {0}, {{NULL}, NULL}}
+#define caocp_Header_init_zero                   {0, {0}, {{NULL}, NULL}, 0, 0, {{NULL}, NULL}, 0, 0, {0}, {{NULL}, NULL}, {{NULL}, NULL}, 0, 0, {0}, {{NULL}, NULL}, {{NULL}, NULL}}
 #define caocp_Column_init_zero                   {0, 0, {{NULL}, NULL}, 0, 0, 0, {0}, {{NULL}, NULL}, {{NULL}, NULL}, 0, {{NULL}, NULL}}
 #define caocp_RowData_init_zero                  {{{NULL}, NULL}, {{NULL}, NULL}, {{NULL}, NULL}}
-#define caocp_RowChange_init_zero                {0, 0, {{{NULL}, NULL}}, 0, {0}, {{NULL}, NULL}, {{NULL}, NULL}, {{NULL}, NULL}, {{NULL}, NULL}}
+#define caocp_RowChange_init_zero                {0, 0, {0}, 0, {0}, {{NULL}, NULL}, {{NULL}, NULL}, {{NULL}, NULL}, {{NULL}, NULL}}
 #define caocp_TransactionBegin_init_zero         {0, {{NULL}, NULL}, {{NULL}, NULL}, 0}
 #define caocp_TransactionEnd_init_zero           {0, {{NULL}, NULL}, {{NULL}, NULL}}
 #define caocp_Pair_init_zero                     {{{NULL}, NULL}, {{NULL}, NULL}}
@@ -235,7 +231,7 @@ extern "C" {
 /* Struct field encoding specification for nanopb */
 #define caocp_Entry_FIELDLIST(X, a) \
 X(a, CALLBACK, OPTIONAL, MESSAGE,  header,            1) \
-X(a, CALLBACK, ONEOF,    UENUM,    (entryType_present,entryType,entryType),   2) \
+X(a, STATIC,   ONEOF,    UINT64,   (entryType_present,entryType,entryType),   2) \
 X(a, CALLBACK, SINGULAR, BYTES,    storeValue,        3)
 #define caocp_Entry_CALLBACK pb_default_field_callback
 #define caocp_Entry_DEFAULT NULL
@@ -248,11 +244,11 @@ X(a, STATIC,   SINGULAR, INT64,    logfileOffset,     3) \
 X(a, STATIC,   SINGULAR, INT64,    serverId,          4) \
 X(a, CALLBACK, SINGULAR, STRING,   serverenCode,      5) \
 X(a, STATIC,   SINGULAR, INT64,    executeTime,       6) \
-X(a, CALLBACK, ONEOF,    UENUM,    (sourceType_present,sourceType,sourceType),   7) \
+X(a, STATIC,   ONEOF,    UINT64,   (sourceType_present,sourceType,sourceType),   7) \
 X(a, CALLBACK, SINGULAR, STRING,   schemaName,        8) \
 X(a, CALLBACK, SINGULAR, STRING,   tableName,         9) \
 X(a, STATIC,   SINGULAR, INT64,    eventLength,      10) \
-X(a, CALLBACK, ONEOF,    UENUM,    (eventType_present,eventType,eventType),  11) \
+X(a, STATIC,   ONEOF,    UINT64,   (eventType_present,eventType,eventType),  11) \
 X(a, CALLBACK, REPEATED, MESSAGE,  props,            12) \
 X(a, CALLBACK, SINGULAR, STRING,   gtid,             13)
 #define caocp_Header_CALLBACK pb_default_field_callback
@@ -286,7 +282,7 @@ X(a, CALLBACK, REPEATED, MESSAGE,  props,             3)
 
 #define caocp_RowChange_FIELDLIST(X, a) \
 X(a, STATIC,   SINGULAR, INT64,    tableId,           1) \
-X(a, CALLBACK, ONEOF,    UENUM,    (eventType_present,eventType,eventType),   2) \
+X(a, STATIC,   ONEOF,    UINT64,   (eventType_present,eventType,eventType),   2) \
 X(a, STATIC,   ONEOF,    BOOL,     (isDdl_present,isDdl,isDdl),  10) \
 X(a, CALLBACK, SINGULAR, STRING,   sql,              11) \
 X(a, CALLBACK, REPEATED, MESSAGE,  rowDatas,         12) \

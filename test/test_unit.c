@@ -401,6 +401,11 @@ static void test_unknown_enum_numbers_kept(void) {
     n = unhex("18ffffffffffffffffff01", b, sizeof b);
     CHECK(canal_message_parse(c, b, n, true, &m) == CANAL_EPROTO);
     CHECK_CONTAINS(canal_errstr(c), "unexpected packet type -1 (UNRECOGNIZED)");
+    /* an enum sent with another wire type is malformed, not read as a value */
+    n = unhex("1d07000000", b, sizeof b); /* type as fixed32 */
+    CHECK(canal_message_parse(c, b, n, true, &m) == CANAL_EPROTO);
+    n = unhex("0805 1206 1502000000", b, sizeof b); /* entryType as fixed32 */
+    CHECK(canal_message_parse(c, b, n, false, &m) == CANAL_EPROTO);
     canal_client_free(c);
 }
 
@@ -422,6 +427,11 @@ static void test_stale_entry_refused(void) {
     CHECK_CONTAINS(canal_errstr(c), "not from the current message");
     CHECK(canal_rowchange_parse(c, old.store_value.ptr, old.store_value.len, &rc) == CANAL_OK);
     CHECK(rc.n_rows == 1); /* the bytes in buf are still there: parse them directly */
+    /* a failed parse ends the message too */
+    REQUIRE(canal_message_parse(c, buf, n, true, &m) == CANAL_OK);
+    const canal_entry *live = &m->entries[1];
+    CHECK(canal_message_parse(c, (const uint8_t *)"\xff", 1, true, &m) == CANAL_EPROTO);
+    CHECK(canal_entry_rowchange(c, live, &rc) == CANAL_ESTATE);
     canal_client_free(c);
 }
 
