@@ -31,10 +31,10 @@ B         ?= build
 .PHONY: all deps demo test check valgrind pb clean
 all: $(B)/example $(B)/test_unit $(B)/test_client $(B)/test_noheap $(B)/test_faults $(B)/fixtures/.stamp
 
-# Debian packages: installed only when missing (CI and fresh machines).
-DEB_PKGS := nanopb libnanopb-dev protobuf-compiler python3-protobuf valgrind clang libclang-rt-14-dev
-deps:
-	@missing=""; for p in $(DEB_PKGS); do \
+# Install those of the Debian packages $(1) that are missing (CI and fresh
+# machines start without them); a no-op once they are there.
+define apt_install
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -42,6 +42,11 @@ deps:
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
+endef
+
+DEB_PKGS := nanopb libnanopb-dev protobuf-compiler python3-protobuf valgrind clang libclang-rt-14-dev
+deps:
+	$(call apt_install,$(DEB_PKGS))
 
 $(B):
 	mkdir -p $(B)

@@ -24,14 +24,7 @@ BENCH_MAKE     = $(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST))
 
 BENCH_DEB_PKGS := libprotobuf-dev protobuf-compiler g++ pkg-config
 bench-deps:
-	@missing=""; for p in $(BENCH_DEB_PKGS); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
-	fi
+	$(call apt_install,$(BENCH_DEB_PKGS))
 
 # ---------------------------------------------------------------- C++ codecs
 # Both schemas declare HEARTBEAT at package scope. Separate protoc runs avoid
