@@ -758,7 +758,8 @@ static void usage(FILE *f)
           "                           filter of the whole destination (server's)\n"
           "  --batch-size N           entries per batch (1000)\n"
           "  --timeout-ms N           how long the server may wait to fill a batch;\n"
-          "                           -1 answers at once; below --read-timeout-ms (1000)\n"
+          "                           -1 answers at once; below --read-timeout-ms\n"
+          "                           (1000, or half a shorter read timeout)\n"
           "  --read-timeout-ms N      longest wait for any reply (60000)\n"
           "  --connect-timeout-ms N   TCP connect deadline (10000)\n"
           "  --max-batches N          stop after N non-empty batches, 0 = never (0)\n"
@@ -829,7 +830,7 @@ static int parse_args(int argc, char **argv, struct config *cfg)
     };
     canal_options *o = &cfg->opt;
     int ch;
-    bool ok = true;
+    bool ok = true, timeout_given = false;
 
     /* The library's defaults, then ours, then the command line. */
     canal_options_init(o);
@@ -855,6 +856,7 @@ static int parse_args(int argc, char **argv, struct config *cfg)
         case TIMEOUT: /* any negative wait means "answer at once" (-1), as in the Java client */
             ok = parse_int("timeout-ms", optarg, INT_MIN, INT_MAX, &cfg->timeout_ms);
             if (cfg->timeout_ms < 0) cfg->timeout_ms = -1;
+            timeout_given = true;
             break;
         case READ_TIMEOUT:
             ok = parse_int("read-timeout-ms", optarg, 1, INT_MAX, &o->read_timeout_ms);
@@ -895,6 +897,10 @@ static int parse_args(int argc, char **argv, struct config *cfg)
                         "positive wait below --read-timeout-ms\n");
         ok = false;
     }
+    /* The default GET wait yields to a short read timeout instead of
+     * refusing to start; only a wait the user asked for is an error. */
+    if (ok && !timeout_given && cfg->timeout_ms >= o->read_timeout_ms)
+        cfg->timeout_ms = o->read_timeout_ms >= 2 ? o->read_timeout_ms / 2 : -1;
     if (ok && cfg->timeout_ms >= o->read_timeout_ms) {
         fprintf(stderr, "example: --timeout-ms %d must be below --read-timeout-ms %d\n",
                 cfg->timeout_ms, o->read_timeout_ms);
