@@ -227,14 +227,17 @@ int canal_unsubscribe(canal_client *c);
  * entries; never ack it. Every entry's header is decoded; rows are decoded
  * only on request (canal_entry_rowchange).
  *
- * Errors: CANAL_ESERVER when the server answered with an error Ack. If an ack
- * or rollback was sent since the last reply, such an Ack most likely rejects
- * that ack or rollback (the server does not confirm good ones, it only
- * reports failures, and the report arrives here): the text then says which
- * batch was rejected, and the connection is closed because it is out of step
- * with the server; canal_connect resumes and the server redelivers every
- * unacked batch. CANAL_EPROTO for a malformed reply or entry (nothing of that
- * batch is delivered), CANAL_EIO, CANAL_ETIMEOUT, CANAL_ETOOBIG close the
+ * Errors: CANAL_ESERVER when the server answered with an error Ack. The
+ * server does not confirm good acks and rollbacks, it only reports failures,
+ * and such a report arrives where the next reply was due. When acks or
+ * rollbacks were sent since the last reply and the Ack's text is one Canal
+ * gives them (it names the batch, the Ack or Rollback request, or a missing
+ * subscription or destination), the error says which ack or rollback the
+ * server refused, and the connection is closed because it is out of step;
+ * canal_connect resumes and the server redelivers every unacked batch. Any
+ * other error Ack answers the GET itself and leaves the connection open.
+ * CANAL_EPROTO for a malformed reply or entry (nothing of that batch is
+ * delivered), CANAL_EIO, CANAL_ETIMEOUT, CANAL_ETOOBIG close the
  * connection. */
 typedef struct canal_message canal_message;
 int canal_get(canal_client *c, int batch_size, int timeout_ms, const canal_message **out);
