@@ -98,6 +98,7 @@ test: deps
 	  "build-asan/test_unit build/fixtures" \
 	  "build-asan/test_client build-asan" \
 	  "build-asan/test_faults build/fixtures" \
+	  "$(PYTHON) test/test_example.py build-asan/example build-asan" \
 	  "$(VALGRIND) build/test_unit build/fixtures" \
 	  "$(VALGRIND) build/test_client build" \
 	  "$(VALGRIND) build/test_faults build/fixtures" \
