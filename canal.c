@@ -1403,26 +1403,77 @@ static bool dec_entry_raw(pb_istream_t *s, const pb_field_t *f, void **arg) {
 }
 
 /* Header fields by tag: strings go to the arena, props to hdr_pairs. */
-typedef struct header_frame {
-    dec_ctx *x;
-    canal_header *h;
-    pair_target props;
-} header_frame;
+/* A varint of up to 10 bytes; false when cut short or longer. Inline: it
+ * runs for every tag and every scalar of every column. */
+static inline bool get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v) {
+    const uint8_t *p = *pp;
+    if (p < end && *p < 0x80) { /* the usual case: one byte */
+        *v = *p;
+        *pp = p + 1;
+        return true;
+    }
+    uint64_t r = 0;
+    for (int shift = 0; shift < 70 && p < end; shift += 7) {
+        uint8_t b = *p++;
+        r |= (uint64_t)(b & 0x7F) << (shift < 64 ? shift : 63);
+        if (!(b & 0x80)) {
+            *v = r;
+            *pp = p;
+            return true;
+        }
+    }
+    return false;
+}
 
-static bool dec_header_field(pb_istream_t *s, const pb_field_t *f, void **arg) {
-    header_frame *fr = *arg;
-    canal_header *h = fr->h;
-    switch (f->tag) {
-    case caocp_Header_logfileName_tag: return copy_str(fr->x, s, &h->logfile_name, "Header.logfileName");
-    case caocp_Header_serverenCode_tag: return copy_str(fr->x, s, &h->server_encode, "Header.serverenCode");
-    case caocp_Header_schemaName_tag: return copy_str(fr->x, s, &h->schema_name, "Header.schemaName");
-    case caocp_Header_tableName_tag: return copy_str(fr->x, s, &h->table_name, "Header.tableName");
-    case caocp_Header_gtid_tag: return copy_str(fr->x, s, &h->gtid, "Header.gtid");
-    default: {
-        void *t = &fr->props;
-        return dec_pair(s, f, &t);
+/* One field of a message decoded by hand: its number and wire type, and
+ * the varint (wt 0) or the bytes (wt 2). */
+typedef struct wire_field {
+    uint32_t field, wt;
+    uint64_t v;
+    const uint8_t *p;
+    size_t n;
+} wire_field;
+
+/* The next varint or length-delimited field from *pp, stepping over fixed
+ * 32/64-bit ones as protobuf's parsers skip unknown fields. 1: a field,
+ * 0: the end, -1: malformed (*problem says how). Inline: it runs for every
+ * field of every column. */
+static inline int next_field(const uint8_t **pp, const uint8_t *end, wire_field *f,
+                             const char **problem) {
+    const uint8_t *p = *pp;
+    for (;;) {
+        uint64_t key;
+        if (p >= end) return 0;
+        if (!get_varint(&p, end, &key)) return *problem = "malformed tag", -1;
+        f->field = (uint32_t)(key >> 3), f->wt = (uint32_t)(key & 7);
+        if (f->field == 0) return *problem = "field number 0", -1;
+        if (f->wt == 0) {
+            if (!get_varint(&p, end, &f->v)) return *problem = "malformed varint", -1;
+            *pp = p;
+            return 1;
+        }
+        if (f->wt == 2) {
+            uint64_t n;
+            if (!get_varint(&p, end, &n)) return *problem = "malformed length", -1;
+            if (n > (uint64_t)(end - p)) return *problem = "length past the end", -1;
+            f->p = p, f->n = (size_t)n;
+            *pp = p + n;
+            return 1;
+        }
+        if (f->wt != 1 && f->wt != 5) return *problem = "unsupported wire type", -1;
+        size_t skip = f->wt == 1 ? 8 : 4;
+        if ((size_t)(end - p) < skip) return *problem = "fixed field past the end", -1;
+        p += skip;
     }
-    }
+}
+
+/* A Pair inside a hand-decoded message, through the nanopb Pair decoder. */
+static bool hand_pair(dec_ctx *x, pair_target *t, const wire_field *f, const char *where) {
+    pb_istream_t ps = pb_istream_from_buffer(f->p, f->n);
+    void *arg = t;
+    if (dec_pair(&ps, NULL, &arg)) return true;
+    if (!x->problem && x->c->err != CANAL_ENOMEM) x->problem = "malformed Pair", x->field = where;
+    return false;
 }
 
 /* An Entry: top level first (header kept as a view), header second. */
@@ -1440,32 +1491,49 @@ static bool dec_entry_header_view(pb_istream_t *s, const pb_field_t *f, void **a
     return true;
 }
 
+/* Header by hand, like Column: it is decoded for every entry of every
+ * batch, also for consumers that only forward raw entries, and nanopb's
+ * field lookup was most of that cost. */
 static int decode_header(canal_client *c, dec_ctx *x, canal_entry *e, canal_bytes hb, size_t i) {
-    caocp_Header m;
     canal_header *h = &e->header;
-    header_frame fr = {x, h, {x, &c->hdr_pairs}};
+    pair_target props = {x, &c->hdr_pairs};
     size_t p0 = c->hdr_pairs.n;
-    memset(&m, 0, sizeof m);
-    m.logfileName.funcs.decode = m.serverenCode.funcs.decode = m.schemaName.funcs.decode =
-        m.tableName.funcs.decode = m.gtid.funcs.decode = m.props.funcs.decode = dec_header_field;
-    m.logfileName.arg = m.serverenCode.arg = m.schemaName.arg = m.tableName.arg = m.gtid.arg =
-        m.props.arg = &fr;
-    pb_istream_t s = pb_istream_from_buffer(hb.ptr, hb.len);
-    if (!pb_decode_ex(&s, caocp_Header_fields, &m, PB_DECODE_NOINIT)) {
-        char what[48];
-        snprintf(what, sizeof what, "entry %zu: Header", i);
-        return decode_error(c, x, &s, what);
+    const uint8_t *p = hb.ptr, *end = hb.ptr + hb.len;
+    wire_field f;
+    int more;
+    while ((more = next_field(&p, end, &f, &x->problem)) > 0) {
+        bool ok = true;
+        if (f.wt == 0) {
+            switch (f.field) {
+            case caocp_Header_version_tag: h->has_version = true, h->version = (int32_t)(uint32_t)f.v; break;
+            case caocp_Header_logfileOffset_tag: h->logfile_offset = (int64_t)f.v; break;
+            case caocp_Header_serverId_tag: h->server_id = (int64_t)f.v; break;
+            case caocp_Header_executeTime_tag: h->execute_time = (int64_t)f.v; break;
+            case caocp_Header_sourceType_tag: h->has_source_type = true, h->source_type = enum_value(f.v); break;
+            case caocp_Header_eventLength_tag: h->event_length = (int64_t)f.v; break;
+            case caocp_Header_eventType_tag: h->has_event_type = true, h->event_type = enum_value(f.v); break;
+            default: break;
+            }
+            continue;
+        }
+        switch (f.field) {
+        case caocp_Header_logfileName_tag: ok = copy_bytes(x, f.p, f.n, &h->logfile_name, "Header.logfileName"); break;
+        case caocp_Header_serverenCode_tag: ok = copy_bytes(x, f.p, f.n, &h->server_encode, "Header.serverenCode"); break;
+        case caocp_Header_schemaName_tag: ok = copy_bytes(x, f.p, f.n, &h->schema_name, "Header.schemaName"); break;
+        case caocp_Header_tableName_tag: ok = copy_bytes(x, f.p, f.n, &h->table_name, "Header.tableName"); break;
+        case caocp_Header_gtid_tag: ok = copy_bytes(x, f.p, f.n, &h->gtid, "Header.gtid"); break;
+        case caocp_Header_props_tag: ok = hand_pair(x, &props, &f, "Header"); break;
+        default: break;
+        }
+        if (!ok) break;
     }
-    h->has_version = m.which_version_present == caocp_Header_version_tag;
-    h->version = h->has_version ? m.version : 0;
-    h->logfile_offset = m.logfileOffset;
-    h->server_id = m.serverId;
-    h->execute_time = m.executeTime;
-    h->has_source_type = m.which_sourceType_present == caocp_Header_sourceType_tag;
-    h->source_type = h->has_source_type ? enum_value(m.sourceType) : 0;
-    h->event_length = m.eventLength;
-    h->has_event_type = m.which_eventType_present == caocp_Header_eventType_tag;
-    h->event_type = h->has_event_type ? enum_value(m.eventType) : 0;
+    if (more < 0) x->field = "Header";
+    if (x->problem || more < 0) {
+        if (c->err == CANAL_ENOMEM) return CANAL_ENOMEM;
+        return set_error(c, CANAL_EPROTO, "entry %zu: Header: %s in %s", i,
+                         x->problem ? x->problem : "malformed", x->field ? x->field : "Header");
+    }
+    if (c->err == CANAL_ENOMEM) return CANAL_ENOMEM;
     h->n_props = c->hdr_pairs.n - p0;
     h->props = NULL; /* pointed at once the pairs vector stops moving */
     return CANAL_OK;
@@ -1749,92 +1817,47 @@ typedef struct rc_ctx {
     size_t row; /* for error text */
 } rc_ctx;
 
-/* A varint of up to 10 bytes; false when cut short or longer. Inline: it
- * runs for every tag and every scalar of every column. */
-static inline bool get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v) {
-    const uint8_t *p = *pp;
-    if (p < end && *p < 0x80) { /* the usual case: one byte */
-        *v = *p;
-        *pp = p + 1;
-        return true;
-    }
-    uint64_t r = 0;
-    for (int shift = 0; shift < 70 && p < end; shift += 7) {
-        uint8_t b = *p++;
-        r |= (uint64_t)(b & 0x7F) << (shift < 64 ? shift : 63);
-        if (!(b & 0x80)) {
-            *v = r;
-            *pp = p;
-            return true;
-        }
-    }
-    return false;
-}
-
-static bool col_problem(dec_ctx *x, const char *problem) {
-    x->problem = problem;
-    x->field = "Column";
-    return false;
-}
-
 /* Column by hand: columns are nearly all of a RowChange, and nanopb's
  * table-driven field lookup was half of the decode time there (bench/).
  * Same rules as protobuf's own parsers: fields in any order, the last
  * scalar wins, unknown fields and known numbers with another wire type are
- * skipped. Everything around it (RowData, RowChange, Entry) stays nanopb. */
+ * skipped. RowData and RowChange around it stay nanopb. */
 static bool decode_column(rc_ctx *r, const uint8_t *p, const uint8_t *end, canal_column *col) {
     dec_ctx *x = &r->x;
     canal_client *c = x->c;
+    wire_field f;
+    int more;
     memset(col, 0, sizeof *col);
     col->name = col->value = col->mysql_type = EMPTY;
     size_t p0 = c->col_pairs.n;
-    while (p < end) {
-        uint64_t key, v;
-        if (!get_varint(&p, end, &key)) return col_problem(x, "malformed tag");
-        uint32_t field = (uint32_t)(key >> 3), wt = (uint32_t)(key & 7);
-        if (field == 0) return col_problem(x, "field number 0");
-        if (wt == 0) {
-            if (!get_varint(&p, end, &v)) return col_problem(x, "malformed varint");
-            switch (field) {
-            case caocp_Column_index_tag: col->index = (int32_t)(uint32_t)v; break;
-            case caocp_Column_sqlType_tag: col->sql_type = (int32_t)(uint32_t)v; break;
-            case caocp_Column_isKey_tag: col->is_key = v != 0; break;
-            case caocp_Column_updated_tag: col->updated = v != 0; break;
-            case caocp_Column_isNull_tag: col->has_is_null = true, col->is_null = v != 0; break;
-            case caocp_Column_length_tag: col->length = (int32_t)(uint32_t)v; break;
+    while ((more = next_field(&p, end, &f, &x->problem)) > 0) {
+        bool ok = true;
+        if (f.wt == 0) {
+            switch (f.field) {
+            case caocp_Column_index_tag: col->index = (int32_t)(uint32_t)f.v; break;
+            case caocp_Column_sqlType_tag: col->sql_type = (int32_t)(uint32_t)f.v; break;
+            case caocp_Column_isKey_tag: col->is_key = f.v != 0; break;
+            case caocp_Column_updated_tag: col->updated = f.v != 0; break;
+            case caocp_Column_isNull_tag: col->has_is_null = true, col->is_null = f.v != 0; break;
+            case caocp_Column_length_tag: col->length = (int32_t)(uint32_t)f.v; break;
             default: break;
             }
-        } else if (wt == 2) {
-            if (!get_varint(&p, end, &v)) return col_problem(x, "malformed length");
-            if (v > (uint64_t)(end - p)) return col_problem(x, "length past the end");
-            size_t n = (size_t)v;
-            bool ok = true;
-            switch (field) {
-            case caocp_Column_name_tag: ok = copy_bytes(x, p, n, &col->name, "Column.name"); break;
-            case caocp_Column_value_tag: ok = copy_bytes(x, p, n, &col->value, "Column.value"); break;
-            case caocp_Column_mysqlType_tag:
-                ok = copy_bytes(x, p, n, &col->mysql_type, "Column.mysqlType");
-                break;
-            case caocp_Column_props_tag: {
-                pb_istream_t ps = pb_istream_from_buffer(p, n);
-                void *t = &r->col_props;
-                if (!dec_pair(&ps, NULL, &t)) {
-                    if (!x->problem && c->err != CANAL_ENOMEM) col_problem(x, "malformed Pair");
-                    return false;
-                }
-                break;
-            }
-            default: break;
-            }
-            if (!ok) return false;
-            p += n;
-        } else if (wt == 1 || wt == 5) {
-            size_t n = wt == 1 ? 8 : 4;
-            if ((size_t)(end - p) < n) return col_problem(x, "fixed field past the end");
-            p += n;
-        } else {
-            return col_problem(x, "unsupported wire type");
+            continue;
         }
+        switch (f.field) {
+        case caocp_Column_name_tag: ok = copy_bytes(x, f.p, f.n, &col->name, "Column.name"); break;
+        case caocp_Column_value_tag: ok = copy_bytes(x, f.p, f.n, &col->value, "Column.value"); break;
+        case caocp_Column_mysqlType_tag:
+            ok = copy_bytes(x, f.p, f.n, &col->mysql_type, "Column.mysqlType");
+            break;
+        case caocp_Column_props_tag: ok = hand_pair(x, &r->col_props, &f, "Column"); break;
+        default: break;
+        }
+        if (!ok) return false;
+    }
+    if (more < 0) {
+        x->field = "Column";
+        return false;
     }
     col->n_props = c->col_pairs.n - p0;
     return true;

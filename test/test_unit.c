@@ -471,6 +471,14 @@ static void test_codec_rejects_bad_bytes(void) {
     /* unknown fields are skipped: Messages field 9 varint and field 10 bytes */
     n = unhex("4801 0805 5202 abcd", b, sizeof b);
     CHECK(canal_message_parse(c, b, n, false, &m) == CANAL_OK && m && m->batch_id == 5);
+    /* ...also inside a header: field 20 varint, field 21 fixed32, a known
+     * number (tableName, 9) sent as a varint, then schemaName "s" */
+    n = unhex("0805 1210 0a0e a00101 ad0101020304 4805 420173", b, sizeof b);
+    CHECK(canal_message_parse(c, b, n, false, &m) == CANAL_OK);
+    if (m && m->n_entries == 1) {
+        CHECK(strcmp(m->entries[0].header.schema_name.ptr, "s") == 0);
+        CHECK(m->entries[0].header.table_name.len == 0);
+    }
     /* empty body = empty Messages: batch 0, no entries */
     CHECK(canal_message_parse(c, b, 0, false, &m) == CANAL_OK && m && m->n_entries == 0);
     CHECK(canal_message_parse(c, NULL, 3, false, &m) == CANAL_EINVAL);
