@@ -1539,14 +1539,14 @@ static int decode_header(canal_client *c, dec_ctx *x, canal_entry *e, canal_byte
     return CANAL_OK;
 }
 
-/* Decode a Messages body into c->msg: entry views, then their headers. */
+/* Decode a Messages body into c->msg: entry views, then their headers.
+ * Callers have already ended the previous message (drop_message). */
 static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, const char *what) {
     caocp_Messages m;
     size_t i, hdr_total = 0;
     int rc;
     c->entries.n = 0;
     c->hdr_pairs.n = 0;
-    drop_message(c);
     memset(&m, 0, sizeof m);
     m.messages.funcs.decode = dec_entry_raw;
     m.messages.arg = c;
@@ -1558,10 +1558,6 @@ static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, cons
     }
     canal_entry *es = c->entries.p;
     size_t n = c->entries.n;
-    for (i = 0; i < n; i++)
-        if (!within(es[i].raw, buf, len))
-            return set_error(c, CANAL_EPROTO, "%s: entry %zu of %zu is not length-delimited",
-                             what, i, n);
     /* DML headers carry one prop (rowsCount): room for one per entry up
      * front keeps the pairs vector from growing batch after batch. */
     if (!c->in_pool && !vec_reserve(c, &c->hdr_pairs, n, sizeof(canal_pair)))
@@ -1571,6 +1567,9 @@ static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, cons
         caocp_Entry em;
         entry_frame fr;
         canal_entry *e = &es[i];
+        if (!within(e->raw, buf, len))
+            return set_error(c, CANAL_EPROTO, "%s: entry %zu of %zu is not length-delimited",
+                             what, i, n);
         memset(&em, 0, sizeof em);
         memset(&fr, 0, sizeof fr);
         fr.store.ptr = (const uint8_t *)empty_str;
