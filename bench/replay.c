@@ -116,12 +116,16 @@ static void die(const char *fmt, ...) PRINTF_LIKE(1, 2) NORETURN;
 static void note(const char *fmt, ...) PRINTF_LIKE(1, 2);
 static bool send_error(int fd, int code, const char *fmt, ...) PRINTF_LIKE(3, 4);
 
-static void die(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
+static void vnote(const char *fmt, va_list ap) {
     fputs("replay: ", stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+}
+
+static void die(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vnote(fmt, ap);
     va_end(ap);
     exit(1);
 }
@@ -129,9 +133,7 @@ static void die(const char *fmt, ...) {
 static void note(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fputs("replay: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vnote(fmt, ap);
     va_end(ap);
 }
 
