@@ -599,19 +599,31 @@ static void test_stall_times_out(void) {
 
 /* ------------------------------------------------------------ (e) connect */
 
-/* A TCP port on 127.0.0.1 bound but not listening: connects are refused.
- * The socket is kept so nobody else takes the port. */
-static int refusing_port(int *keep) {
+/* A TCP socket on a free port of 127.0.0.1, listening with `backlog`, or
+ * only bound when backlog < 0; sets *port. -1 on failure. */
+static int loopback_socket(int backlog, int *port) {
     struct sockaddr_in a;
     socklen_t al = sizeof a;
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    *keep = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (*keep < 0 || bind(*keep, (struct sockaddr *)&a, sizeof a) < 0 ||
-        getsockname(*keep, (struct sockaddr *)&a, &al) < 0)
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || (backlog >= 0 && listen(fd, backlog) < 0) ||
+        getsockname(fd, (struct sockaddr *)&a, &al) < 0) {
+        close(fd);
         return -1;
-    return ntohs(a.sin_port);
+    }
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* A TCP port on 127.0.0.1 bound but not listening: connects are refused.
+ * The socket is kept so nobody else takes the port. */
+static int refusing_port(int *keep) {
+    int port = -1;
+    *keep = loopback_socket(-1, &port);
+    return *keep < 0 ? -1 : port;
 }
 
 /* Try a non-blocking connect; true when it completes within ms. */
@@ -658,15 +670,9 @@ static void test_connect_refused_and_black_hole(void) {
     /* Black hole: a listener with backlog 0 that never accepts. Once its
      * accept queue holds one connection, Linux drops further SYNs, so a
      * connect stays in progress until the client gives up. */
-    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a;
-    socklen_t al = sizeof a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(l >= 0 && bind(l, (struct sockaddr *)&a, sizeof a) == 0 && listen(l, 0) == 0 &&
-            getsockname(l, (struct sockaddr *)&a, &al) == 0);
-    int bh_port = ntohs(a.sin_port);
+    int bh_port = -1;
+    int l = loopback_socket(0, &bh_port);
+    REQUIRE(l >= 0);
     int fill[4], nfill = 0, probe = -1;
     bool hole = false;
     for (int i = 0; i < 4 && !hole; i++) {
@@ -799,14 +805,9 @@ static void test_sigpipe(void) {
 
     /* TCP: a forked server sends the handshake and auth Ack, then closes
      * with the client's requests unread (a reset) */
-    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a;
-    socklen_t al = sizeof a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(l >= 0 && bind(l, (struct sockaddr *)&a, sizeof a) == 0 && listen(l, 4) == 0 &&
-            getsockname(l, (struct sockaddr *)&a, &al) == 0);
+    int tcp_port = -1;
+    int l = loopback_socket(4, &tcp_port);
+    REQUIRE(l >= 0);
     pid_t pid = fork_flushed();
     REQUIRE(pid >= 0);
     if (pid == 0) {
@@ -816,7 +817,7 @@ static void test_sigpipe(void) {
         close(fd);
         _exit(0);
     }
-    o.port = ntohs(a.sin_port);
+    o.port = tcp_port;
     c = canal_client_new(&o);
     REQUIRE(c != NULL);
     CHECK(canal_connect(c) == CANAL_OK);

@@ -701,40 +701,48 @@ static void test_requests_variants(void) {
     CHECK_CONTAINS(hex, "20ffffffffffffffffff01"); /* -1 as a 10-byte varint */
 }
 
-static void test_filter_from_options(void) {
-    uint8_t script[128], sent[1024];
-    size_t n = unhex(HS_0102 ACK_OK ACK_OK, script, sizeof script);
+/* Connect a client made from *o to a peer answering server_hex, subscribe
+ * with filter if asked, and split what the client sent into frames in
+ * sent (bodies and lengths in body/len). Returns the number of frames. */
+static int requests_of(const canal_options *o, const char *server_hex, bool subscribe,
+                       const char *filter, uint8_t *sent, size_t cap, const uint8_t **body,
+                       size_t *len, int max) {
+    uint8_t script[128];
+    size_t n = unhex(server_hex, script, sizeof script);
     peer p = peer_start(script, n, 0, 0, PEER_KEEP);
+    canal_client *c = canal_client_new(o);
+    CHECK(canal_connect_fd(c, p.fd) == CANAL_OK);
+    if (subscribe) CHECK(canal_subscribe(c, filter) == CANAL_OK);
+    canal_client_free(c);
+    size_t sn = peer_finish(&p, sent, cap);
+    return split_frames(sent, sn, body, len, max);
+}
+
+static void test_filter_from_options(void) {
+    uint8_t sent[1024];
     canal_options o;
     canal_options_init(&o);
     CHECK(o.filter && o.filter[0] == '\0');
     o.filter = "db1\\.t.*";
     o.rollback_on_connect = false;
-    canal_client *c = canal_client_new(&o);
-    CHECK(canal_connect_fd(c, p.fd) == CANAL_OK);
-    CHECK(canal_subscribe(c, NULL) == CANAL_OK);
-    canal_client_free(c);
-    size_t sn = peer_finish(&p, sent, sizeof sent);
     const uint8_t *body[4];
     size_t len[4];
-    REQUIRE(split_frames(sent, sn, body, len, 4) == 2);
+    REQUIRE(requests_of(&o, HS_0102 ACK_OK ACK_OK, true, NULL, sent, sizeof sent, body, len, 4) == 2);
     char out[512];
     CHECK(protoc_decode("Sub", body[1] + 4, len[1] - 4, out, sizeof out) == 0);
     CHECK_CONTAINS(out, "filter: \"db1\\\\.t.*\"");
 }
 
 static void test_empty_password_is_hashed(void) {
-    uint8_t script[128], sent[1024];
-    size_t n = unhex("00000010 1001 1801 2a0a 1208 0000000000000000", script, sizeof script);
-    n += unhex(ACK_OK, script + n, sizeof script - n);
-    peer p = peer_start(script, n, 0, 0, PEER_KEEP);
-    canal_client *c = new_client(NULL, "", 5000);
-    CHECK(canal_connect_fd(c, p.fd) == CANAL_OK);
-    canal_client_free(c);
-    size_t sn = peer_finish(&p, sent, sizeof sent);
+    uint8_t sent[1024];
+    canal_options o;
+    canal_options_init(&o);
+    o.password = "";
+    o.read_timeout_ms = 5000;
     const uint8_t *body[4];
     size_t len[4];
-    REQUIRE(split_frames(sent, sn, body, len, 4) == 2);
+    REQUIRE(requests_of(&o, "00000010 1001 1801 2a0a 1208 0000000000000000" ACK_OK, false, NULL,
+                        sent, sizeof sent, body, len, 4) == 2);
     char out[512];
     CHECK(protoc_decode("ClientAuth", body[0] + 4, len[0] - 4, out, sizeof out) == 0);
     CHECK_CONTAINS(out, "password: \"3a926ccdbea4f1106c2e8a48b63eedbdeadd7f1f\"");
