@@ -1,0 +1,415 @@
+#!/usr/bin/python3
+"""ZooKeeper mode with the real thing: a ZooKeeper from Debian's package, test
+Canal servers in cluster mode (test/server/zk_harness.py) and canal-c
+consumers (`test_zk consume`, whose output lines are described in
+test/test_zk.c).
+
+usage: test_zk.py BUILD_DIR       (runs BUILD_DIR/test_zk consume ...)
+Ends with "test_zk.py: N passed, M failed"; non-zero exit on failure.
+
+Timing: ZooKeeper's tick is 200 ms; servers use 2 s sessions and a 500 ms
+claim delay; consumers 2 s sessions and a 500 ms reclaim delay. Every wait
+has a deadline; "within" checks allow generous margins (the machine is
+shared), never less than what the protocol needs.
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, 'server'))
+import zk_harness as zh                 # noqa: E402
+import canal_server as cs               # noqa: E402
+
+TEST_ZK = None
+DEST = 'example'
+CID = 1001
+RUNNING = '/otter/canal/destinations/%s/running' % DEST
+CLIENT_RUNNING = '/otter/canal/destinations/%s/%d/running' % (DEST, CID)
+SESSION_MS = 2000
+RECLAIM_MS = 500
+
+
+class CaseFailed(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise CaseFailed(msg)
+
+
+def sample_offsets():
+    """Logfile offsets of the --sample stream's entries, in order."""
+    cs.load_pb()
+    out = []
+    for raw in cs.build_entries(cs.sample_script()):
+        e = cs.EP.Entry()
+        e.ParseFromString(raw)
+        out.append(e.header.logfileOffset)
+    return out
+
+
+SAMPLE = None
+
+
+class Consumer:
+    """`test_zk consume` in the background; its lines with arrival times."""
+
+    def __init__(self, cluster, name, *args):
+        self.name = name
+        argv = [TEST_ZK, 'consume', '--zk', cluster.zk.hosts, '--dest', DEST, '--cid', str(CID),
+                '--session-ms', str(SESSION_MS), '--reclaim-ms', str(RECLAIM_MS), '--wait-ms', '1500',
+                '--retry-ms', '200', '--rows', str(len(SAMPLE))] + [str(a) for a in args]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, text=True)
+        self.lines = []                 # (monotonic time, line)
+        self.lock = threading.Lock()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            with self.lock:
+                self.lines.append((time.monotonic(), line.rstrip('\n')))
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.lines)
+
+    def wait_line(self, pattern, timeout, after=0.0):
+        """The first line matching pattern (at or after time `after`)."""
+        deadline = time.monotonic() + timeout
+        rx = re.compile(pattern)
+        while time.monotonic() < deadline:
+            for t, line in self.snapshot():
+                if t >= after and rx.search(line):
+                    return t, line
+            if self.proc.poll() is not None and not self.reader.is_alive():
+                break
+            time.sleep(0.05)
+        raise CaseFailed('%s: no line /%s/ within %.1f s; last lines: %s'
+                         % (self.name, pattern, timeout, [l for _, l in self.snapshot()[-8:]]))
+
+    def finish(self, timeout=60):
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+            raise CaseFailed('%s: still running after %d s' % (self.name, timeout))
+        self.reader.join(10)
+        return [l for _, l in self.snapshot()]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+
+def check_delivery(lines, name, strict=True):
+    """Every entry at least once; with strict, no entry of an acked batch
+    comes again (the servers write the cursor before the next request)."""
+    batches = []                        # [batch id, [offsets], acked]
+    for line in lines:
+        parts = line.split()
+        if parts[0] == 'BATCH':
+            batches.append([parts[1], [], False])
+        elif parts[0] == 'E':
+            batches[-1][1].append(int(parts[1]))
+        elif parts[0] == 'ACKED':
+            check(batches and batches[-1][0] == parts[1], '%s: ack of an unknown batch: %s' % (name, line))
+            batches[-1][2] = True
+    seen = set()
+    for b in batches:
+        seen.update(b[1])
+    missing = [o for o in SAMPLE if o not in seen]
+    check(not missing, '%s: entries never delivered: %s' % (name, missing))
+    if strict:
+        acked = set()
+        for bid, offs, was_acked in batches:
+            again = [o for o in offs if o in acked]
+            check(not again, '%s: batch %s brought entries of an acked batch again: %s' % (name, bid, again))
+            if was_acked:
+                acked.update(offs)
+    return batches
+
+
+def servers_of(lines):
+    return [l.split()[3] for l in lines if l.startswith('BATCH') and len(l.split()) > 3]
+
+
+def wait_running(cluster, server, timeout=15):
+    kz = cluster.client()
+
+    def holder():
+        data = kz.exists(RUNNING) and kz.get(RUNNING)[0]
+        return data and json.loads(data.decode()).get('address') == server.address
+    zh.wait_for(holder, timeout, 'running node of %s' % server.name)
+
+
+# ---------------------------------------------------------------- scenarios
+
+def case_server_dies():
+    """The running server dies mid-stream (ZooKeeper keeps its nodes until its
+    session expires); the other claims the destination; the consumer goes on
+    there, every row at least once, no acked batch again."""
+    with zh.Cluster() as c:
+        script = os.path.join(c.workdir, 'die.json')
+        with open(script, 'w') as f:
+            json.dump({'faults': [{'on': 'GET', 'nth': 4, 'action': 'die'}]}, f)
+        a = c.server('a', ['--sample', '--script', script])
+        wait_running(c, a)
+        b = c.server('b', ['--sample'])
+        con = Consumer(c, 'consumer', '--batch', '3')
+        lines = con.finish(60)
+        check('DONE %d' % len(SAMPLE) in lines, 'did not finish: %s' % lines[-5:])
+        check(a.proc.poll() == 3, 'server a did not die as scripted')
+        check_delivery(lines, 'consumer')
+        srv = servers_of(lines)
+        check(srv and srv[0] == a.address and srv[-1] == b.address,
+              'batches should move from %s to %s: %s' % (a.address, b.address, srv))
+        # While a's nodes linger (its session has not expired yet), calls
+        # return within their bound with a status instead of blocking.
+        snap = con.snapshot()
+        last_a = max(t for t, l in snap if l.startswith('BATCH') and a.address in l)
+        first_b = min(t for t, l in snap if l.startswith('BATCH') and b.address in l)
+        check(any(l.startswith('ERR') for t, l in snap if last_a < t < first_b),
+              'no status reported during the failover')
+        gaps = [t2 - t1 for (t1, _), (t2, _) in zip(snap, snap[1:])]
+        check(max(gaps) < 1.5 + 2 + 5 + 1.5, 'a call blocked for %.1f s' % max(gaps))
+
+
+def case_running_moves():
+    """The running node moves (Canal admin's release on a) while the consumer
+    runs: it follows to b."""
+    with zh.Cluster() as c:
+        a = c.server('a', ['--sample'])
+        wait_running(c, a)
+        b = c.server('b', ['--sample'])
+        con = Consumer(c, 'consumer', '--batch', '2', '--busy-ms', '300', '--busy-every', '1')
+        con.wait_line(r'^ACKED', 20)
+        a.release()
+        lines = con.finish(60)
+        check('DONE %d' % len(SAMPLE) in lines, 'did not finish: %s' % lines[-5:])
+        check_delivery(lines, 'consumer', strict=False)
+        srv = servers_of(lines)
+        check(srv[0] == a.address and srv[-1] == b.address,
+              'batches should move from %s to %s: %s' % (a.address, b.address, srv))
+        check(a.proc.poll() is None, 'server a should still run (released, not dead)')
+
+
+def case_two_consumers_kill9():
+    """Two consumers, one client id: one consumes, the other is passive; kill -9
+    the first: the second takes over within the session timeout plus the
+    reclaim delay plus a margin. The node holds Java's JSON."""
+    with zh.Cluster() as c:
+        a = c.server('a', ['--sample'])
+        wait_running(c, a)
+        first = Consumer(c, 'first', '--batch', '1', '--busy-ms', '400', '--busy-every', '1')
+        try:
+            first.wait_line(r'^ACKED', 20)
+            kz = c.client()
+            node = json.loads(kz.get(CLIENT_RUNNING)[0].decode())
+            check(set(node) == {'active', 'address', 'clientId'}, 'node keys: %s' % node)
+            check(node['active'] is True and node['clientId'] == CID, 'node data: %s' % node)
+            peers = [l.split()[1].split('=')[1] for l in a.requests() if l.startswith('CONNECT ')]
+            check(node['address'] in peers,
+                  'node address %s is not the connection the server saw (%s)' % (node['address'], peers))
+            second = Consumer(c, 'second', '--batch', '1', '--rows', '0', '--idle-exit-ms', '1500')
+            try:
+                second.wait_line(r'^ERR CANAL_ZK_EPASSIVE passive: client id 1001 of destination example '
+                                 r'is active at ' + re.escape(node['address']), 15)
+                time.sleep(1.0)
+                check(not any(l.startswith('BATCH') for _, l in second.snapshot()),
+                      'the passive consumer received a batch')
+                first.kill9()
+                killed = time.monotonic()
+                t, _ = second.wait_line(r'^BATCH', 30)
+                took = t - killed
+                check(took < (SESSION_MS + RECLAIM_MS) / 1000.0 + 6.0,
+                      'takeover took %.1f s' % took)
+                lines = second.finish(60)
+            finally:
+                second.stop()
+            check(any(l.startswith('DONE') for l in lines), 'second did not finish: %s' % lines[-5:])
+            # Together they delivered everything; what the first did not ack came again.
+            both = [l for _, l in first.snapshot()] + lines
+            check_delivery(both, 'both')
+        finally:
+            first.stop()
+
+
+def case_clean_exit_hands_over():
+    """A consumer that exits cleanly deletes its node at once: the standby
+    takes over after its reclaim delay, without waiting for the (long)
+    session timeout."""
+    with zh.Cluster() as c:
+        a = c.server('a', ['--sample'])
+        wait_running(c, a)
+        long_session = ['--session-ms', '15000']
+        first = Consumer(c, 'first', '--batch', '1', '--busy-ms', '300', '--busy-every', '1', *long_session)
+        second = None
+        try:
+            first.wait_line(r'^ACKED', 20)
+            second = Consumer(c, 'second', '--batch', '1', '--rows', '0', '--idle-exit-ms', '1500',
+                              *long_session)
+            second.wait_line(r'^ERR CANAL_ZK_EPASSIVE', 15)
+            first.proc.send_signal(signal.SIGTERM)
+            t_exit, _ = first.wait_line(r'^DONE', 15)
+            kz = c.client()
+            node = kz.exists(CLIENT_RUNNING) and json.loads(kz.get(CLIENT_RUNNING)[0].decode())
+            check(not node or node['address'] not in [l for _, l in first.snapshot()],
+                  'node still there right after a clean exit: %s' % node)
+            t, _ = second.wait_line(r'^BATCH', 20)
+            check(t - t_exit < 5.0, 'takeover after a clean exit took %.1f s (session is 15 s)' % (t - t_exit))
+            lines = second.finish(60)
+            check(any(l.startswith('DONE') for l in lines), 'second did not finish')
+            check_delivery([l for _, l in first.snapshot()] + lines, 'both')
+        finally:
+            first.stop()
+            if second:
+                second.stop()
+
+
+def case_java_node_keeps_passive():
+    """A node written as the Java client writes it keeps canal-c passive; when
+    it goes, canal-c takes over."""
+    with zh.Cluster() as c:
+        c.server('a', ['--sample'])
+        kz = c.client()
+        kz.ensure_path('/otter/canal/destinations/%s/%d' % (DEST, CID))
+        java = b'{"active":true,"address":"10.9.8.7:4321","clientId":1001}'
+        kz.create(CLIENT_RUNNING, java, ephemeral=True)
+        con = Consumer(c, 'consumer', '--batch', '5')
+        try:
+            con.wait_line(r'^ERR CANAL_ZK_EPASSIVE .*active at 10\.9\.8\.7:4321', 15)
+            time.sleep(2.0)
+            check(not any(l.startswith('BATCH') for _, l in con.snapshot()), 'consumed despite the Java node')
+            check(kz.get(CLIENT_RUNNING)[0] == java, 'the Java node was changed')
+            kz.delete(CLIENT_RUNNING)
+            gone = time.monotonic()
+            t, _ = con.wait_line(r'^BATCH', 15)
+            check(t - gone >= RECLAIM_MS / 1000.0 - 0.05,
+                  'took over %.2f s after the delete, before the reclaim delay' % (t - gone))
+            lines = con.finish(60)
+            check_delivery(lines, 'consumer')
+        finally:
+            con.stop()
+
+
+def case_busy_longer_than_session():
+    """The active consumer holds a batch for 2.5 session timeouts: its node
+    stays (libzookeeper_mt keeps the session), the standby stays passive."""
+    with zh.Cluster() as c:
+        c.server('a', ['--sample'])
+        first = Consumer(c, 'first', '--batch', '4', '--busy-ms', str(int(SESSION_MS * 2.5)))
+        second = None
+        try:
+            first.wait_line(r'^BUSY', 20)
+            second = Consumer(c, 'second', '--batch', '4')
+            t_busy, _ = first.wait_line(r'^ACKED', 20)
+            check(not any(l.startswith('BATCH') for _, l in second.snapshot()),
+                  'the standby consumed while the active one was busy')
+            lines = first.finish(60)
+            check('DONE %d' % len(SAMPLE) in lines, 'first did not finish: %s' % lines[-5:])
+            check(not any(l.startswith('BATCH') for _, l in second.snapshot()),
+                  'the standby consumed while the active one held the client id')
+            check(not any('EPASSIVE' in l for l in lines), 'the active consumer became passive')
+            check_delivery(lines, 'first')
+        finally:
+            first.stop()
+            if second:
+                second.stop()
+
+
+def case_zk_restart():
+    """ZooKeeper restarted mid-stream (same data dir): consumption resumes."""
+    with zh.Cluster() as c:
+        c.server('a', ['--sample'])
+        con = Consumer(c, 'consumer', '--batch', '1', '--busy-ms', '250', '--busy-every', '1')
+        try:
+            con.wait_line(r'^ACKED', 20)
+            c.zk.restart(down_s=1.0)
+            restarted = time.monotonic()
+            con.wait_line(r'^ACKED', 30, after=restarted)
+            lines = con.finish(90)
+            check('DONE %d' % len(SAMPLE) in lines, 'did not finish: %s' % lines[-5:])
+            check_delivery(lines, 'consumer', strict=False)
+        finally:
+            con.stop()
+
+
+def case_no_server_yet():
+    """No cluster or running node yet: a clear status within the bound, then
+    the consumer picks up the first server that appears."""
+    with zh.Cluster() as c:
+        con = Consumer(c, 'consumer', '--batch', '5')
+        try:
+            t, line = con.wait_line(r'^ERR CANAL_ZK_ENOSERVER', 15)
+            check('/otter/canal/destinations/example/running' in line, 'unclear status: %s' % line)
+            c.server('a', ['--sample'])
+            lines = con.finish(60)
+            check('DONE %d' % len(SAMPLE) in lines, 'did not finish: %s' % lines[-5:])
+            check_delivery(lines, 'consumer')
+        finally:
+            con.stop()
+
+
+CASES = [
+    ('server dies mid-stream, the other takes over', case_server_dies),
+    ('running node moves (release)', case_running_moves),
+    ('two consumers, kill -9 the active one', case_two_consumers_kill9),
+    ('clean exit hands over at once', case_clean_exit_hands_over),
+    ("a Java client's node keeps canal-c passive", case_java_node_keeps_passive),
+    ('busy longer than the session timeout', case_busy_longer_than_session),
+    ('ZooKeeper restarted mid-stream', case_zk_restart),
+    ('no server yet, then one', case_no_server_yet),
+]
+
+
+def main():
+    global TEST_ZK, SAMPLE
+    if len(sys.argv) < 2:
+        sys.stderr.write('usage: test_zk.py BUILD_DIR [CASE-SUBSTRING]\n')
+        return 2
+    TEST_ZK = os.path.abspath(os.path.join(sys.argv[1], 'test_zk'))
+    only = sys.argv[2] if len(sys.argv) > 2 else ''
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    SAMPLE = sample_offsets()
+    passed = failed = 0
+    for name, case in CASES:
+        if only and only not in name:
+            continue
+        t0 = time.monotonic()
+        try:
+            case()
+        except CaseFailed as e:
+            reason = str(e)
+        except Exception as e:          # a test bug is a failure too
+            reason = 'unexpected %s: %s' % (type(e).__name__, e)
+        else:
+            reason = None
+        if reason is None:
+            passed += 1
+            print('ok   %s (%.1f s)' % (name, time.monotonic() - t0))
+        else:
+            failed += 1
+            print('FAIL %s: %s' % (name, reason))
+        sys.stdout.flush()
+    print('test_zk.py: %d passed, %d failed' % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
