@@ -28,8 +28,27 @@ PB_SRC     = pb/CanalProtocol.pb.c pb/EntryProtocol.pb.c
 LIB_SRC    = canal.c $(PB_SRC) $(NANOPB_SRC)
 B         ?= build
 
+# ZooKeeper mode (canal_zk.c, libzookeeper_mt) is optional: make ZOOKEEPER=1
+# builds example with it (--zk) and the ZooKeeper tests. Without it nothing
+# links ZooKeeper. `make test` runs the ZooKeeper suite either way, from its
+# own build directory (build-zk), so CI covers both builds.
+ZOOKEEPER ?=
+ZK_LIB    := -lzookeeper_mt
+ifeq ($(ZOOKEEPER),1)
+EX_SRC    := canal_zk.c
+EX_FLAGS  := -DCANAL_ZOOKEEPER
+EX_LIBS   := $(ZK_LIB)
+ZK_TARGETS = $(B)/test_zk
+else
+EX_SRC    :=
+EX_FLAGS  :=
+EX_LIBS   :=
+ZK_TARGETS =
+endif
+
 .PHONY: all deps demo test check valgrind pb clean
-all: $(B)/example $(B)/test_unit $(B)/test_client $(B)/test_noheap $(B)/test_faults $(B)/fixtures/.stamp
+all: $(B)/example $(B)/test_unit $(B)/test_client $(B)/test_noheap $(B)/test_faults $(B)/fixtures/.stamp \
+     $(ZK_TARGETS)
 
 # Install those of the Debian packages $(1) that are missing (CI and fresh
 # machines start without them); a no-op once they are there.
@@ -45,14 +64,18 @@ define apt_install
 endef
 
 DEB_PKGS := nanopb libnanopb-dev protobuf-compiler python3-protobuf valgrind clang libclang-rt-14-dev
+# Only the ZooKeeper build and its tests need these.
+ZK_DEB_PKGS := libzookeeper-mt-dev zookeeper python3-kazoo
 deps:
 	$(call apt_install,$(DEB_PKGS))
+zk-deps:
+	$(call apt_install,$(ZK_DEB_PKGS))
 
 $(B):
 	mkdir -p $(B)
 
-$(B)/example: example.c canal.h $(LIB_SRC) | $(B)
-	$(CC) $(ALL_CFLAGS) -o $@ example.c $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
+$(B)/example: example.c canal.h $(LIB_SRC) $(EX_SRC) | $(B)
+	$(CC) $(ALL_CFLAGS) $(EX_FLAGS) -o $@ example.c $(EX_SRC) $(LIB_SRC) $(NANOPB_LIB) $(EX_LIBS) $(LDFLAGS)
 
 pb:
 	cd pb && nanopb_generator.py -q -I ../proto -I . -D . ../proto/CanalProtocol.proto
@@ -72,6 +95,10 @@ $(B)/test_unit: test/test_unit.c test/peer.h test/tinytest.h canal.c canal.h $(P
 $(B)/test_client: test/test_client.c test/tinytest.h canal.h $(LIB_SRC) | $(B)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_client.c $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
 
+# Includes canal_zk.c for its unit tests; also the consumer test_zk.py drives.
+$(B)/test_zk: test/test_zk.c test/tinytest.h canal_zk.c canal_zk.h canal.h $(LIB_SRC) | $(B)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_zk.c $(LIB_SRC) $(NANOPB_LIB) $(ZK_LIB) $(LDFLAGS)
+
 # It replaces malloc itself: never with sanitizers (or valgrind).
 $(B)/test_noheap: test/test_noheap.c test/peer.h test/tinytest.h canal.h $(LIB_SRC) | $(B)
 	$(CC) $(STD) $(WARN) -O2 -g $(NANOPB_DEFS) $(NANOPB_INC) -I. -Wno-missing-prototypes -o $@ test/test_noheap.c $(LIB_SRC) $(NANOPB_LIB)
@@ -88,9 +115,28 @@ SUITE = "$(PYTHON) test/server/selftest.py" \
         "$(1)/test_noheap $(1)/fixtures" \
         "$(1)/test_faults $(1)/fixtures"
 
+# The ZooKeeper suite: unit tests (gcc, ASan+UBSan, valgrind) and the
+# cluster scenarios against a real ZooKeeper, with the gcc and the sanitizer
+# builds (about a minute each).
+ZK_SUITE = "build-zk/test_zk unit" \
+           "build-zk-asan/test_zk unit" \
+           "$(VALGRIND) build-zk/test_zk unit" \
+           "$(PYTHON) test/test_zk.py build-zk" \
+           "$(PYTHON) test/test_zk.py build-zk-asan"
+
+zk-build: zk-deps
+	$(MAKE) --no-print-directory B=build-zk ZOOKEEPER=1 build-zk/test_zk build-zk/example
+	$(MAKE) --no-print-directory B=build-zk-asan ZOOKEEPER=1 CC=clang OPT="$(SAN_OPT)" \
+	  build-zk-asan/test_zk build-zk-asan/example
+
+# Only the ZooKeeper suite.
+.PHONY: zk-deps zk-build test-zk
+test-zk: deps zk-build
+	test/run_tests.sh $(ZK_SUITE)
+
 # The whole suite: gcc build, clang ASan+UBSan build, valgrind, fuzz smoke
-# runs; one total line.
-test: deps
+# runs, the ZooKeeper suite; one total line.
+test: deps zk-build
 	$(MAKE) --no-print-directory B=build all fuzz-build
 	$(MAKE) --no-print-directory B=build-asan CC=clang OPT="$(SAN_OPT)" all
 	test/run_tests.sh $(call SUITE,build) \
@@ -103,7 +149,8 @@ test: deps
 	  "$(VALGRIND) build/test_client build" \
 	  "$(VALGRIND) build/test_faults build/fixtures" \
 	  "sh fuzz/run.sh build smoke 5000" \
-	  "sh test/check_build.sh build"
+	  "sh test/check_build.sh build $(if $(filter 1,$(ZOOKEEPER)),zk,nozk)" \
+	  $(ZK_SUITE)
 
 # Only the sanitizer run, for a quick check while working.
 check: deps

@@ -1,9 +1,11 @@
 #!/bin/sh
 # Checks on how canal-c builds into other people's code: canal.o exports
 # only canal_* names; the README's example compiles as it stands; canal.h
-# is valid C++ too. Ends with "build: N passed, M failed".
-# usage: test/check_build.sh BUILD_DIR
+# is valid C++ too; the default build links nothing of ZooKeeper (nozk), or
+# example was built with it (zk). Ends with "build: N passed, M failed".
+# usage: test/check_build.sh BUILD_DIR [nozk|zk]
 B=${1:-build}
+ZK=${2:-nozk}
 CC=${CC:-cc}
 passed=0 failed=0
 ok() { passed=$((passed + 1)); echo "ok   $1"; }
@@ -37,5 +39,23 @@ int main() { canal_options o; canal_options_init(&o); return canal_version() > 0
         bad "canal.h does not compile as C++"
     fi
 fi
+# ZooKeeper: only canal_zk.c may need it. nm finds no zoo_*/zookeeper_*
+# symbol (defined or not) and ldd no libzookeeper in the default build.
+zk_syms() { nm "$1" 2>/dev/null | grep -E ' [A-Za-z] (zoo_|zookeeper_|zerror)' | head -3; }
+zk_libs() { ldd "$1" 2>/dev/null | grep -i zookeeper; }
+if [ -n "$(zk_syms "$B/tmp/canal_exports.o")" ]; then bad "canal.o refers to ZooKeeper"
+else ok "canal.o refers to nothing of ZooKeeper"; fi
+for prog in example test_client; do
+    [ -x "$B/$prog" ] || { bad "$B/$prog missing"; continue; }
+    s=$(zk_syms "$B/$prog"); l=$(zk_libs "$B/$prog")
+    if [ "$ZK" = zk ] && [ "$prog" = example ]; then
+        if [ -n "$s" ] && [ -n "$l" ]; then ok "$B/example (ZOOKEEPER=1) links libzookeeper_mt"
+        else bad "$B/example (ZOOKEEPER=1) does not link ZooKeeper"; fi
+    elif [ -z "$s" ] && [ -z "$l" ]; then
+        ok "$B/$prog links nothing of ZooKeeper (nm, ldd)"
+    else
+        bad "$B/$prog links ZooKeeper: $s $l"
+    fi
+done
 echo "build: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -4,7 +4,7 @@ Canal servers in cluster mode (test/server/zk_harness.py) and canal-c
 consumers (`test_zk consume`, whose output lines are described in
 test/test_zk.c).
 
-usage: test_zk.py BUILD_DIR       (runs BUILD_DIR/test_zk consume ...)
+usage: test_zk.py BUILD_DIR       (BUILD_DIR/test_zk consume ..., BUILD_DIR/example --zk)
 Ends with "test_zk.py: N passed, M failed"; non-zero exit on failure.
 
 Timing: ZooKeeper's tick is 200 ms; servers use 2 s sessions and a 500 ms
@@ -28,6 +28,7 @@ import zk_harness as zh                 # noqa: E402
 import canal_server as cs               # noqa: E402
 
 TEST_ZK = None
+EXAMPLE = None
 DEST = 'example'
 CID = 1001
 RUNNING = '/otter/canal/destinations/%s/running' % DEST
@@ -57,6 +58,18 @@ def sample_offsets():
 
 
 SAMPLE = None
+CONSUMERS = []                          # every consumer of the running case
+
+
+def sanitizer_reports():
+    """ASan, UBSan or LeakSanitizer reports in any consumer's output."""
+    bad = []
+    for con in CONSUMERS:
+        con.reader.join(10)
+        for _, line in con.snapshot():
+            if 'Sanitizer' in line or 'runtime error:' in line:
+                bad.append('%s: %s' % (con.name, line))
+    return bad
 
 
 class Consumer:
@@ -73,6 +86,7 @@ class Consumer:
         self.lock = threading.Lock()
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
+        CONSUMERS.append(self)
 
     def _read(self):
         for line in self.proc.stdout:
@@ -105,7 +119,9 @@ class Consumer:
             self.proc.wait(10)
             raise CaseFailed('%s: still running after %d s' % (self.name, timeout))
         self.reader.join(10)
-        return [l for _, l in self.snapshot()]
+        lines = [l for _, l in self.snapshot()]
+        check(self.proc.returncode == 0, '%s exited with %d: %s' % (self.name, self.proc.returncode, lines[-10:]))
+        return lines
 
     def stop(self):
         if self.proc.poll() is None:
@@ -366,6 +382,36 @@ def case_no_server_yet():
             con.stop()
 
 
+def case_example_zk():
+    """example --zk: finds the server through ZooKeeper, prints, acks; a second
+    copy with the same client id stands by and says so."""
+    with zh.Cluster() as c:
+        a = c.server('a', ['--sample'])
+        wait_running(c, a)
+        kz = c.client()
+        kz.ensure_path('/otter/canal/destinations/%s/%d' % (DEST, CID))
+        kz.create(CLIENT_RUNNING, b'{"active":true,"address":"10.9.8.7:4321","clientId":1001}',
+                  ephemeral=True)
+        argv = [EXAMPLE, '--zk', c.zk.hosts, '--zk-session-timeout-ms', '2000', '--zk-wait-ms', '500',
+                '--batch-size', '5', '--timeout-ms', '200', '--exit-when-idle']
+        standby = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(2.0)
+        kz.delete(CLIENT_RUNNING)
+        try:
+            out, err = standby.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            standby.kill()
+            standby.communicate()
+            raise CaseFailed('example --zk did not finish')
+        check(standby.returncode == 0, 'example exited %d: %s' % (standby.returncode, err[-500:]))
+        check(err.count('passive: client id 1001 of destination example is active at 10.9.8.7:4321') == 1,
+              'the standby should say so once: %r' % err[-500:])
+        check(out.count('batch ') == 4 and 'shop.orders INSERT' in out, 'output: %r' % out[:300])
+        check(not kz.exists(CLIENT_RUNNING), 'example left its node behind')
+        with open(os.path.join(c.workdir, 'example.out'), 'w') as f:
+            f.write(out)
+
+
 CASES = [
     ('server dies mid-stream, the other takes over', case_server_dies),
     ('running node moves (release)', case_running_moves),
@@ -375,15 +421,17 @@ CASES = [
     ('busy longer than the session timeout', case_busy_longer_than_session),
     ('ZooKeeper restarted mid-stream', case_zk_restart),
     ('no server yet, then one', case_no_server_yet),
+    ('example --zk', case_example_zk),
 ]
 
 
 def main():
-    global TEST_ZK, SAMPLE
+    global TEST_ZK, SAMPLE, EXAMPLE
     if len(sys.argv) < 2:
         sys.stderr.write('usage: test_zk.py BUILD_DIR [CASE-SUBSTRING]\n')
         return 2
     TEST_ZK = os.path.abspath(os.path.join(sys.argv[1], 'test_zk'))
+    EXAMPLE = os.path.abspath(os.path.join(sys.argv[1], 'example'))   # built with ZOOKEEPER=1
     only = sys.argv[2] if len(sys.argv) > 2 else ''
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     SAMPLE = sample_offsets()
@@ -392,8 +440,13 @@ def main():
         if only and only not in name:
             continue
         t0 = time.monotonic()
+        del CONSUMERS[:]
         try:
             case()
+            for con in CONSUMERS:
+                con.stop()
+            bad = sanitizer_reports()
+            check(not bad, 'sanitizer: %s' % bad[:5])
         except CaseFailed as e:
             reason = str(e)
         except Exception as e:          # a test bug is a failure too
