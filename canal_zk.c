@@ -90,6 +90,7 @@ struct canal_zk {
     bool zk_expired;
     int64_t zk_down_since;        /* when the connection was lost; 0 while up */
     bool zk_ever_up;
+    int zk_session_ms;            /* the timeout ZooKeeper granted */
     /* client HA (ClientRunningMonitor) */
     int role;
     bool ha_dirty;                /* re-read {cid}/running before relying on role */
@@ -730,11 +731,21 @@ static void on_event(canal_zk *z, const rec *r) {
             z->zk_up = true;
             z->zk_ever_up = true;
             z->zk_down_since = 0;
+            /* Set before this event was queued, so safe to read now. */
+            z->zk_session_ms = zoo_recv_timeout(z->zh);
+            if (z->zk_session_ms <= 0) z->zk_session_ms = z->session_timeout_ms;
             /* Anything may have changed while we were away. */
             z->srv_dirty = z->cluster_dirty = z->ha_dirty = true;
         } else if (r->state == ZOO_EXPIRED_SESSION_STATE || r->state == ZOO_AUTH_FAILED_STATE) {
             z->zk_up = false;
             z->zk_expired = true;
+            /* Our node died with the session: stop consuming now, before
+             * anything else goes to the server in our name. */
+            if (z->client_ha && z->role == CANAL_ZK_ACTIVE) {
+                drop_server(z);
+                z->role = CANAL_ZK_IDLE;
+                z->last_owner = true;
+            }
         } else {
             if (z->zk_up || !z->zk_down_since) z->zk_down_since = r->at_ms;
             z->zk_up = false;
@@ -936,8 +947,8 @@ static int refresh_servers(canal_zk *z, int64_t deadline) {
         if (rc == ZNONODE) {
             z->running_addr[0] = '\0';
             rc = zk_call(z, OP_EXISTS, z->p_server_running, NULL, -1, true, &r, deadline);
-            if (rc == ZOK) return refresh_servers(z, deadline); /* created meanwhile */
-            if (rc != ZNONODE) return zk_err(z, rc, "watching", z->p_server_running);
+            if (rc != ZOK && rc != ZNONODE) return zk_err(z, rc, "watching", z->p_server_running);
+            /* ZOK: created meanwhile; its watch event makes us read it */
         } else if (rc != ZOK) {
             return zk_err(z, rc, "reading", z->p_server_running);
         } else {
@@ -956,8 +967,7 @@ static int refresh_servers(canal_zk *z, int64_t deadline) {
         if (rc == ZNONODE) {
             free_members(z);
             rc = zk_call(z, OP_EXISTS, z->p_cluster, NULL, -1, true, &r, deadline);
-            if (rc == ZOK) return refresh_servers(z, deadline);
-            if (rc != ZNONODE) return zk_err(z, rc, "watching", z->p_cluster);
+            if (rc != ZOK && rc != ZNONODE) return zk_err(z, rc, "watching", z->p_cluster);
         } else if (rc != ZOK) {
             return zk_err(z, rc, "listing", z->p_cluster);
         } else if (r.len == -2) {
@@ -1132,7 +1142,7 @@ static int ready(canal_zk *z, int64_t deadline) {
              * long as its session can still be alive on ZooKeeper's side;
              * after that another consumer may hold the client id. */
             int64_t away = now_ms() - z->zk_down_since;
-            bool keep = !z->client_ha || (z->role == CANAL_ZK_ACTIVE && away < z->session_timeout_ms);
+            bool keep = !z->client_ha || (z->role == CANAL_ZK_ACTIVE && away < z->zk_session_ms);
             if (keep && canal_is_connected(z->c)) return CANAL_OK;
             if (z->role == CANAL_ZK_ACTIVE && !keep) {
                 drop_server(z);
@@ -1230,7 +1240,7 @@ static int ready(canal_zk *z, int64_t deadline) {
 
 void canal_zk_options_init(canal_zk_options *zo) {
     memset(zo, 0, sizeof *zo);
-    zo->session_timeout_ms = 30000;
+    zo->session_timeout_ms = 90000; /* Canal's ZooKeeperx default */
     zo->wait_ms = 5000;
     zo->retry_interval_ms = 1000;
     zo->client_ha = true;
@@ -1265,6 +1275,7 @@ canal_zk *canal_zk_new(const canal_options *o, const canal_zk_options *zo) {
     z->connect_timeout_ms = o->connect_timeout_ms;
     z->read_timeout_ms = o->read_timeout_ms;
     z->session_timeout_ms = zo->session_timeout_ms;
+    z->zk_session_ms = zo->session_timeout_ms;
     z->wait_ms = zo->wait_ms;
     z->retry_interval_ms = zo->retry_interval_ms;
     z->reclaim_delay_ms = zo->reclaim_delay_ms;
@@ -1429,6 +1440,13 @@ static int send_only(canal_zk *z, int64_t batch_id, bool ack) {
     reply unused;
     if (z->zh && pump(z, 0, &unused, 0, false) < 0)
         return set_err(z, CANAL_ZK_EZK, "ZooKeeper event pipe failed");
+    /* Only while we surely hold the client id: after our session may have
+     * expired, another consumer may hold it and the server's batch ids. */
+    if (z->client_ha && z->role == CANAL_ZK_ACTIVE && !z->zk_up &&
+        now_ms() - z->zk_down_since >= z->zk_session_ms) {
+        drop_server(z);
+        z->role = CANAL_ZK_IDLE;
+    }
     if (z->client_ha && z->role != CANAL_ZK_ACTIVE)
         return set_err(z, CANAL_ZK_EPASSIVE,
                        "passive: batch %lld is not %s here; the active consumer gets it again",

@@ -79,7 +79,10 @@ const char *canal_zk_strerror(int err);
 
 typedef struct canal_zk_options {
     const char *zk_hosts;      /* ZooKeeper connect string "h1:2181,h2:2181[/chroot]"; required */
-    int session_timeout_ms;    /* asked of ZooKeeper (it may clamp it); 30000 */
+    /* Asked of ZooKeeper, which clamps it to its own range (by default at
+     * most 20 ticks, 40 s). A kill -9'd consumer keeps the client id this
+     * long. 90000, as Canal's Java client (ZooKeeperx) */
+    int session_timeout_ms;
     /* The longest a call spends finding a server, waiting to be active or
      * waiting for ZooKeeper (see Bounds above). > 0; 5000 */
     int wait_ms;

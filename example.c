@@ -834,7 +834,7 @@ static void usage(FILE *f)
           "                           through ZooKeeper (h1:2181,h2:2181); one consumer\n"
           "                           per client id consumes, others stand by\n"
           "                           (needs a build with ZOOKEEPER=1)\n"
-          "  --zk-session-timeout-ms N  ZooKeeper session timeout (30000)\n"
+          "  --zk-session-timeout-ms N  ZooKeeper session timeout (90000)\n"
           "  --zk-wait-ms N           longest a call looks for a server or waits as a\n"
           "                           standby (5000)\n"
           "  --help                   this text\n"
@@ -917,7 +917,7 @@ static int parse_args(int argc, char **argv, struct config *cfg)
     cfg->exit_when_idle = false;
     cfg->json = false;
     cfg->zk_hosts = NULL;
-    cfg->zk_session_ms = 30000;
+    cfg->zk_session_ms = 90000;
     cfg->zk_wait_ms = 5000;
 
     opterr = 0; /* we print our own messages, prefixed like all the others */
