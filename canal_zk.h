@@ -40,12 +40,16 @@
  * the calls you make, and a canal_zk, like a canal_client, is for one
  * thread at a time.
  *
- * Bounds: every call returns within wait_ms (looking for a server, waiting
- * to become active, waiting for ZooKeeper) plus the canal.h bound of the one
- * attempt still running when wait_ms ends (a connect: connect_timeout_ms +
- * read_timeout_ms; a GET: read_timeout_ms). The first ZooKeeper session is
- * waited for at most connect_timeout_ms. ZooKeeper requests are asynchronous
- * underneath, so a ZooKeeper that stops answering costs no more than that.
+ * Bounds: a call spends at most wait_ms looking for a server, waiting to
+ * become active or waiting for ZooKeeper; no new attempt starts after that,
+ * and the one under way keeps canal.h's bounds (TCP connect within wait_ms,
+ * login within read_timeout_ms, then the request within read_timeout_ms).
+ * So every call returns within wait_ms + 2 * read_timeout_ms, and usually
+ * within wait_ms. The first ZooKeeper session is waited for at most
+ * connect_timeout_ms. ZooKeeper requests are asynchronous underneath, so a
+ * ZooKeeper that stops answering cannot stretch a call either. Host names in
+ * zk_hosts and in the nodes are resolved with getaddrinfo, which may block
+ * while DNS is unreachable (as in canal.h).
  *
  * Memory: the module allocates with malloc (not canal_options' hooks) and
  * libzookeeper allocates its own; no-heap mode is not available here.
