@@ -117,12 +117,14 @@ SUITE = "$(PYTHON) test/server/selftest.py" \
 
 # The ZooKeeper suite: unit tests (gcc, ASan+UBSan, valgrind) and the
 # cluster scenarios against a real ZooKeeper, with the gcc and the sanitizer
-# builds (about a minute each).
+# builds (about a minute each), and four of them with the consumers under
+# valgrind.
 ZK_SUITE = "build-zk/test_zk unit" \
            "build-zk-asan/test_zk unit" \
            "$(VALGRIND) build-zk/test_zk unit" \
            "$(PYTHON) test/test_zk.py build-zk" \
-           "$(PYTHON) test/test_zk.py build-zk-asan"
+           "$(PYTHON) test/test_zk.py build-zk-asan" \
+           "$(PYTHON) test/test_zk.py build-zk --valgrind"
 
 zk-build: zk-deps
 	$(MAKE) --no-print-directory B=build-zk ZOOKEEPER=1 build-zk/test_zk build-zk/example

@@ -4,7 +4,10 @@ Canal servers in cluster mode (test/server/zk_harness.py) and canal-c
 consumers (`test_zk consume`, whose output lines are described in
 test/test_zk.c).
 
-usage: test_zk.py BUILD_DIR       (BUILD_DIR/test_zk consume ..., BUILD_DIR/example --zk)
+usage: test_zk.py BUILD_DIR [--valgrind] [CASE-SUBSTRING]
+       (BUILD_DIR/test_zk consume ..., BUILD_DIR/example --zk; --valgrind runs
+       the consumers under valgrind, leaks and errors fatal, in the cases that
+       cover the module's main paths)
 Ends with "test_zk.py: N passed, M failed"; non-zero exit on failure.
 
 Timing: ZooKeeper's tick is 200 ms; servers use 2 s sessions and a 500 ms
@@ -29,6 +32,10 @@ import canal_server as cs               # noqa: E402
 
 TEST_ZK = None
 EXAMPLE = None
+WRAP = []                               # e.g. valgrind and its options
+VALGRIND = ['valgrind', '-q', '--error-exitcode=99', '--leak-check=full',
+            '--show-leak-kinds=definite,indirect,possible', '--errors-for-leak-kinds=definite,indirect,possible']
+VALGRIND_CASES = ('server dies', 'kill -9', "Java client's node", 'ZooKeeper restarted')
 DEST = 'example'
 CID = 1001
 RUNNING = '/otter/canal/destinations/%s/running' % DEST
@@ -77,7 +84,7 @@ class Consumer:
 
     def __init__(self, cluster, name, *args):
         self.name = name
-        argv = [TEST_ZK, 'consume', '--zk', cluster.zk.hosts, '--dest', DEST, '--cid', str(CID),
+        argv = WRAP + [TEST_ZK, 'consume', '--zk', cluster.zk.hosts, '--dest', DEST, '--cid', str(CID),
                 '--session-ms', str(SESSION_MS), '--reclaim-ms', str(RECLAIM_MS), '--wait-ms', '1500',
                 '--retry-ms', '200', '--rows', str(len(SAMPLE))] + [str(a) for a in args]
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -426,18 +433,24 @@ CASES = [
 
 
 def main():
-    global TEST_ZK, SAMPLE, EXAMPLE
-    if len(sys.argv) < 2:
-        sys.stderr.write('usage: test_zk.py BUILD_DIR [CASE-SUBSTRING]\n')
+    global TEST_ZK, SAMPLE, EXAMPLE, WRAP
+    args = sys.argv[1:]
+    if '--valgrind' in args:
+        args.remove('--valgrind')
+        WRAP = VALGRIND
+    if not args:
+        sys.stderr.write('usage: test_zk.py BUILD_DIR [--valgrind] [CASE-SUBSTRING]\n')
         return 2
-    TEST_ZK = os.path.abspath(os.path.join(sys.argv[1], 'test_zk'))
-    EXAMPLE = os.path.abspath(os.path.join(sys.argv[1], 'example'))   # built with ZOOKEEPER=1
-    only = sys.argv[2] if len(sys.argv) > 2 else ''
+    TEST_ZK = os.path.abspath(os.path.join(args[0], 'test_zk'))
+    EXAMPLE = os.path.abspath(os.path.join(args[0], 'example'))   # built with ZOOKEEPER=1
+    only = args[1] if len(args) > 1 else ''
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     SAMPLE = sample_offsets()
     passed = failed = 0
     for name, case in CASES:
         if only and only not in name:
+            continue
+        if WRAP and not any(v in name for v in VALGRIND_CASES):
             continue
         t0 = time.monotonic()
         del CONSUMERS[:]
