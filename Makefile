@@ -51,8 +51,9 @@ deps:
 $(B):
 	mkdir -p $(B)
 
-$(B)/example: example.c canal.h $(LIB_SRC) | $(B)
-	$(CC) $(ALL_CFLAGS) -o $@ example.c $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
+FLAT_SRC   = canal_flat.c
+$(B)/example: example.c canal.h canal_flat.h $(FLAT_SRC) $(LIB_SRC) | $(B)
+	$(CC) $(ALL_CFLAGS) -o $@ example.c $(FLAT_SRC) $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
 
 pb:
 	cd pb && nanopb_generator.py -q -I ../proto -I . -D . ../proto/CanalProtocol.proto
