@@ -26,10 +26,12 @@ endif
 ALL_CFLAGS = $(STD) $(WARN) $(OPT) $(NANOPB_DEFS) $(NANOPB_INC) -I. $(CFLAGS)
 PB_SRC     = pb/CanalProtocol.pb.c pb/EntryProtocol.pb.c
 LIB_SRC    = canal.c $(PB_SRC) $(NANOPB_SRC)
+FLAT_SRC   = canal_flat.c   # optional: FlatMessage JSON (canal_flat.h)
 B         ?= build
 
 .PHONY: all deps demo test check valgrind pb clean
-all: $(B)/example $(B)/test_unit $(B)/test_client $(B)/test_noheap $(B)/test_faults $(B)/fixtures/.stamp
+all: $(B)/example $(B)/test_unit $(B)/test_client $(B)/test_noheap $(B)/test_faults $(B)/test_flat \
+     $(B)/fixtures/.stamp
 
 # Install those of the Debian packages $(1) that are missing (CI and fresh
 # machines start without them); a no-op once they are there.
@@ -51,7 +53,6 @@ deps:
 $(B):
 	mkdir -p $(B)
 
-FLAT_SRC   = canal_flat.c
 $(B)/example: example.c canal.h canal_flat.h $(FLAT_SRC) $(LIB_SRC) | $(B)
 	$(CC) $(ALL_CFLAGS) -o $@ example.c $(FLAT_SRC) $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
 
@@ -73,6 +74,10 @@ $(B)/test_unit: test/test_unit.c test/peer.h test/tinytest.h canal.c canal.h $(P
 $(B)/test_client: test/test_client.c test/tinytest.h canal.h $(LIB_SRC) | $(B)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_client.c $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
 
+# The FlatMessage module, on the public API like test_client.
+$(B)/test_flat: test/test_flat.c test/tinytest.h canal.h canal_flat.h $(FLAT_SRC) $(LIB_SRC) | $(B)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_flat.c $(FLAT_SRC) $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
+
 # It replaces malloc itself: never with sanitizers (or valgrind).
 $(B)/test_noheap: test/test_noheap.c test/peer.h test/tinytest.h canal.h $(LIB_SRC) | $(B)
 	$(CC) $(STD) $(WARN) -O2 -g $(NANOPB_DEFS) $(NANOPB_INC) -I. -Wno-missing-prototypes -o $@ test/test_noheap.c $(LIB_SRC) $(NANOPB_LIB)
@@ -87,7 +92,9 @@ SUITE = "$(PYTHON) test/server/selftest.py" \
         "$(1)/test_unit $(1)/fixtures" \
         "$(1)/test_client $(1)" \
         "$(1)/test_noheap $(1)/fixtures" \
-        "$(1)/test_faults $(1)/fixtures"
+        "$(1)/test_faults $(1)/fixtures" \
+        "$(1)/test_flat" \
+        "$(PYTHON) test/test_flat.py $(1)/test_flat $(1)"
 
 # The whole suite: gcc build, clang ASan+UBSan build, valgrind, fuzz smoke
 # runs; one total line.
@@ -99,10 +106,13 @@ test: deps
 	  "build-asan/test_unit build/fixtures" \
 	  "build-asan/test_client build-asan" \
 	  "build-asan/test_faults build/fixtures" \
+	  "build-asan/test_flat" \
+	  "$(PYTHON) test/test_flat.py build-asan/test_flat build-asan" \
 	  "$(PYTHON) test/test_example.py build-asan/example build-asan" \
 	  "$(VALGRIND) build/test_unit build/fixtures" \
 	  "$(VALGRIND) build/test_client build" \
 	  "$(VALGRIND) build/test_faults build/fixtures" \
+	  "$(VALGRIND) build/test_flat" \
 	  "sh fuzz/run.sh build smoke 5000" \
 	  "sh test/check_build.sh build"
 
@@ -110,11 +120,11 @@ test: deps
 check: deps
 	$(MAKE) --no-print-directory B=build-asan CC=clang OPT="$(SAN_OPT)" all
 	test/run_tests.sh "build-asan/test_unit build-asan/fixtures" "build-asan/test_client build-asan" \
-	  "build-asan/test_faults build-asan/fixtures"
+	  "build-asan/test_faults build-asan/fixtures" "build-asan/test_flat"
 
 valgrind: deps all
 	test/run_tests.sh "$(VALGRIND) $(B)/test_unit $(B)/fixtures" "$(VALGRIND) $(B)/test_client $(B)" \
-	  "$(VALGRIND) $(B)/test_faults $(B)/fixtures"
+	  "$(VALGRIND) $(B)/test_faults $(B)/fixtures" "$(VALGRIND) $(B)/test_flat"
 
 # The main job: the bundled server with a sample stream, and example on it.
 demo: deps
