@@ -79,8 +79,8 @@ $(B)/test_flat: test/test_flat.c test/tinytest.h canal.h canal_flat.h $(FLAT_SRC
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_flat.c $(FLAT_SRC) $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
 
 # It replaces malloc itself: never with sanitizers (or valgrind).
-$(B)/test_noheap: test/test_noheap.c test/peer.h test/tinytest.h canal.h $(LIB_SRC) | $(B)
-	$(CC) $(STD) $(WARN) -O2 -g $(NANOPB_DEFS) $(NANOPB_INC) -I. -Wno-missing-prototypes -o $@ test/test_noheap.c $(LIB_SRC) $(NANOPB_LIB)
+$(B)/test_noheap: test/test_noheap.c test/peer.h test/tinytest.h canal.h canal_flat.h $(FLAT_SRC) $(LIB_SRC) | $(B)
+	$(CC) $(STD) $(WARN) -O2 -g $(NANOPB_DEFS) $(NANOPB_INC) -I. -Wno-missing-prototypes -o $@ test/test_noheap.c $(FLAT_SRC) $(LIB_SRC) $(NANOPB_LIB)
 
 # ---------------------------------------------------------------- running
 # Sanitizer build: clang, ASan + UBSan, any report is fatal.
