@@ -433,6 +433,27 @@ def invalid_utf8_case(json_mode):
     return case
 
 
+def case_wide_row():
+    """Issue 10: --json was quadratic in columns per row (40,000 columns took
+    13 s). An UPDATE of one 40,000-column row, every column changed, must
+    come out right within a loose bound that only quadratic work exceeds."""
+    n = 40000
+    cols = [{'name': 'c%d' % i, 'mysql_type': 'int(11)', 'sql_type': 4, 'key': i == 0}
+            for i in range(n)]
+    script = {'entries': [{'tx': [{'type': 'UPDATE', 'schema': 'wide', 'table': 't', 'columns': cols,
+                                   'rows': [{'before': list(range(n)),
+                                             'after': list(range(1, n + 1))}]}]}]}
+    with start_script_server('wide', script) as srv:
+        t0 = now_ms()
+        run = run_example(conn_args(srv, new_client_id()) +
+                          ['--json', '--exit-when-idle', '--timeout-ms', '200'], timeout=8)
+        t1 = now_ms()
+    expect_rc(run, 0)
+    want = reference_lines(cs.build_entries(script), 1000)
+    expect(len(want) == 1 and len(want[0]) > 40 * n, 'test bug: reference line too short')
+    check_json_lines(run.text(), want, t0, t1)
+
+
 def case_close_during_get():
     """The server hangs up on the second GET: exit 1, promptly, and say so."""
     fault = {'on': 'GET', 'nth': 2, 'action': 'close'}
@@ -470,6 +491,7 @@ CASES = [
     ('bad flag: unknown option', bad_flag_case(['--no-such-flag'])),
     ('invalid UTF-8 in batch 2 (--json)', invalid_utf8_case(True)),
     ('invalid UTF-8 in batch 2 (text)', invalid_utf8_case(False)),
+    ('a 40,000-column row (--json)', case_wide_row),
     ('server closes during GET', case_close_during_get),
     ('read timeout on a stalled GET', case_read_timeout),
 ]
