@@ -264,6 +264,8 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
     return len;
 }
 
+#define NO_POS SIZE_MAX /* a string with no row or column to name */
+
 /* s as a JSON string, escaped exactly as Python's json.dumps(s,
  * ensure_ascii=False) does (PROTOCOL.md 8.5): the quote, the backslash and
  * the C0 controls are escaped, everything else is written raw. Returns false
@@ -280,8 +282,15 @@ static bool json_str(canal_flat *f, canal_str s, const char *what, size_t row, s
         if (ch >= 0x80) {
             size_t q = utf8_seq(u + i, s.len - i);
             if (q == 0) {
-                set_error(f, CANAL_EPROTO, "FlatMessage: %s (row %zu, column %zu) is not valid "
-                          "UTF-8 at byte %zu", what, row, col, i);
+                if (col == NO_POS)
+                    set_error(f, CANAL_EPROTO, "FlatMessage: %s is not valid UTF-8 at byte %zu",
+                              what, i);
+                else if (row == NO_POS)
+                    set_error(f, CANAL_EPROTO, "FlatMessage: %s of column %zu is not valid UTF-8 "
+                              "at byte %zu", what, col, i);
+                else
+                    set_error(f, CANAL_EPROTO, "FlatMessage: %s of row %zu, column %zu is not "
+                              "valid UTF-8 at byte %zu", what, row, col, i);
                 return false;
             }
             i += q;
@@ -321,12 +330,12 @@ static bool json_row(canal_flat *f, const struct cmap *m, size_t row)
     for (size_t i = 0; i < m->n; i++) {
         const canal_column *c = m->cols[i];
         emit(f, i ? "," : "{", 1);
-        if (!json_str(f, c->name, "column name", row, (size_t)i))
+        if (!json_str(f, c->name, "the name", row, i))
             return false;
         emit(f, ":", 1);
         if (c->is_null)
             emits(f, "null");
-        else if (!json_str(f, c->value, "column value", row, i))
+        else if (!json_str(f, c->value, "the value", row, i))
             return false;
     }
     emit(f, m->n ? "}" : "{}", m->n ? 1 : 2);
@@ -343,12 +352,12 @@ static bool json_types(canal_flat *f, const struct cmap *m, bool mysql)
     for (size_t i = 0; i < m->n; i++) {
         const canal_column *c = m->cols[i];
         emit(f, i ? "," : "{", 1);
-        if (!json_str(f, c->name, "column name", 0, i))
+        if (!json_str(f, c->name, "the name", NO_POS, i))
             return false;
         emit(f, ":", 1);
         if (!mysql)
             emit_int(f, c->sql_type);
-        else if (!json_str(f, c->mysql_type, "mysqlType", 0, i))
+        else if (!json_str(f, c->mysql_type, "the mysqlType", NO_POS, i))
             return false;
     }
     emit(f, "}", 1);
@@ -431,7 +440,7 @@ static bool write_pk(canal_flat *f, const canal_rowchange *rc, bool rows)
         if (!cols[j].is_key)
             continue;
         emit(f, written++ ? "," : "[", 1);
-        if (!json_str(f, cols[j].name, "key column name", 0, j))
+        if (!json_str(f, cols[j].name, "the key name", 0, j))
             return false;
     }
     emits(f, written ? "]" : "null");
@@ -441,7 +450,7 @@ static bool write_pk(canal_flat *f, const canal_rowchange *rc, bool rows)
 static bool header_str(canal_flat *f, const char *key, canal_str s, const char *what)
 {
     emits(f, key);
-    return json_str(f, s, what, 0, 0);
+    return json_str(f, s, what, NO_POS, NO_POS);
 }
 
 static int write_line(canal_flat *f, int64_t batch_id, int64_t ts_ms, const canal_entry *e,

@@ -261,7 +261,7 @@ static void test_invalid_utf8(void)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         c[0] = col("v", 12, "varchar(8)", bad[i], false, true);
         CHECK(canal_flat_write(f, 1, 0, &e, &rc, sink_write, &s) == CANAL_EPROTO);
-        CHECK_CONTAINS(canal_flat_errstr(f), "column value");
+        CHECK_CONTAINS(canal_flat_errstr(f), "the value of row 0, column 0");
         CHECK_CONTAINS(canal_flat_errstr(f), "UTF-8");
     }
     /* the edges of what is valid pass: U+0080, U+07FF, U+FFFF, U+10FFFF, U+2028 */
@@ -269,6 +269,10 @@ static void test_invalid_utf8(void)
     s.len = 0;
     CHECK(canal_flat_write(f, 1, 0, &e, &rc, sink_write, &s) == CANAL_OK);
     CHECK(s.p && strstr(s.p, "\"v\":\"\xc2\x80\xdf\xbf\xef\xbf\xbf\xf4\x8f\xbf\xbf\xe2\x80\xa8\""));
+    c[0] = col("v", 12, "varchar(8)\xff", "ok", false, true);
+    CHECK(canal_flat_write(f, 1, 0, &e, &rc, sink_write, &s) == CANAL_EPROTO);
+    CHECK_CONTAINS(canal_flat_errstr(f), "the mysqlType of column 0 is not valid UTF-8 at byte 10");
+    c[0] = col("v", 12, "varchar(8)", "ok", false, true);
     e.header.table_name = S("t\xfe");
     CHECK(canal_flat_write(f, 1, 0, &e, &rc, sink_write, &s) == CANAL_EPROTO);
     CHECK_CONTAINS(canal_flat_errstr(f), "tableName");
