@@ -26,6 +26,7 @@ endif
 ALL_CFLAGS = $(STD) $(WARN) $(OPT) $(NANOPB_DEFS) $(NANOPB_INC) -I. $(CFLAGS)
 PB_SRC     = pb/CanalProtocol.pb.c pb/EntryProtocol.pb.c
 LIB_SRC    = canal.c $(PB_SRC) $(NANOPB_SRC)
+FLAT_SRC   = canal_flat.c   # optional: FlatMessage JSON (canal_flat.h)
 B         ?= build
 
 # ZooKeeper mode (canal_zk.c, libzookeeper_mt) is optional: make ZOOKEEPER=1
@@ -47,8 +48,8 @@ ZK_TARGETS =
 endif
 
 .PHONY: all deps demo test check valgrind pb clean
-all: $(B)/example $(B)/test_unit $(B)/test_client $(B)/test_noheap $(B)/test_faults $(B)/fixtures/.stamp \
-     $(ZK_TARGETS)
+all: $(B)/example $(B)/test_unit $(B)/test_client $(B)/test_noheap $(B)/test_faults $(B)/test_flat \
+     $(B)/fixtures/.stamp $(ZK_TARGETS)
 
 # Install those of the Debian packages $(1) that are missing (CI and fresh
 # machines start without them); a no-op once they are there.
@@ -74,8 +75,8 @@ zk-deps:
 $(B):
 	mkdir -p $(B)
 
-$(B)/example: example.c canal.h $(LIB_SRC) $(EX_SRC) | $(B)
-	$(CC) $(ALL_CFLAGS) $(EX_FLAGS) -o $@ example.c $(EX_SRC) $(LIB_SRC) $(NANOPB_LIB) $(EX_LIBS) $(LDFLAGS)
+$(B)/example: example.c canal.h canal_flat.h $(FLAT_SRC) $(LIB_SRC) $(EX_SRC) | $(B)
+	$(CC) $(ALL_CFLAGS) $(EX_FLAGS) -o $@ example.c $(FLAT_SRC) $(EX_SRC) $(LIB_SRC) $(NANOPB_LIB) $(EX_LIBS) $(LDFLAGS)
 
 pb:
 	cd pb && nanopb_generator.py -q -I ../proto -I . -D . ../proto/CanalProtocol.proto
@@ -99,9 +100,13 @@ $(B)/test_client: test/test_client.c test/tinytest.h canal.h $(LIB_SRC) | $(B)
 $(B)/test_zk: test/test_zk.c test/tinytest.h canal_zk.c canal_zk.h canal.h $(LIB_SRC) | $(B)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_zk.c $(LIB_SRC) $(NANOPB_LIB) $(ZK_LIB) $(LDFLAGS)
 
+# The FlatMessage module, on the public API like test_client.
+$(B)/test_flat: test/test_flat.c test/tinytest.h canal.h canal_flat.h $(FLAT_SRC) $(LIB_SRC) | $(B)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_flat.c $(FLAT_SRC) $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
+
 # It replaces malloc itself: never with sanitizers (or valgrind).
-$(B)/test_noheap: test/test_noheap.c test/peer.h test/tinytest.h canal.h $(LIB_SRC) | $(B)
-	$(CC) $(STD) $(WARN) -O2 -g $(NANOPB_DEFS) $(NANOPB_INC) -I. -Wno-missing-prototypes -o $@ test/test_noheap.c $(LIB_SRC) $(NANOPB_LIB)
+$(B)/test_noheap: test/test_noheap.c test/peer.h test/tinytest.h canal.h canal_flat.h $(FLAT_SRC) $(LIB_SRC) | $(B)
+	$(CC) $(STD) $(WARN) -O2 -g $(NANOPB_DEFS) $(NANOPB_INC) -I. -Wno-missing-prototypes -o $@ test/test_noheap.c $(FLAT_SRC) $(LIB_SRC) $(NANOPB_LIB)
 
 # ---------------------------------------------------------------- running
 # Sanitizer build: clang, ASan + UBSan, any report is fatal.
@@ -113,7 +118,9 @@ SUITE = "$(PYTHON) test/server/selftest.py" \
         "$(1)/test_unit $(1)/fixtures" \
         "$(1)/test_client $(1)" \
         "$(1)/test_noheap $(1)/fixtures" \
-        "$(1)/test_faults $(1)/fixtures"
+        "$(1)/test_faults $(1)/fixtures" \
+        "$(1)/test_flat" \
+        "$(PYTHON) test/test_flat.py $(1)/test_flat $(1)"
 
 # The ZooKeeper suite: unit tests (gcc, ASan+UBSan, valgrind) and the
 # cluster scenarios against a real ZooKeeper, with the gcc and the sanitizer
@@ -146,10 +153,13 @@ test: deps zk-build
 	  "build-asan/test_unit build/fixtures" \
 	  "build-asan/test_client build-asan" \
 	  "build-asan/test_faults build/fixtures" \
+	  "build-asan/test_flat" \
+	  "$(PYTHON) test/test_flat.py build-asan/test_flat build-asan" \
 	  "$(PYTHON) test/test_example.py build-asan/example build-asan" \
 	  "$(VALGRIND) build/test_unit build/fixtures" \
 	  "$(VALGRIND) build/test_client build" \
 	  "$(VALGRIND) build/test_faults build/fixtures" \
+	  "$(VALGRIND) build/test_flat" \
 	  "sh fuzz/run.sh build smoke 5000" \
 	  "sh test/check_build.sh build $(if $(filter 1,$(ZOOKEEPER)),zk,nozk)" \
 	  $(ZK_SUITE)
@@ -158,11 +168,11 @@ test: deps zk-build
 check: deps
 	$(MAKE) --no-print-directory B=build-asan CC=clang OPT="$(SAN_OPT)" all
 	test/run_tests.sh "build-asan/test_unit build-asan/fixtures" "build-asan/test_client build-asan" \
-	  "build-asan/test_faults build-asan/fixtures"
+	  "build-asan/test_faults build-asan/fixtures" "build-asan/test_flat"
 
 valgrind: deps all
 	test/run_tests.sh "$(VALGRIND) $(B)/test_unit $(B)/fixtures" "$(VALGRIND) $(B)/test_client $(B)" \
-	  "$(VALGRIND) $(B)/test_faults $(B)/fixtures"
+	  "$(VALGRIND) $(B)/test_faults $(B)/fixtures" "$(VALGRIND) $(B)/test_flat"
 
 # The main job: the bundled server with a sample stream, and example on it.
 demo: deps
