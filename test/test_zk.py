@@ -415,8 +415,13 @@ def case_example_zk():
               'the standby should say so once: %r' % err[-500:])
         check(out.count('batch ') == 4 and 'shop.orders INSERT' in out, 'output: %r' % out[:300])
         check(not kz.exists(CLIENT_RUNNING), 'example left its node behind')
-        with open(os.path.join(c.workdir, 'example.out'), 'w') as f:
-            f.write(out)
+        # --json with another client id (its own cursor): FlatMessage lines
+        res = subprocess.run(argv + ['--json', '--client-id', '1002'], capture_output=True, text=True,
+                             timeout=60)
+        check(res.returncode == 0, 'example --zk --json exited %d: %s' % (res.returncode, res.stderr[-500:]))
+        rows = [json.loads(l) for l in res.stdout.splitlines()]
+        check(len(rows) >= 5 and all(r.get('database') == 'shop' for r in rows if not r.get('isDdl')),
+              'json output: %r' % res.stdout[:300])
 
 
 CASES = [
