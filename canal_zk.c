@@ -715,6 +715,15 @@ static int open_zk(canal_zk *z, int64_t deadline) {
 
 /* ------------------------------------------------------------ events */
 
+/* libzookeeper declares the connection lost after 2/3 of the session
+ * timeout without a word from ZooKeeper, so by then ZooKeeper may expire
+ * the session 1/3 of the timeout later and hand our node to a standby. From
+ * then on we must not act in the client id's name: nothing goes to the
+ * server until ZooKeeper confirms the session again. */
+static bool session_in_doubt(const canal_zk *z) {
+    return !z->zk_up && now_ms() - z->zk_down_since >= z->zk_session_ms / 3;
+}
+
 static void drop_server(canal_zk *z) {
     canal_disconnect(z->c);
     z->server[0] = '\0';
@@ -1138,11 +1147,9 @@ static int ready(canal_zk *z, int64_t deadline) {
             if ((rc = open_zk(z, deadline)) < 0) return rc;
         }
         if (!z->zk_up) {
-            /* ZooKeeper is away. An active consumer keeps its server for as
-             * long as its session can still be alive on ZooKeeper's side;
-             * after that another consumer may hold the client id. */
-            int64_t away = now_ms() - z->zk_down_since;
-            bool keep = !z->client_ha || (z->role == CANAL_ZK_ACTIVE && away < z->zk_session_ms);
+            /* ZooKeeper is away. An active consumer keeps its server only
+             * while its session is surely alive on ZooKeeper's side. */
+            bool keep = !z->client_ha || (z->role == CANAL_ZK_ACTIVE && !session_in_doubt(z));
             if (keep && canal_is_connected(z->c)) return CANAL_OK;
             if (z->role == CANAL_ZK_ACTIVE && !keep) {
                 drop_server(z);
@@ -1442,8 +1449,7 @@ static int send_only(canal_zk *z, int64_t batch_id, bool ack) {
         return set_err(z, CANAL_ZK_EZK, "ZooKeeper event pipe failed");
     /* Only while we surely hold the client id: after our session may have
      * expired, another consumer may hold it and the server's batch ids. */
-    if (z->client_ha && z->role == CANAL_ZK_ACTIVE && !z->zk_up &&
-        now_ms() - z->zk_down_since >= z->zk_session_ms) {
+    if (z->client_ha && z->role == CANAL_ZK_ACTIVE && session_in_doubt(z)) {
         drop_server(z);
         z->role = CANAL_ZK_IDLE;
     }

@@ -356,6 +356,43 @@ def case_busy_longer_than_session():
                 second.stop()
 
 
+def case_partition():
+    """The active consumer is cut off from ZooKeeper (its link frozen, as in a
+    partition): its session expires and the standby takes over. Exactly one
+    consumes: the cut-off one sends no ack once the standby could hold the
+    client id, and when the link heals it learns it lost and stands by."""
+    with zh.Cluster() as c:
+        c.server('a', ['--sample'])
+        link = c.proxy()
+        first = Consumer(c, 'first', '--batch', '1', '--busy-ms', '300', '--busy-every', '1',
+                         '--zk', link.hosts, '--rows', '0', '--run-ms', '30000')
+        second = None
+        try:
+            first.wait_line(r'^ACKED', 20)
+            second = Consumer(c, 'second', '--batch', '1', '--rows', '0', '--idle-exit-ms', '2000')
+            second.wait_line(r'^ERR CANAL_ZK_EPASSIVE', 15)
+            link.freeze()
+            frozen = time.monotonic()
+            t_second, _ = second.wait_line(r'^BATCH', 30)
+            acks_first = [t for t, l in first.snapshot() if l.startswith('ACKED')]
+            check(max(acks_first) < t_second,
+                  'the cut-off consumer acked %.2f s after the standby took over'
+                  % (max(acks_first) - t_second))
+            check(t_second - frozen < (SESSION_MS + RECLAIM_MS) / 1000.0 + 6.0,
+                  'takeover took %.1f s' % (t_second - frozen))
+            link.thaw()
+            thawed = time.monotonic()
+            first.wait_line(r'^ERR CANAL_ZK_EPASSIVE', 20, after=thawed)
+            lines = second.finish(60)
+            after = [l for t, l in first.snapshot() if t > t_second and l.startswith(('BATCH', 'ACKED'))]
+            check(not after, 'the cut-off consumer consumed after the takeover: %s' % after[:4])
+            check_delivery([l for _, l in first.snapshot()] + lines, 'both')
+        finally:
+            first.stop()
+            if second:
+                second.stop()
+
+
 def case_zk_restart():
     """ZooKeeper restarted mid-stream (same data dir): consumption resumes."""
     with zh.Cluster() as c:
@@ -432,6 +469,7 @@ CASES = [
     ("a Java client's node keeps canal-c passive", case_java_node_keeps_passive),
     ('busy longer than the session timeout', case_busy_longer_than_session),
     ('ZooKeeper restarted mid-stream', case_zk_restart),
+    ('partition: the cut-off consumer stops, the standby takes over', case_partition),
     ('no server yet, then one', case_no_server_yet),
     ('example --zk', case_example_zk),
 ]

@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -182,6 +183,81 @@ class CanalServer:
             return []
 
 
+class Proxy:
+    """A TCP relay to 127.0.0.1:target_port that can be frozen: while frozen it
+    moves no bytes either way (connections stay open, as in a partition)."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.lsock = socket.socket()
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(('127.0.0.1', 0))
+        self.lsock.listen(16)
+        self.lsock.settimeout(0.2)
+        self.port = self.lsock.getsockname()[1]
+        self.hosts = '127.0.0.1:%d' % self.port
+        self.frozen = threading.Event()
+        self.closing = threading.Event()
+        self.socks = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.closing.is_set():
+            try:
+                c, _ = self.lsock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            try:
+                u = socket.create_connection(('127.0.0.1', self.target), timeout=5)
+            except OSError:
+                c.close()
+                continue
+            self.socks += [c, u]
+            for a, b in ((c, u), (u, c)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, src, dst):
+        src.settimeout(0.1)
+        while not self.closing.is_set():
+            if self.frozen.is_set():
+                time.sleep(0.05)
+                continue
+            try:
+                data = src.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                data = b''
+            if not data:
+                break
+            try:
+                dst.sendall(data)
+            except OSError:
+                break
+        for s_ in (src, dst):
+            try:
+                s_.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def freeze(self):
+        self.frozen.set()
+
+    def thaw(self):
+        self.frozen.clear()
+
+    def close(self):
+        self.closing.set()
+        self.lsock.close()
+        for s_ in self.socks:
+            try:
+                s_.close()
+            except OSError:
+                pass
+
+
 class Cluster:
     """A ZooKeeper plus canal servers in a temporary directory; a context manager."""
 
@@ -190,6 +266,7 @@ class Cluster:
         self.keep = keep
         self.zk = ZooKeeper(self.workdir)
         self.servers = []
+        self.proxies = []
         self.kazoo = None
 
     def __enter__(self):
@@ -208,6 +285,12 @@ class Cluster:
         self.servers.append(s)
         return s
 
+    def proxy(self):
+        """A freezable relay to ZooKeeper (see Proxy)."""
+        p = Proxy(self.zk.port)
+        self.proxies.append(p)
+        return p
+
     def client(self):
         """A kazoo session of the harness itself (to read and write nodes)."""
         if self.kazoo is None:
@@ -225,6 +308,8 @@ class Cluster:
             except Exception:
                 pass
             self.kazoo = None
+        for p in self.proxies:
+            p.close()
         for s in self.servers:
             s.stop()
         self.zk.stop()
