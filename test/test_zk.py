@@ -331,6 +331,37 @@ def case_java_node_keeps_passive():
             con.stop()
 
 
+def case_release_by_operator():
+    """An operator writes active=false into the active consumer's node (what
+    Java's release does): it lets go (deletes the node, drops its server),
+    and, nobody else waiting, claims again after the reclaim delay."""
+    with zh.Cluster() as c:
+        c.server('a', ['--sample'])
+        con = Consumer(c, 'consumer', '--batch', '1', '--busy-ms', '250', '--busy-every', '1')
+        try:
+            con.wait_line(r'^ACKED', 20)
+            kz = c.client()
+            data, stat = kz.get(CLIENT_RUNNING)
+            node = json.loads(data.decode())
+            events = []
+            kz.DataWatch(CLIENT_RUNNING, lambda d, st: events.append((time.monotonic(), d)))
+            node['active'] = False
+            kz.set(CLIENT_RUNNING, json.dumps(node).encode(), version=stat.version)
+            released = time.monotonic()
+            zh.wait_for(lambda: any(d is None for t, d in events), 10, 'the node deleted')
+            deleted = min(t for t, d in events if d is None)
+            zh.wait_for(lambda: any(d is not None and t > deleted for t, d in events), 10, 'the node again')
+            again = min(t for t, d in events if d is not None and t > deleted)
+            check(deleted - released < 2.0, 'released after %.1f s' % (deleted - released))
+            check(again - deleted >= RECLAIM_MS / 1000.0 - 0.05,
+                  'claimed again %.2f s after letting go, before the reclaim delay' % (again - deleted))
+            lines = con.finish(60)
+            check('DONE %d' % len(SAMPLE) in lines, 'did not finish: %s' % lines[-5:])
+            check_delivery(lines, 'consumer', strict=False)
+        finally:
+            con.stop()
+
+
 def case_busy_longer_than_session():
     """The active consumer holds a batch for 2.5 session timeouts: its node
     stays (libzookeeper_mt keeps the session), the standby stays passive."""
@@ -467,6 +498,7 @@ CASES = [
     ('two consumers, kill -9 the active one', case_two_consumers_kill9),
     ('clean exit hands over at once', case_clean_exit_hands_over),
     ("a Java client's node keeps canal-c passive", case_java_node_keeps_passive),
+    ('an operator releases the active consumer (active=false)', case_release_by_operator),
     ('busy longer than the session timeout', case_busy_longer_than_session),
     ('ZooKeeper restarted mid-stream', case_zk_restart),
     ('partition: the cut-off consumer stops, the standby takes over', case_partition),
