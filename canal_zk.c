@@ -1213,7 +1213,8 @@ static int ready(canal_zk *z, int64_t deadline) {
             if (i > 0 && z->running_addr[0] && strcmp(addr, z->running_addr) == 0) continue;
             rc = connect_to(z, addr, deadline);
             if (rc == CANAL_OK) return CANAL_OK;
-            if (rc == CANAL_ZK_EPASSIVE || rc == CANAL_ZK_EZK || rc == CANAL_ENOMEM) return rc;
+            if (rc == CANAL_ZK_EPASSIVE) break; /* our node went meanwhile: claim again */
+            if (rc == CANAL_ZK_EZK || rc == CANAL_ENOMEM) return rc;
             if (rc == CANAL_EAUTH || rc == CANAL_EINVAL) return rc; /* the same everywhere */
             last = rc;
             if (z->srv_dirty || z->cluster_dirty || z->ha_dirty) break; /* news: start over */
@@ -1222,9 +1223,12 @@ static int ready(canal_zk *z, int64_t deadline) {
             if (last == CANAL_OK)
                 last = set_err(z, CANAL_ZK_ENOSERVER, "no Canal server reached for %s within %d ms",
                                z->destination, z->wait_ms);
-            else if (last != CANAL_ZK_ENOSERVER)
+            else if (last != CANAL_ZK_ENOSERVER) {
+                char why[ZK_ERRSTR_SIZE];
+                snprintf(why, sizeof why, "%s", z->errstr);
                 set_err(z, last, "no Canal server for %s within %d ms; last: %.400s", z->destination,
-                        z->wait_ms, z->errstr);
+                        z->wait_ms, why);
+            }
             return last;
         }
         if (!(z->srv_dirty || z->cluster_dirty || z->ha_dirty)) {
