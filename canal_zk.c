@@ -593,12 +593,16 @@ static req_ctx *new_req(canal_zk *z) {
 
 enum { OP_GET, OP_EXISTS, OP_CHILDREN, OP_CREATE, OP_CREATE_EPH, OP_SET, OP_DELETE };
 
-/* One ZooKeeper request, waited for until the deadline. Returns ZooKeeper's
- * result code, ZOPERATIONTIMEOUT when the deadline passed first, or
+/* One ZooKeeper request, waited for until the deadline, but at least
+ * connect_timeout_ms: a request is one step of an attempt, and a healthy
+ * ZooKeeper answering late in a call must not fail it. Returns ZooKeeper's
+ * result code, ZOPERATIONTIMEOUT when the time ran out first, or
  * ZSYSTEMERROR when we could not even ask. */
 static int zk_call(canal_zk *z, int op, const char *path, const char *value, int version,
                    bool watch, reply *out, int64_t deadline) {
     if (!z->zh) return ZCONNECTIONLOSS;
+    int64_t least = now_ms() + z->connect_timeout_ms;
+    if (deadline < least) deadline = least;
     req_ctx *q = new_req(z);
     if (!q) return ZSYSTEMERROR;
     int32_t seq = q->seq;
@@ -628,8 +632,8 @@ static int zk_call(canal_zk *z, int op, const char *path, const char *value, int
 
 static int zk_err(canal_zk *z, int rc, const char *what, const char *path) {
     if (rc == ZOPERATIONTIMEOUT)
-        return set_err(z, CANAL_ZK_EZK, "ZooKeeper %s: %s %s: no answer within the call's bound",
-                       z->zk_hosts, what, path);
+        return set_err(z, CANAL_ZK_EZK, "ZooKeeper %s: %s %s: no answer in time", z->zk_hosts, what,
+                       path);
     return set_err(z, CANAL_ZK_EZK, "ZooKeeper %s: %s %s: %s", z->zk_hosts, what, path, zerror(rc));
 }
 

@@ -42,12 +42,13 @@
  *
  * Bounds: a call spends at most wait_ms looking for a server, waiting to
  * become active or waiting for ZooKeeper; no new attempt starts after that,
- * and the one under way keeps canal.h's bounds (TCP connect within wait_ms,
- * login within read_timeout_ms, then the request within read_timeout_ms).
- * So every call returns within wait_ms + 2 * read_timeout_ms, and usually
- * within wait_ms. The first ZooKeeper session is waited for at most
+ * and the one under way keeps its own bounds (a ZooKeeper request, which
+ * ends the call when unanswered, connect_timeout_ms; TCP connect within
+ * wait_ms; login, then the request, read_timeout_ms each). So every call
+ * returns within wait_ms + connect_timeout_ms + 2 * read_timeout_ms, and
+ * usually within wait_ms. The first ZooKeeper session is waited for at most
  * connect_timeout_ms. ZooKeeper requests are asynchronous underneath, so a
- * ZooKeeper that stops answering cannot stretch a call either. Host names in
+ * ZooKeeper that stops answering cannot stretch a call further. Host names in
  * zk_hosts and in the nodes are resolved with getaddrinfo, which may block
  * while DNS is unreachable (as in canal.h).
  *

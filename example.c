@@ -506,8 +506,8 @@ static int run_zk(const struct config *cfg, struct work *w)
         rc = canal_zk_subscribe(z, cfg->filter);
         if (rc == CANAL_OK)
             rc = canal_zk_get(z, cfg->batch_size, cfg->timeout_ms, &m);
-        if (rc == CANAL_ZK_EPASSIVE || rc == CANAL_ZK_ENOSERVER) {
-            if (rc != last) /* standing by, or no server yet: keep trying */
+        if (rc == CANAL_ZK_EPASSIVE || rc == CANAL_ZK_ENOSERVER || rc == CANAL_ZK_EZK) {
+            if (rc != last) /* standing by, no server yet, ZooKeeper away: keep trying */
                 fprintf(stderr, "example: %s\n", canal_zk_errstr(z));
             last = rc;
             continue;

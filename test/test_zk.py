@@ -478,7 +478,7 @@ def case_example_zk():
             standby.kill()
             standby.communicate()
             raise CaseFailed('example --zk did not finish')
-        check(standby.returncode == 0, 'example exited %d: %s' % (standby.returncode, err[-500:]))
+        check(standby.returncode == 0, "example exited %d: %s" % (standby.returncode, err[-3000:]))
         check(err.count('passive: client id 1001 of destination example is active at 10.9.8.7:4321') == 1,
               'the standby should say so once: %r' % err[-500:])
         check(out.count('batch ') == 4 and 'shop.orders INSERT' in out, 'output: %r' % out[:300])
