@@ -41,6 +41,9 @@
 #define CANAL_INITIAL_RBUF 16384
 /* How much of a server error message canal_errstr keeps. */
 #define CANAL_ERRSTR_SIZE 512
+/* How many unanswered acks and rollbacks are remembered one by one, to name
+ * the one a later error Ack refuses; beyond that they are only counted. */
+#define CANAL_MAX_PENDING 8
 
 /* ------------------------------------------------------------ client state */
 
@@ -64,6 +67,13 @@ typedef struct col_fix {
 
 /* A decoded string arena: one block reserved up front to an upper bound, so
  * the pointers handed out never move (see copy_bytes). */
+/* Where the subscription stands; a reconnect restores SUB_ON. */
+enum sub_state {
+    SUB_NEVER, /* no subscribe yet on this client */
+    SUB_ON,    /* subscribed: restored on reconnect */
+    SUB_OFF    /* canal_unsubscribe ran since the last subscribe */
+};
+
 typedef struct arena {
     char *p, *end, *base;
     size_t cap;
@@ -86,12 +96,11 @@ struct canal_client {
     bool in_pool;       /* no-heap mode: hooks above are the pool's */
     bool has_password;
     uint8_t stage1[20]; /* SHA-1(password); the clear text is never kept */
-    int bad_options;    /* an invalid option: every network call fails with it */
-    char bad_options_msg[128];
+    const char *bad_options; /* why the options are invalid: every network call fails with it */
 
     /* connection */
     int fd;
-    bool subscribed;
+    enum sub_state state;
     char *filter;           /* the last subscribed filter, for reconnects */
     vec outstanding;        /* int64_t batch ids received, not yet acked */
     /* Acks and rollbacks sent since the last reply, which the server
@@ -100,9 +109,8 @@ struct canal_client {
     struct pending_op {
         char kind; /* 'a' ack, 'r' rollback, 'c' the rollback sent on connect */
         int64_t id;
-    } pending[8];
+    } pending[CANAL_MAX_PENDING];
     int n_pending;
-    bool unsubscribed;      /* canal_unsubscribe ran since the last subscribe */
     const char *waiting_for; /* the reply being read, for error text */
     int64_t deadline;       /* of the public call running: read_timeout_ms from its start */
 
@@ -496,8 +504,7 @@ canal_client *canal_client_new(const canal_options *opt) {
     const char *bad = check_options(opt);
     if (bad) {
         /* Keep the client so the reason can be read; every call repeats it. */
-        c->bad_options = 1;
-        snprintf(c->bad_options_msg, sizeof c->bad_options_msg, "%s", bad);
+        c->bad_options = bad;
         set_error(c, CANAL_EINVAL, "%s", bad);
         return c;
     }
@@ -1125,7 +1132,7 @@ static void describe_op(const struct pending_op *op, char *out, size_t cap) {
 static const struct pending_op *named_op(const canal_client *c, const canal_bytes *msg) {
     static const char key[] = "batchId:";
     size_t k = sizeof key - 1;
-    int n = c->n_pending < 8 ? c->n_pending : 8;
+    int n = c->n_pending < CANAL_MAX_PENDING ? c->n_pending : CANAL_MAX_PENDING;
     for (size_t i = 0; i + k < msg->len; i++) {
         if (memcmp(msg->ptr + i, key, k) != 0) continue;
         int64_t id = 0;
@@ -1155,7 +1162,7 @@ static int error_ack(canal_client *c, const ack_view *av, const char *what, int 
     char head[320], op[64] = "";
     const canal_bytes *m = &av->message;
     bool acks = false, rollbacks = false;
-    for (int i = 0; i < c->n_pending && i < 8; i++) {
+    for (int i = 0; i < c->n_pending && i < CANAL_MAX_PENDING; i++) {
         if (c->pending[i].kind == 'a') acks = true;
         else rollbacks = true;
     }
@@ -1218,7 +1225,7 @@ int canal_connect(canal_client *c) {
     if (!c) return CANAL_EINVAL;
     canal_disconnect(c);
     clear_error(c);
-    if (c->bad_options) return set_error(c, CANAL_EINVAL, "%s", c->bad_options_msg);
+    if (c->bad_options) return set_error(c, CANAL_EINVAL, "%s", c->bad_options);
     int rc = tcp_connect(c);
     if (rc < 0) return rc;
     return start_session(c);
@@ -1237,7 +1244,7 @@ int canal_connect_fd(canal_client *c, int fd) {
     clear_error(c);
     if (c->bad_options) {
         close(fd);
-        return set_error(c, CANAL_EINVAL, "%s", c->bad_options_msg);
+        return set_error(c, CANAL_EINVAL, "%s", c->bad_options);
     }
     c->fd = fd;
     if (set_nonblock_nodelay(fd) < 0)
@@ -1297,7 +1304,7 @@ static int session_start(canal_client *c) {
 
     /* A reconnect restores the subscription (as the Java cluster client
      * does) and then rolls back, so unacked batches come again. */
-    if (c->subscribed) {
+    if (c->state == SUB_ON) {
         caocp_Sub sub;
         memset(&sub, 0, sizeof sub);
         set_str(&sub.destination, c->destination);
@@ -1338,7 +1345,7 @@ bool canal_is_connected(const canal_client *c) { return c && c->fd >= 0; }
 static int need_conn(canal_client *c, const char *what) {
     clear_error(c);
     c->deadline = now_ms() + c->read_timeout_ms;
-    if (c->bad_options) return set_error(c, CANAL_EINVAL, "%s", c->bad_options_msg);
+    if (c->bad_options) return set_error(c, CANAL_EINVAL, "%s", c->bad_options);
     if (c->fd < 0)
         return set_error(c, CANAL_ESTATE, "%s: not connected (call canal_connect)", what);
     return CANAL_OK;
@@ -1364,8 +1371,7 @@ int canal_subscribe(canal_client *c, const char *filter) {
         mem_free(c, c->filter);
         c->filter = copy;
     }
-    c->subscribed = true;
-    c->unsubscribed = false;
+    c->state = SUB_ON;
     return CANAL_OK;
 }
 
@@ -1382,8 +1388,7 @@ int canal_unsubscribe(canal_client *c) {
                           "Unsub")) < 0)
         return rc;
     if ((rc = read_ack_reply(c, "unsubscription", CANAL_ESERVER)) < 0) return rc;
-    c->subscribed = false;
-    c->unsubscribed = true;
+    c->state = SUB_OFF;
     return CANAL_OK;
 }
 
@@ -1747,7 +1752,7 @@ static int check_batch(canal_client *c, int64_t id, const char *what) {
 }
 
 static void add_pending(canal_client *c, char kind, int64_t id) {
-    if (c->n_pending < 8) c->pending[c->n_pending].kind = kind, c->pending[c->n_pending].id = id;
+    if (c->n_pending < CANAL_MAX_PENDING) c->pending[c->n_pending].kind = kind, c->pending[c->n_pending].id = id;
     if (c->n_pending < INT_MAX) c->n_pending++;
 }
 
@@ -1755,7 +1760,7 @@ static void add_pending(canal_client *c, char kind, int64_t id) {
  * while keeping the batches; sending them would only put the two sides out
  * of step. */
 static int need_subscription(canal_client *c, const char *what) {
-    if (c->unsubscribed)
+    if (c->state == SUB_OFF)
         return set_error(c, CANAL_ESTATE, "%s: not subscribed (canal_unsubscribe was called)", what);
     return CANAL_OK;
 }
