@@ -111,7 +111,6 @@ struct canal_client {
         int64_t id;
     } pending[CANAL_MAX_PENDING];
     int n_pending;
-    const char *waiting_for; /* the reply being read, for error text */
     int64_t deadline;       /* of the public call running: read_timeout_ms from its start */
 
     /* buffers */
@@ -608,9 +607,9 @@ static int broken(canal_client *c, int code) {
 
 /* Wait until fd is ready for `events` or the deadline passes. Retries EINTR
  * with the time that is left, so signals do not stretch the deadline. */
-static int wait_fd(canal_client *c, short events, int64_t deadline) {
+static int wait_fd(int fd, short events, int64_t deadline) {
     for (;;) {
-        struct pollfd p = {c->fd, events, 0};
+        struct pollfd p = {fd, events, 0};
         int r = poll(&p, 1, ms_left(deadline));
         if (r > 0) return 1;
         if (r == 0) return 0;
@@ -618,8 +617,7 @@ static int wait_fd(canal_client *c, short events, int64_t deadline) {
     }
 }
 
-static int send_all(canal_client *c, const uint8_t *p, size_t n, int64_t deadline,
-                    const char *what) {
+static int send_all(canal_client *c, const uint8_t *p, size_t n, const char *what) {
     while (n > 0) {
         ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w > 0) {
@@ -628,7 +626,7 @@ static int send_all(canal_client *c, const uint8_t *p, size_t n, int64_t deadlin
         }
         if (w < 0 && errno == EINTR) continue;
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            int r = wait_fd(c, POLLOUT, deadline);
+            int r = wait_fd(c->fd, POLLOUT, c->deadline);
             if (r > 0) continue;
             if (r == 0)
                 return fail_conn(c, CANAL_ETIMEOUT, "timed out after %d ms sending %s",
@@ -640,7 +638,7 @@ static int send_all(canal_client *c, const uint8_t *p, size_t n, int64_t deadlin
 }
 
 /* Read whatever the socket has (at least one byte) into the receive buffer. */
-static int fill(canal_client *c, int64_t deadline, const char *part, size_t got, size_t want) {
+static int fill(canal_client *c, const char *what, const char *part, size_t got, size_t want) {
     for (;;) {
         ssize_t r = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, MSG_DONTWAIT);
         if (r > 0) {
@@ -651,18 +649,18 @@ static int fill(canal_client *c, int64_t deadline, const char *part, size_t got,
             return fail_conn(c, CANAL_EIO,
                              "server closed the connection while sending %s (%zu of %zu %s "
                              "bytes received)",
-                             c->waiting_for, got, want, part);
+                             what, got, want, part);
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            int w = wait_fd(c, POLLIN, deadline);
+            int w = wait_fd(c->fd, POLLIN, c->deadline);
             if (w > 0) continue;
             if (w == 0)
                 return fail_conn(c, CANAL_ETIMEOUT,
                                  "timed out after %d ms waiting for %s (%zu of %zu %s bytes "
                                  "received)",
-                                 c->read_timeout_ms, c->waiting_for, got, want, part);
+                                 c->read_timeout_ms, what, got, want, part);
         }
-        return fail_conn(c, CANAL_EIO, "receiving %s failed: %s", c->waiting_for,
+        return fail_conn(c, CANAL_EIO, "receiving %s failed: %s", what,
                          strerror(errno));
     }
 }
@@ -680,7 +678,7 @@ static void drop_message(canal_client *c) {
     c->msg.entries = NULL;
 }
 
-static int read_frame(canal_client *c, int64_t deadline, const uint8_t **body, size_t *len) {
+static int read_frame(canal_client *c, const char *what, const uint8_t **body, size_t *len) {
     int rc;
     drop_message(c);
     if (c->rpos > 0) { /* drop the previous frame; keep bytes read ahead */
@@ -689,15 +687,15 @@ static int read_frame(canal_client *c, int64_t deadline, const uint8_t **body, s
         c->rpos = 0;
     }
     while (c->rlen < 4)
-        if ((rc = fill(c, deadline, "header", c->rlen, 4)) < 0) return rc;
+        if ((rc = fill(c, what, "header", c->rlen, 4)) < 0) return rc;
     uint32_t n = (uint32_t)c->rbuf[0] << 24 | (uint32_t)c->rbuf[1] << 16 |
                  (uint32_t)c->rbuf[2] << 8 | c->rbuf[3];
     if (n >= 0x80000000u)
         return fail_conn(c, CANAL_EPROTO, "negative frame length %u (0x%08x) in %s", n, n,
-                         c->waiting_for);
+                         what);
     if (n > c->max_frame)
         return fail_conn(c, CANAL_ETOOBIG, "frame length %u exceeds max_frame %zu in %s", n,
-                         c->max_frame, c->waiting_for);
+                         c->max_frame, what);
     size_t total = 4 + (size_t)n;
     if (total > c->rcap) {
         size_t cap = c->rcap + c->rcap / 2;
@@ -707,15 +705,15 @@ static int read_frame(canal_client *c, int64_t deadline, const uint8_t **body, s
         if (!p && c->in_pool)
             return fail_conn(c, CANAL_ETOOBIG,
                              "frame of %u bytes in %s does not fit the client's heap buffer", n,
-                             c->waiting_for);
+                             what);
         if (!p)
             return fail_conn(c, CANAL_ENOMEM, "no memory for a frame of %u bytes in %s", n,
-                             c->waiting_for);
+                             what);
         c->rbuf = p;
         c->rcap = cap;
     }
     while (c->rlen < total)
-        if ((rc = fill(c, deadline, "body", c->rlen - 4, n)) < 0) return rc;
+        if ((rc = fill(c, what, "body", c->rlen - 4, n)) < 0) return rc;
     *body = c->rbuf + 4;
     *len = n;
     c->rpos = total;
@@ -767,9 +765,7 @@ static int tcp_connect(canal_client *c) {
         }
         int r = connect(fd, ai->ai_addr, ai->ai_addrlen);
         if (r < 0 && errno == EINPROGRESS) {
-            c->fd = fd;
-            int w = wait_fd(c, POLLOUT, deadline);
-            c->fd = -1;
+            int w = wait_fd(fd, POLLOUT, deadline);
             if (w == 0) {
                 close(fd);
                 code = CANAL_ETIMEOUT;
@@ -856,7 +852,7 @@ static int send_packet(canal_client *c, caocp_PacketType type, const pb_msgdesc_
         return set_error(c, CANAL_EINVAL, "cannot encode %s: %s", what, PB_GET_ERROR(&os));
     c->wbuf[0] = (uint8_t)(size >> 24), c->wbuf[1] = (uint8_t)(size >> 16);
     c->wbuf[2] = (uint8_t)(size >> 8), c->wbuf[3] = (uint8_t)size;
-    int rc = send_all(c, c->wbuf, size + 4, c->deadline, what);
+    int rc = send_all(c, c->wbuf, size + 4, what);
     /* A password token lived in wbuf for ClientAuth: do not leave it there. */
     if (type == caocp_PacketType_CLIENTAUTHENTICATION) wipe(c->wbuf, c->wcap);
     return rc;
@@ -1199,8 +1195,7 @@ static int read_ack_reply(canal_client *c, const char *what, int err_code) {
     packet_view pv;
     ack_view av;
     int rc;
-    c->waiting_for = what;
-    if ((rc = read_frame(c, c->deadline, &body, &len)) < 0) return rc;
+    if ((rc = read_frame(c, what, &body, &len)) < 0) return rc;
     if ((rc = parse_packet(c, body, len, &pv, what)) < 0) return broken(c, rc);
     if (pv.type != caocp_PacketType_ACK)
         return fail_conn(c, CANAL_EPROTO, "%s: expected an ACK packet, got type %d (%s)", what,
@@ -1255,15 +1250,14 @@ int canal_connect_fd(canal_client *c, int fd) {
 /* Handshake, login, re-subscription and rollback on a connected socket. */
 static int session_start(canal_client *c) {
     /* One deadline for handshake, login, re-subscription and rollback. */
-    int64_t deadline = c->deadline = now_ms() + c->read_timeout_ms;
+    c->deadline = now_ms() + c->read_timeout_ms;
     const uint8_t *body;
     size_t len;
     packet_view pv;
     int rc;
 
     /* Handshake (§4.1): version must be present and 1, type HANDSHAKE. */
-    c->waiting_for = "the handshake";
-    if ((rc = read_frame(c, deadline, &body, &len)) < 0) return rc;
+    if ((rc = read_frame(c, "the handshake", &body, &len)) < 0) return rc;
     if ((rc = parse_packet(c, body, len, &pv, "handshake")) < 0)
         return broken(c, rc);
     if (!pv.has_version || pv.version != 1)
@@ -1693,8 +1687,7 @@ int canal_get(canal_client *c, int batch_size, int timeout_ms, const canal_messa
     const uint8_t *body;
     size_t len;
     packet_view pv;
-    c->waiting_for = "the reply to GET";
-    if ((rc = read_frame(c, c->deadline, &body, &len)) < 0) return rc;
+    if ((rc = read_frame(c, "the reply to GET", &body, &len)) < 0) return rc;
     if ((rc = parse_packet(c, body, len, &pv, "get")) < 0) return broken(c, rc);
     if (pv.type == caocp_PacketType_ACK) {
         ack_view av;
