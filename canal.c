@@ -167,17 +167,31 @@ const char *canal_strerror(int err) {
 #define CANAL_PRINTF(a, b)
 #endif
 
-static int set_error(canal_client *c, int code, const char *fmt, ...) CANAL_PRINTF(3, 4);
-
-/* Record an error and return its code, so callers can `return set_error(...)`. */
-static int set_error(canal_client *c, int code, const char *fmt, ...) {
+/* Record an error and return its code, so callers can `return set_error(...)`.
+ * The first error of a call wins: what failed first (no memory inside a
+ * decode callback, say) is the cause, and the failures it sets off on the
+ * way up must not replace it. Every public call starts with clear_error. */
+CANAL_PRINTF(3, 4) static int set_error(canal_client *c, int code, const char *fmt, ...) {
+    if (c->err != CANAL_OK) return c->err;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(c->errstr, sizeof c->errstr, fmt, ap);
     va_end(ap);
     c->err = code;
-    c->server_code = 0;
     return code;
+}
+
+/* Put what was being done in front of the error recorded ("get: ..."),
+ * cutting the end if the text no longer fits. */
+static int error_in(canal_client *c, const char *what) {
+    size_t k = strlen(what) + 2, n = strlen(c->errstr);
+    if (k >= sizeof c->errstr) return c->err;
+    if (n > sizeof c->errstr - 1 - k) n = sizeof c->errstr - 1 - k;
+    memmove(c->errstr + k, c->errstr, n);
+    memcpy(c->errstr, what, k - 2);
+    memcpy(c->errstr + k - 2, ": ", 2);
+    c->errstr[k + n] = '\0';
+    return c->err;
 }
 
 static void clear_error(canal_client *c) {
@@ -583,26 +597,12 @@ static int ms_left(int64_t deadline) {
 
 /* ------------------------------------------------------------ socket I/O */
 
-/* An I/O failure ends the connection: what was in flight is lost and the
- * stream is out of step, so the next call must reconnect. */
-static int fail_conn(canal_client *c, int code, const char *fmt, ...) CANAL_PRINTF(3, 4);
-static int fail_conn(canal_client *c, int code, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->errstr, sizeof c->errstr, fmt, ap);
-    va_end(ap);
-    c->err = code;
-    c->server_code = 0;
+/* Fail and close: the error rc, already recorded, ends the connection.
+ * What was in flight is lost and the stream is out of step, so the next
+ * call must reconnect: `return fail_conn(c, set_error(c, ...))`. */
+static int fail_conn(canal_client *c, int rc) {
     close_fd(c);
-    return code;
-}
-
-/* Close the connection after an error already recorded, keeping it. */
-static int broken(canal_client *c, int code) {
-    int server_code = c->server_code;
-    close_fd(c);
-    c->server_code = server_code;
-    return code;
+    return rc;
 }
 
 /* Wait until fd is ready for `events` or the deadline passes. Retries EINTR
@@ -629,10 +629,10 @@ static int send_all(canal_client *c, const uint8_t *p, size_t n, const char *wha
             int r = wait_fd(c->fd, POLLOUT, c->deadline);
             if (r > 0) continue;
             if (r == 0)
-                return fail_conn(c, CANAL_ETIMEOUT, "timed out after %d ms sending %s",
-                                 c->read_timeout_ms, what);
+                return fail_conn(c, set_error(c, CANAL_ETIMEOUT, "timed out after %d ms sending %s",
+                                 c->read_timeout_ms, what));
         }
-        return fail_conn(c, CANAL_EIO, "sending %s failed: %s", what, strerror(errno));
+        return fail_conn(c, set_error(c, CANAL_EIO, "sending %s failed: %s", what, strerror(errno)));
     }
     return CANAL_OK;
 }
@@ -646,22 +646,22 @@ static int fill(canal_client *c, const char *what, const char *part, size_t got,
             return CANAL_OK;
         }
         if (r == 0)
-            return fail_conn(c, CANAL_EIO,
+            return fail_conn(c, set_error(c, CANAL_EIO,
                              "server closed the connection while sending %s (%zu of %zu %s "
                              "bytes received)",
-                             what, got, want, part);
+                             what, got, want, part));
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
             int w = wait_fd(c->fd, POLLIN, c->deadline);
             if (w > 0) continue;
             if (w == 0)
-                return fail_conn(c, CANAL_ETIMEOUT,
+                return fail_conn(c, set_error(c, CANAL_ETIMEOUT,
                                  "timed out after %d ms waiting for %s (%zu of %zu %s bytes "
                                  "received)",
-                                 c->read_timeout_ms, what, got, want, part);
+                                 c->read_timeout_ms, what, got, want, part));
         }
-        return fail_conn(c, CANAL_EIO, "receiving %s failed: %s", what,
-                         strerror(errno));
+        return fail_conn(c, set_error(c, CANAL_EIO, "receiving %s failed: %s", what,
+                         strerror(errno)));
     }
 }
 
@@ -691,11 +691,11 @@ static int read_frame(canal_client *c, const char *what, const uint8_t **body, s
     uint32_t n = (uint32_t)c->rbuf[0] << 24 | (uint32_t)c->rbuf[1] << 16 |
                  (uint32_t)c->rbuf[2] << 8 | c->rbuf[3];
     if (n >= 0x80000000u)
-        return fail_conn(c, CANAL_EPROTO, "negative frame length %u (0x%08x) in %s", n, n,
-                         what);
+        return fail_conn(c, set_error(c, CANAL_EPROTO, "negative frame length %u (0x%08x) in %s", n, n,
+                         what));
     if (n > c->max_frame)
-        return fail_conn(c, CANAL_ETOOBIG, "frame length %u exceeds max_frame %zu in %s", n,
-                         c->max_frame, what);
+        return fail_conn(c, set_error(c, CANAL_ETOOBIG, "frame length %u exceeds max_frame %zu in %s", n,
+                         c->max_frame, what));
     size_t total = 4 + (size_t)n;
     if (total > c->rcap) {
         size_t cap = c->rcap + c->rcap / 2;
@@ -703,12 +703,12 @@ static int read_frame(canal_client *c, const char *what, const uint8_t **body, s
         if (cap > c->max_frame + 4) cap = c->max_frame + 4;
         uint8_t *p = mem_realloc(c, c->rbuf, cap);
         if (!p && c->in_pool)
-            return fail_conn(c, CANAL_ETOOBIG,
+            return fail_conn(c, set_error(c, CANAL_ETOOBIG,
                              "frame of %u bytes in %s does not fit the client's heap buffer", n,
-                             what);
+                             what));
         if (!p)
-            return fail_conn(c, CANAL_ENOMEM, "no memory for a frame of %u bytes in %s", n,
-                             what);
+            return fail_conn(c, set_error(c, CANAL_ENOMEM, "no memory for a frame of %u bytes in %s", n,
+                             what));
         c->rbuf = p;
         c->rcap = cap;
     }
@@ -988,7 +988,6 @@ static bool copy_str(dec_ctx *x, pb_istream_t *s, canal_str *out, const char *fi
 static int decode_error(canal_client *c, dec_ctx *x, pb_istream_t *s, const char *what) {
     if (x && x->problem)
         return set_error(c, CANAL_EPROTO, "%s: %s in %s", what, x->problem, x->field);
-    if (c->err == CANAL_ENOMEM) return CANAL_ENOMEM;
     return set_error(c, CANAL_EPROTO, "%s: malformed protobuf (%s)", what, PB_GET_ERROR(s));
 }
 
@@ -1103,6 +1102,7 @@ static int parse_ack(canal_client *c, const packet_view *pv, ack_view *av, const
 
 /* Report a server error Ack: its code and text (cut to fit) in the error. */
 static int server_error(canal_client *c, int code, const ack_view *av, const char *head) {
+    if (c->err != CANAL_OK) return c->err;
     int len = av->message.len > 400 ? 400 : (int)av->message.len;
     set_error(c, code, "%s: server error %d: %.*s%s", head, av->code, len,
               (const char *)av->message.ptr, av->message.len > 400 ? "..." : "");
@@ -1178,8 +1178,7 @@ static int error_ack(canal_client *c, const ack_view *av, const char *what, int 
                  "server refused %s (or the %s request after it); connection closed, "
                  "canal_connect resumes and unacked batches are redelivered",
                  op, what);
-        server_error(c, CANAL_ESERVER, av, head);
-        return broken(c, CANAL_ESERVER);
+        return fail_conn(c, server_error(c, CANAL_ESERVER, av, head));
     }
     /* It answers this request, so every earlier ack/rollback went through. */
     c->n_pending = 0;
@@ -1196,11 +1195,11 @@ static int read_ack_reply(canal_client *c, const char *what, int err_code) {
     ack_view av;
     int rc;
     if ((rc = read_frame(c, what, &body, &len)) < 0) return rc;
-    if ((rc = parse_packet(c, body, len, &pv, what)) < 0) return broken(c, rc);
+    if ((rc = parse_packet(c, body, len, &pv, what)) < 0) return fail_conn(c, rc);
     if (pv.type != caocp_PacketType_ACK)
-        return fail_conn(c, CANAL_EPROTO, "%s: expected an ACK packet, got type %d (%s)", what,
-                         pv.type, packet_type_name(pv.type));
-    if ((rc = parse_ack(c, &pv, &av, what)) < 0) return broken(c, rc);
+        return fail_conn(c, set_error(c, CANAL_EPROTO, "%s: expected an ACK packet, got type %d (%s)", what,
+                         pv.type, packet_type_name(pv.type)));
+    if ((rc = parse_ack(c, &pv, &av, what)) < 0) return fail_conn(c, rc);
     if (av.code > 0) return error_ack(c, &av, what, err_code);
     c->n_pending = 0;
     return CANAL_OK;
@@ -1213,7 +1212,7 @@ static int session_start(canal_client *c);
 /* A failed connect leaves the client disconnected, whatever failed. */
 static int start_session(canal_client *c) {
     int rc = session_start(c);
-    return rc < 0 && c->fd >= 0 ? broken(c, rc) : rc;
+    return rc < 0 && c->fd >= 0 ? fail_conn(c, rc) : rc;
 }
 
 int canal_connect(canal_client *c) {
@@ -1231,6 +1230,7 @@ int canal_connect_fd(canal_client *c, int fd) {
         if (fd >= 0) close(fd); /* it was handed over: do not leak it */
         return CANAL_EINVAL;
     }
+    clear_error(c);
     if (fd < 0) return set_error(c, CANAL_EINVAL, "connect_fd: negative file descriptor");
     if (fd == c->fd)
         return set_error(c, CANAL_ESTATE,
@@ -1243,7 +1243,7 @@ int canal_connect_fd(canal_client *c, int fd) {
     }
     c->fd = fd;
     if (set_nonblock_nodelay(fd) < 0)
-        return fail_conn(c, CANAL_EIO, "cannot set up descriptor %d: %s", fd, strerror(errno));
+        return fail_conn(c, set_error(c, CANAL_EIO, "cannot set up descriptor %d: %s", fd, strerror(errno)));
     return start_session(c);
 }
 
@@ -1259,13 +1259,13 @@ static int session_start(canal_client *c) {
     /* Handshake (§4.1): version must be present and 1, type HANDSHAKE. */
     if ((rc = read_frame(c, "the handshake", &body, &len)) < 0) return rc;
     if ((rc = parse_packet(c, body, len, &pv, "handshake")) < 0)
-        return broken(c, rc);
+        return fail_conn(c, rc);
     if (!pv.has_version || pv.version != 1)
-        return fail_conn(c, CANAL_EPROTO, "handshake: unsupported version %d%s", pv.version,
-                         pv.has_version ? "" : " (absent)");
+        return fail_conn(c, set_error(c, CANAL_EPROTO, "handshake: unsupported version %d%s", pv.version,
+                         pv.has_version ? "" : " (absent)"));
     if (pv.type != caocp_PacketType_HANDSHAKE)
-        return fail_conn(c, CANAL_EPROTO, "handshake: expected a HANDSHAKE packet, got type %d (%s)",
-                         pv.type, packet_type_name(pv.type));
+        return fail_conn(c, set_error(c, CANAL_EPROTO, "handshake: expected a HANDSHAKE packet, got type %d (%s)",
+                         pv.type, packet_type_name(pv.type)));
     caocp_Handshake hs;
     canal_bytes seed = {(const uint8_t *)empty_str, 0};
     memset(&hs, 0, sizeof hs);
@@ -1273,9 +1273,9 @@ static int session_start(canal_client *c) {
     hs.seeds.arg = &seed;
     pb_istream_t s = pb_istream_from_buffer(pv.body.ptr, pv.body.len);
     if (!pb_decode_ex(&s, caocp_Handshake_fields, &hs, PB_DECODE_NOINIT))
-        return fail_conn(c, CANAL_EPROTO, "handshake: malformed Handshake (%s)", PB_GET_ERROR(&s));
+        return fail_conn(c, set_error(c, CANAL_EPROTO, "handshake: malformed Handshake (%s)", PB_GET_ERROR(&s)));
     if (!within(seed, pv.body.ptr, pv.body.len))
-        return fail_conn(c, CANAL_EPROTO, "handshake: malformed Handshake (seeds is not length-delimited)");
+        return fail_conn(c, set_error(c, CANAL_EPROTO, "handshake: malformed Handshake (seeds is not length-delimited)"));
 
     /* ClientAuth (§4.1 step 3): the token is hex text; no password sends none. */
     char token[41] = "";
@@ -1471,7 +1471,7 @@ static bool hand_pair(dec_ctx *x, pair_target *t, const wire_field *f, const cha
     pb_istream_t ps = pb_istream_from_buffer(f->p, f->n);
     void *arg = t;
     if (dec_pair(&ps, NULL, &arg)) return true;
-    if (!x->problem && x->c->err != CANAL_ENOMEM) x->problem = "malformed Pair", x->field = where;
+    if (!x->problem) x->problem = "malformed Pair", x->field = where;
     return false;
 }
 
@@ -1528,11 +1528,9 @@ static int decode_header(canal_client *c, dec_ctx *x, canal_entry *e, canal_byte
     }
     if (more < 0) x->field = "Header";
     if (x->problem || more < 0) {
-        if (c->err == CANAL_ENOMEM) return CANAL_ENOMEM;
         return set_error(c, CANAL_EPROTO, "entry %zu: Header: %s in %s", i,
                          x->problem ? x->problem : "malformed", x->field ? x->field : "Header");
     }
-    if (c->err == CANAL_ENOMEM) return CANAL_ENOMEM;
     h->n_props = c->hdr_pairs.n - p0;
     h->props = NULL; /* pointed at once the pairs vector stops moving */
     return CANAL_OK;
@@ -1543,16 +1541,13 @@ static int decode_header(canal_client *c, dec_ctx *x, canal_entry *e, canal_byte
 static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, const char *what) {
     caocp_Messages m;
     size_t i, hdr_total = 0;
-    int rc;
     c->entries.n = 0;
     c->hdr_pairs.n = 0;
     memset(&m, 0, sizeof m);
     m.messages.funcs.decode = dec_entry_raw;
     m.messages.arg = c;
     pb_istream_t s = pb_istream_from_buffer(buf, len);
-    clear_error(c);
     if (!pb_decode_ex(&s, caocp_Messages_fields, &m, PB_DECODE_NOINIT)) {
-        if (c->err == CANAL_ENOMEM) return CANAL_ENOMEM;
         return set_error(c, CANAL_EPROTO, "%s: malformed Messages (%s)", what, PB_GET_ERROR(&s));
     }
     canal_entry *es = c->entries.p;
@@ -1604,11 +1599,7 @@ static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, cons
         canal_header *h = &e->header;
         memset(h, 0, sizeof *h);
         h->logfile_name = h->server_encode = h->schema_name = h->table_name = h->gtid = EMPTY;
-        if (e->has_header && (rc = decode_header(c, &x, e, hb, i)) < 0) {
-            char tmp[CANAL_ERRSTR_SIZE];
-            snprintf(tmp, sizeof tmp, "%s", c->errstr);
-            return set_error(c, rc, "%s: %s", what, tmp);
-        }
+        if (e->has_header && decode_header(c, &x, e, hb, i) < 0) return error_in(c, what);
     }
     /* The pairs vector is final: headers took their props in entry order. */
     const canal_pair *pairs = c->hdr_pairs.p;
@@ -1688,34 +1679,32 @@ int canal_get(canal_client *c, int batch_size, int timeout_ms, const canal_messa
     size_t len;
     packet_view pv;
     if ((rc = read_frame(c, "the reply to GET", &body, &len)) < 0) return rc;
-    if ((rc = parse_packet(c, body, len, &pv, "get")) < 0) return broken(c, rc);
+    if ((rc = parse_packet(c, body, len, &pv, "get")) < 0) return fail_conn(c, rc);
     if (pv.type == caocp_PacketType_ACK) {
         ack_view av;
-        if ((rc = parse_ack(c, &pv, &av, "get")) < 0) return broken(c, rc);
+        if ((rc = parse_ack(c, &pv, &av, "get")) < 0) return fail_conn(c, rc);
         if (av.code <= 0)
-            return fail_conn(c, CANAL_EPROTO, "get: expected MESSAGES, got an ACK without error");
+            return fail_conn(c, set_error(c, CANAL_EPROTO, "get: expected MESSAGES, got an ACK without error"));
         return error_ack(c, &av, "get", CANAL_ESERVER);
     }
     if ((rc = decode_messages_packet(c, &pv, "get")) < 0) {
         /* A reply we cannot read leaves a batch outstanding that we cannot
          * name: the connection is out of step. */
-        char tmp[CANAL_ERRSTR_SIZE];
-        snprintf(tmp, sizeof tmp, "%s", c->errstr);
         drop_message(c);
-        return fail_conn(c, rc, "%s", tmp);
+        return fail_conn(c, rc);
     }
     c->n_pending = 0;
     if (c->msg.batch_id != -1) {
         if (c->msg.batch_id <= 0) {
             int64_t id = c->msg.batch_id;
             drop_message(c);
-            return fail_conn(c, CANAL_EPROTO, "get: server sent invalid batch id %" PRId64, id);
+            return fail_conn(c, set_error(c, CANAL_EPROTO, "get: server sent invalid batch id %" PRId64, id));
         }
         if (!vec_reserve(c, &c->outstanding, c->outstanding.n + 1, sizeof(int64_t))) {
             /* The server holds a batch this client could not record: out of step. */
             int64_t id = c->msg.batch_id;
             drop_message(c);
-            return fail_conn(c, CANAL_ENOMEM, "no memory to track batch %" PRId64, id);
+            return fail_conn(c, set_error(c, CANAL_ENOMEM, "no memory to track batch %" PRId64, id));
         }
         ((int64_t *)c->outstanding.p)[c->outstanding.n++] = c->msg.batch_id;
     }
