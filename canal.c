@@ -665,53 +665,63 @@ static int fill(canal_client *c, const char *what, const char *part, size_t got,
     }
 }
 
-/* Read one frame (§1): 4-byte big-endian length, checked against the sign
- * bit and max_frame before any memory is set aside for it, then the body.
- * The body stays in the receive buffer until the next read_frame. */
-/* The current message ends: its views may point into rbuf or a caller's
- * buffer that is about to change. */
-static void drop_message(canal_client *c) {
-    c->msg_buf = NULL;
-    c->msg_len = 0;
-    c->msg.batch_id = -1;
-    c->msg.n_entries = 0;
-    c->msg.entries = NULL;
+/* A frame (§1) is a 4-byte big-endian length, then that many bytes. Read
+ * the length from the `have` bytes received so far, with no socket: 0 while
+ * fewer than 4 are there; 1 with *len set; CANAL_EPROTO for a length with
+ * the sign bit set (Java reads an int), CANAL_ETOOBIG for one above
+ * max_frame, so that no memory is ever set aside for either (*len is set
+ * for the error text). */
+static int frame_header(const uint8_t *p, size_t have, size_t max_frame, uint32_t *len) {
+    if (have < 4) return 0;
+    *len = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    if (*len >= 0x80000000u) return CANAL_EPROTO;
+    if (*len > max_frame) return CANAL_ETOOBIG;
+    return 1;
 }
 
+/* Make the receive buffer hold a frame of `total` bytes (n of body). */
+static int frame_room(canal_client *c, size_t total, uint32_t n, const char *what) {
+    if (total <= c->rcap) return CANAL_OK;
+    size_t cap = c->rcap + c->rcap / 2;
+    if (cap < total) cap = total;
+    if (cap > c->max_frame + 4) cap = c->max_frame + 4;
+    uint8_t *p = mem_realloc(c, c->rbuf, cap);
+    if (!p && c->in_pool)
+        return fail_conn(c, set_error(c, CANAL_ETOOBIG,
+                                      "frame of %u bytes in %s does not fit the client's heap "
+                                      "buffer",
+                                      n, what));
+    if (!p)
+        return fail_conn(c, set_error(c, CANAL_ENOMEM, "no memory for a frame of %u bytes in %s",
+                                      n, what));
+    c->rbuf = p;
+    c->rcap = cap;
+    return CANAL_OK;
+}
+
+/* Read one frame: its header, checked before any memory is set aside for
+ * it, then the body. The body stays in the receive buffer until the next
+ * read_frame, which moves the buffer: whatever points into it (the current
+ * message) must have ended before. */
 static int read_frame(canal_client *c, const char *what, const uint8_t **body, size_t *len) {
     int rc;
-    drop_message(c);
+    uint32_t n = 0;
     if (c->rpos > 0) { /* drop the previous frame; keep bytes read ahead */
         memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
         c->rlen -= c->rpos;
         c->rpos = 0;
     }
-    while (c->rlen < 4)
+    while ((rc = frame_header(c->rbuf, c->rlen, c->max_frame, &n)) == 0)
         if ((rc = fill(c, what, "header", c->rlen, 4)) < 0) return rc;
-    uint32_t n = (uint32_t)c->rbuf[0] << 24 | (uint32_t)c->rbuf[1] << 16 |
-                 (uint32_t)c->rbuf[2] << 8 | c->rbuf[3];
-    if (n >= 0x80000000u)
-        return fail_conn(c, set_error(c, CANAL_EPROTO, "negative frame length %u (0x%08x) in %s", n, n,
-                         what));
-    if (n > c->max_frame)
-        return fail_conn(c, set_error(c, CANAL_ETOOBIG, "frame length %u exceeds max_frame %zu in %s", n,
-                         c->max_frame, what));
+    if (rc == CANAL_EPROTO)
+        return fail_conn(c, set_error(c, CANAL_EPROTO, "negative frame length %u (0x%08x) in %s",
+                                      n, n, what));
+    if (rc == CANAL_ETOOBIG)
+        return fail_conn(c, set_error(c, CANAL_ETOOBIG,
+                                      "frame length %u exceeds max_frame %zu in %s", n,
+                                      c->max_frame, what));
     size_t total = 4 + (size_t)n;
-    if (total > c->rcap) {
-        size_t cap = c->rcap + c->rcap / 2;
-        if (cap < total) cap = total;
-        if (cap > c->max_frame + 4) cap = c->max_frame + 4;
-        uint8_t *p = mem_realloc(c, c->rbuf, cap);
-        if (!p && c->in_pool)
-            return fail_conn(c, set_error(c, CANAL_ETOOBIG,
-                             "frame of %u bytes in %s does not fit the client's heap buffer", n,
-                             what));
-        if (!p)
-            return fail_conn(c, set_error(c, CANAL_ENOMEM, "no memory for a frame of %u bytes in %s", n,
-                             what));
-        c->rbuf = p;
-        c->rcap = cap;
-    }
+    if ((rc = frame_room(c, total, n, what)) < 0) return rc;
     while (c->rlen < total)
         if ((rc = fill(c, what, "body", c->rlen - 4, n)) < 0) return rc;
     *body = c->rbuf + 4;
@@ -1203,6 +1213,16 @@ static int read_ack_reply(canal_client *c, const char *what, int err_code) {
     if (av.code > 0) return error_ack(c, &av, what, err_code);
     c->n_pending = 0;
     return CANAL_OK;
+}
+
+/* The current message ends: its views may point into rbuf or a caller's
+ * buffer that is about to change. */
+static void drop_message(canal_client *c) {
+    c->msg_buf = NULL;
+    c->msg_len = 0;
+    c->msg.batch_id = -1;
+    c->msg.n_entries = 0;
+    c->msg.entries = NULL;
 }
 
 /* ------------------------------------------------------------ session */
