@@ -868,6 +868,80 @@ static int send_packet(canal_client *c, caocp_PacketType type, const pb_msgdesc_
     return rc;
 }
 
+/* ------------------------------------------------------------ requests */
+
+/* Every request after login opens with the destination and the client id. */
+static void set_ids(const canal_client *c, pb_callback_t *destination, pb_callback_t *client_id) {
+    set_str(destination, c->destination);
+    set_str(client_id, c->client_id);
+}
+
+/* ClientAuth (§4.1 step 3): the token is hex text; no password sends none. */
+static int send_auth(canal_client *c, canal_bytes seed) {
+    char token[41] = "";
+    if (c->has_password) scramble_hex(c->stage1, seed.ptr, seed.len, token);
+    caocp_ClientAuth auth;
+    memset(&auth, 0, sizeof auth);
+    set_str(&auth.username, c->username);
+    set_str(&auth.password, token);
+    auth.which_net_read_timeout_present = caocp_ClientAuth_net_read_timeout_tag;
+    auth.net_read_timeout = c->idle_timeout_ms;
+    auth.which_net_write_timeout_present = caocp_ClientAuth_net_write_timeout_tag;
+    auth.net_write_timeout = c->idle_timeout_ms;
+    int rc = send_packet(c, caocp_PacketType_CLIENTAUTHENTICATION, caocp_ClientAuth_fields, &auth,
+                         "ClientAuth");
+    wipe(token, sizeof token);
+    return rc;
+}
+
+static int send_sub(canal_client *c, const char *filter) {
+    caocp_Sub sub;
+    memset(&sub, 0, sizeof sub);
+    set_ids(c, &sub.destination, &sub.client_id);
+    set_str(&sub.filter, filter);
+    return send_packet(c, caocp_PacketType_SUBSCRIPTION, caocp_Sub_fields, &sub, "Sub");
+}
+
+static int send_unsub(canal_client *c) {
+    caocp_Unsub un;
+    memset(&un, 0, sizeof un);
+    set_ids(c, &un.destination, &un.client_id);
+    return send_packet(c, caocp_PacketType_UNSUBSCRIPTION, caocp_Unsub_fields, &un, "Unsub");
+}
+
+/* Get as the Java client sends it (§5.4): every field explicit. */
+static int send_get(canal_client *c, int batch_size, int timeout_ms) {
+    caocp_Get g;
+    memset(&g, 0, sizeof g);
+    set_ids(c, &g.destination, &g.client_id);
+    g.fetch_size = batch_size > 0 ? batch_size : 1000;
+    g.which_timeout_present = caocp_Get_timeout_tag;
+    g.timeout = timeout_ms < 0 ? -1 : timeout_ms;
+    g.which_unit_present = caocp_Get_unit_tag;
+    g.unit = 2; /* TimeUnit.MILLISECONDS */
+    g.which_auto_ack_present = caocp_Get_auto_ack_tag;
+    g.auto_ack = false;
+    return send_packet(c, caocp_PacketType_GET, caocp_Get_fields, &g, "Get");
+}
+
+static int send_ack(canal_client *c, int64_t batch_id) {
+    caocp_ClientAck a;
+    memset(&a, 0, sizeof a);
+    set_ids(c, &a.destination, &a.client_id);
+    a.batch_id = batch_id;
+    return send_packet(c, caocp_PacketType_CLIENTACK, caocp_ClientAck_fields, &a, "ClientAck");
+}
+
+/* batch_id 0: every unacked batch. */
+static int send_rollback(canal_client *c, int64_t batch_id) {
+    caocp_ClientRollback r;
+    memset(&r, 0, sizeof r);
+    set_ids(c, &r.destination, &r.client_id);
+    r.batch_id = batch_id;
+    return send_packet(c, caocp_PacketType_CLIENTROLLBACK, caocp_ClientRollback_fields, &r,
+                       "ClientRollback");
+}
+
 /* ------------------------------------------------------------ decoding helpers */
 
 /* Record a view of a length-delimited field. Every stream here is a buffer
@@ -1110,6 +1184,31 @@ static int parse_ack(canal_client *c, const packet_view *pv, ack_view *av, const
     return CANAL_OK;
 }
 
+/* Handshake (§4.1): version must be present and 1, type HANDSHAKE; the seed
+ * for the password token is a view into the frame. */
+static int parse_handshake(canal_client *c, const packet_view *pv, canal_bytes *seed) {
+    if (!pv->has_version || pv->version != 1)
+        return set_error(c, CANAL_EPROTO, "handshake: unsupported version %d%s", pv->version,
+                         pv->has_version ? "" : " (absent)");
+    if (pv->type != caocp_PacketType_HANDSHAKE)
+        return set_error(c, CANAL_EPROTO,
+                         "handshake: expected a HANDSHAKE packet, got type %d (%s)", pv->type,
+                         packet_type_name(pv->type));
+    caocp_Handshake hs;
+    seed->ptr = (const uint8_t *)empty_str;
+    seed->len = 0;
+    memset(&hs, 0, sizeof hs);
+    hs.seeds.funcs.decode = dec_view;
+    hs.seeds.arg = seed;
+    pb_istream_t s = pb_istream_from_buffer(pv->body.ptr, pv->body.len);
+    if (!pb_decode_ex(&s, caocp_Handshake_fields, &hs, PB_DECODE_NOINIT))
+        return set_error(c, CANAL_EPROTO, "handshake: malformed Handshake (%s)", PB_GET_ERROR(&s));
+    if (!within(*seed, pv->body.ptr, pv->body.len))
+        return set_error(c, CANAL_EPROTO,
+                         "handshake: malformed Handshake (seeds is not length-delimited)");
+    return CANAL_OK;
+}
+
 /* Report a server error Ack: its code and text (cut to fit) in the error. */
 static int server_error(canal_client *c, int code, const ack_view *av, const char *head) {
     if (c->err != CANAL_OK) return c->err;
@@ -1227,11 +1326,47 @@ static void drop_message(canal_client *c) {
 
 /* ------------------------------------------------------------ session */
 
-static int session_start(canal_client *c);
+/* Handshake and login: the server speaks first. */
+static int login(canal_client *c) {
+    const uint8_t *body;
+    size_t len;
+    packet_view pv;
+    canal_bytes seed;
+    int rc;
+    if ((rc = read_frame(c, "the handshake", &body, &len)) < 0) return rc;
+    if ((rc = parse_packet(c, body, len, &pv, "handshake")) < 0 ||
+        (rc = parse_handshake(c, &pv, &seed)) < 0)
+        return fail_conn(c, rc);
+    if ((rc = send_auth(c, seed)) < 0) return rc;
+    /* On a refusal the server keeps the socket open; start_session closes it. */
+    return read_ack_reply(c, "authentication", CANAL_EAUTH);
+}
 
-/* A failed connect leaves the client disconnected, whatever failed. */
+/* A reconnect restores the subscription (as the Java cluster client does)
+ * and then rolls back, so unacked batches come again. */
+static int resume(canal_client *c) {
+    int rc;
+    if (c->state == SUB_ON) {
+        if ((rc = send_sub(c, c->filter)) < 0) return rc;
+        if ((rc = read_ack_reply(c, "re-subscription", CANAL_ESERVER)) < 0) return rc;
+    }
+    if (!c->rollback_on_connect) return CANAL_OK;
+    if ((rc = send_rollback(c, 0)) < 0) return rc;
+    /* The server forgets every unacked batch; without this rollback it
+     * keeps them for this identity, so their ids stay good to ack. */
+    c->outstanding.n = 0;
+    c->pending[0].kind = 'c', c->pending[0].id = 0;
+    c->n_pending = 1;
+    return CANAL_OK;
+}
+
+/* Handshake, login, re-subscription and rollback on a connected socket,
+ * all within one deadline. A failed start leaves the client disconnected,
+ * whatever failed. */
 static int start_session(canal_client *c) {
-    int rc = session_start(c);
+    c->deadline = now_ms() + c->read_timeout_ms;
+    int rc = login(c);
+    if (rc == CANAL_OK) rc = resume(c);
     return rc < 0 && c->fd >= 0 ? fail_conn(c, rc) : rc;
 }
 
@@ -1267,86 +1402,6 @@ int canal_connect_fd(canal_client *c, int fd) {
     return start_session(c);
 }
 
-/* Handshake, login, re-subscription and rollback on a connected socket. */
-static int session_start(canal_client *c) {
-    /* One deadline for handshake, login, re-subscription and rollback. */
-    c->deadline = now_ms() + c->read_timeout_ms;
-    const uint8_t *body;
-    size_t len;
-    packet_view pv;
-    int rc;
-
-    /* Handshake (§4.1): version must be present and 1, type HANDSHAKE. */
-    if ((rc = read_frame(c, "the handshake", &body, &len)) < 0) return rc;
-    if ((rc = parse_packet(c, body, len, &pv, "handshake")) < 0)
-        return fail_conn(c, rc);
-    if (!pv.has_version || pv.version != 1)
-        return fail_conn(c, set_error(c, CANAL_EPROTO, "handshake: unsupported version %d%s", pv.version,
-                         pv.has_version ? "" : " (absent)"));
-    if (pv.type != caocp_PacketType_HANDSHAKE)
-        return fail_conn(c, set_error(c, CANAL_EPROTO, "handshake: expected a HANDSHAKE packet, got type %d (%s)",
-                         pv.type, packet_type_name(pv.type)));
-    caocp_Handshake hs;
-    canal_bytes seed = {(const uint8_t *)empty_str, 0};
-    memset(&hs, 0, sizeof hs);
-    hs.seeds.funcs.decode = dec_view;
-    hs.seeds.arg = &seed;
-    pb_istream_t s = pb_istream_from_buffer(pv.body.ptr, pv.body.len);
-    if (!pb_decode_ex(&s, caocp_Handshake_fields, &hs, PB_DECODE_NOINIT))
-        return fail_conn(c, set_error(c, CANAL_EPROTO, "handshake: malformed Handshake (%s)", PB_GET_ERROR(&s)));
-    if (!within(seed, pv.body.ptr, pv.body.len))
-        return fail_conn(c, set_error(c, CANAL_EPROTO, "handshake: malformed Handshake (seeds is not length-delimited)"));
-
-    /* ClientAuth (§4.1 step 3): the token is hex text; no password sends none. */
-    char token[41] = "";
-    if (c->has_password) scramble_hex(c->stage1, seed.ptr, seed.len, token);
-    caocp_ClientAuth auth;
-    memset(&auth, 0, sizeof auth);
-    set_str(&auth.username, c->username);
-    set_str(&auth.password, token);
-    auth.which_net_read_timeout_present = caocp_ClientAuth_net_read_timeout_tag;
-    auth.net_read_timeout = c->idle_timeout_ms;
-    auth.which_net_write_timeout_present = caocp_ClientAuth_net_write_timeout_tag;
-    auth.net_write_timeout = c->idle_timeout_ms;
-    rc = send_packet(c, caocp_PacketType_CLIENTAUTHENTICATION, caocp_ClientAuth_fields, &auth,
-                     "ClientAuth");
-    wipe(token, sizeof token);
-    if (rc < 0) return rc;
-    /* On a refusal the server keeps the socket open; connect_fd closes it. */
-    if ((rc = read_ack_reply(c, "authentication", CANAL_EAUTH)) < 0) return rc;
-    c->n_pending = 0;
-
-    /* A reconnect restores the subscription (as the Java cluster client
-     * does) and then rolls back, so unacked batches come again. */
-    if (c->state == SUB_ON) {
-        caocp_Sub sub;
-        memset(&sub, 0, sizeof sub);
-        set_str(&sub.destination, c->destination);
-        set_str(&sub.client_id, c->client_id);
-        set_str(&sub.filter, c->filter);
-        if ((rc = send_packet(c, caocp_PacketType_SUBSCRIPTION, caocp_Sub_fields, &sub,
-                              "Sub")) < 0)
-            return rc;
-        if ((rc = read_ack_reply(c, "re-subscription", CANAL_ESERVER)) < 0) return rc;
-    }
-    if (c->rollback_on_connect) {
-        caocp_ClientRollback rb;
-        memset(&rb, 0, sizeof rb);
-        set_str(&rb.destination, c->destination);
-        set_str(&rb.client_id, c->client_id);
-        if ((rc = send_packet(c, caocp_PacketType_CLIENTROLLBACK, caocp_ClientRollback_fields,
-                              &rb, "ClientRollback")) < 0)
-            return rc;
-        /* The server forgets every unacked batch; without this rollback it
-         * keeps them for this identity, so their ids stay good to ack. */
-        c->outstanding.n = 0;
-        c->pending[0].kind = 'c', c->pending[0].id = 0;
-        c->n_pending = 1;
-    }
-    clear_error(c);
-    return CANAL_OK;
-}
-
 void canal_disconnect(canal_client *c) {
     if (!c) return;
     close_fd(c);
@@ -1371,13 +1426,7 @@ int canal_subscribe(canal_client *c, const char *filter) {
     int rc = need_conn(c, "subscribe");
     if (rc < 0) return rc;
     if (!filter) filter = c->filter;
-    caocp_Sub sub;
-    memset(&sub, 0, sizeof sub);
-    set_str(&sub.destination, c->destination);
-    set_str(&sub.client_id, c->client_id);
-    set_str(&sub.filter, filter);
-    if ((rc = send_packet(c, caocp_PacketType_SUBSCRIPTION, caocp_Sub_fields, &sub, "Sub")) < 0)
-        return rc;
+    if ((rc = send_sub(c, filter)) < 0) return rc;
     if ((rc = read_ack_reply(c, "subscription", CANAL_ESERVER)) < 0) return rc;
     if (strcmp(c->filter, filter) != 0) {
         char *copy = mem_strdup(c, filter);
@@ -1394,13 +1443,7 @@ int canal_unsubscribe(canal_client *c) {
     drop_message(c);
     int rc = need_conn(c, "unsubscribe");
     if (rc < 0) return rc;
-    caocp_Unsub un;
-    memset(&un, 0, sizeof un);
-    set_str(&un.destination, c->destination);
-    set_str(&un.client_id, c->client_id);
-    if ((rc = send_packet(c, caocp_PacketType_UNSUBSCRIPTION, caocp_Unsub_fields, &un,
-                          "Unsub")) < 0)
-        return rc;
+    if ((rc = send_unsub(c)) < 0) return rc;
     if ((rc = read_ack_reply(c, "unsubscription", CANAL_ESERVER)) < 0) return rc;
     c->state = SUB_OFF;
     return CANAL_OK;
@@ -1673,38 +1716,21 @@ int canal_message_parse(canal_client *c, const void *buf, size_t len, bool is_pa
     return CANAL_OK;
 }
 
-int canal_get(canal_client *c, int batch_size, int timeout_ms, const canal_message **out) {
-    if (!c) return CANAL_EINVAL;
-    if (out) *out = NULL;
-    drop_message(c);
-    int rc = need_conn(c, "get");
-    if (rc < 0) return rc;
-    if (!out) return set_error(c, CANAL_EINVAL, "get: out is NULL");
-
-    /* Get as the Java client sends it (§5.4): every field explicit. */
-    caocp_Get g;
-    memset(&g, 0, sizeof g);
-    set_str(&g.destination, c->destination);
-    set_str(&g.client_id, c->client_id);
-    g.fetch_size = batch_size > 0 ? batch_size : 1000;
-    g.which_timeout_present = caocp_Get_timeout_tag;
-    g.timeout = timeout_ms < 0 ? -1 : timeout_ms;
-    g.which_unit_present = caocp_Get_unit_tag;
-    g.unit = 2; /* TimeUnit.MILLISECONDS */
-    g.which_auto_ack_present = caocp_Get_auto_ack_tag;
-    g.auto_ack = false;
-    if ((rc = send_packet(c, caocp_PacketType_GET, caocp_Get_fields, &g, "Get")) < 0) return rc;
-
+/* The reply to GET: MESSAGES, decoded into the current message, or an
+ * error Ack. */
+static int read_get_reply(canal_client *c) {
     const uint8_t *body;
     size_t len;
     packet_view pv;
+    int rc;
     if ((rc = read_frame(c, "the reply to GET", &body, &len)) < 0) return rc;
     if ((rc = parse_packet(c, body, len, &pv, "get")) < 0) return fail_conn(c, rc);
     if (pv.type == caocp_PacketType_ACK) {
         ack_view av;
         if ((rc = parse_ack(c, &pv, &av, "get")) < 0) return fail_conn(c, rc);
         if (av.code <= 0)
-            return fail_conn(c, set_error(c, CANAL_EPROTO, "get: expected MESSAGES, got an ACK without error"));
+            return fail_conn(c, set_error(c, CANAL_EPROTO,
+                                          "get: expected MESSAGES, got an ACK without error"));
         return error_ack(c, &av, "get", CANAL_ESERVER);
     }
     if ((rc = decode_messages_packet(c, &pv, "get")) < 0) {
@@ -1714,20 +1740,38 @@ int canal_get(canal_client *c, int batch_size, int timeout_ms, const canal_messa
         return fail_conn(c, rc);
     }
     c->n_pending = 0;
-    if (c->msg.batch_id != -1) {
-        if (c->msg.batch_id <= 0) {
-            int64_t id = c->msg.batch_id;
-            drop_message(c);
-            return fail_conn(c, set_error(c, CANAL_EPROTO, "get: server sent invalid batch id %" PRId64, id));
-        }
-        if (!vec_reserve(c, &c->outstanding, c->outstanding.n + 1, sizeof(int64_t))) {
-            /* The server holds a batch this client could not record: out of step. */
-            int64_t id = c->msg.batch_id;
-            drop_message(c);
-            return fail_conn(c, set_error(c, CANAL_ENOMEM, "no memory to track batch %" PRId64, id));
-        }
-        ((int64_t *)c->outstanding.p)[c->outstanding.n++] = c->msg.batch_id;
+    return CANAL_OK;
+}
+
+/* Keep the id of the batch just received until it is acked or rolled
+ * back. The server holds the batch whatever happens here, so a batch that
+ * cannot be kept puts the two sides out of step. */
+static int record_batch(canal_client *c) {
+    int64_t id = c->msg.batch_id;
+    if (id == -1) return CANAL_OK; /* an empty batch: nothing to ack */
+    if (id <= 0) {
+        drop_message(c);
+        return fail_conn(c, set_error(c, CANAL_EPROTO,
+                                      "get: server sent invalid batch id %" PRId64, id));
     }
+    if (!vec_reserve(c, &c->outstanding, c->outstanding.n + 1, sizeof(int64_t))) {
+        drop_message(c);
+        return fail_conn(c, set_error(c, CANAL_ENOMEM, "no memory to track batch %" PRId64, id));
+    }
+    ((int64_t *)c->outstanding.p)[c->outstanding.n++] = id;
+    return CANAL_OK;
+}
+
+int canal_get(canal_client *c, int batch_size, int timeout_ms, const canal_message **out) {
+    if (!c) return CANAL_EINVAL;
+    if (out) *out = NULL;
+    drop_message(c);
+    int rc = need_conn(c, "get");
+    if (rc < 0) return rc;
+    if (!out) return set_error(c, CANAL_EINVAL, "get: out is NULL");
+    if ((rc = send_get(c, batch_size, timeout_ms)) < 0 || (rc = read_get_reply(c)) < 0 ||
+        (rc = record_batch(c)) < 0)
+        return rc;
     *out = &c->msg;
     return CANAL_OK;
 }
@@ -1781,13 +1825,7 @@ int canal_ack(canal_client *c, int64_t batch_id) {
         return set_error(c, CANAL_EINVAL, "ack: batch -1 is an empty batch; there is nothing to ack");
     if ((rc = need_subscription(c, "ack")) < 0 || (rc = check_batch(c, batch_id, "ack")) < 0)
         return rc;
-    caocp_ClientAck a;
-    memset(&a, 0, sizeof a);
-    set_str(&a.destination, c->destination);
-    set_str(&a.client_id, c->client_id);
-    a.batch_id = batch_id;
-    if ((rc = send_packet(c, caocp_PacketType_CLIENTACK, caocp_ClientAck_fields, &a, "ClientAck")) < 0)
-        return rc;
+    if ((rc = send_ack(c, batch_id)) < 0) return rc;
     drop_first_batch(c);
     add_pending(c, 'a', batch_id);
     return CANAL_OK;
@@ -1799,14 +1837,7 @@ int canal_rollback(canal_client *c, int64_t batch_id) {
     if (rc < 0) return rc;
     if ((rc = need_subscription(c, "rollback")) < 0) return rc;
     if (batch_id != 0 && (rc = check_batch(c, batch_id, "rollback")) < 0) return rc;
-    caocp_ClientRollback r;
-    memset(&r, 0, sizeof r);
-    set_str(&r.destination, c->destination);
-    set_str(&r.client_id, c->client_id);
-    r.batch_id = batch_id;
-    if ((rc = send_packet(c, caocp_PacketType_CLIENTROLLBACK, caocp_ClientRollback_fields, &r,
-                          "ClientRollback")) < 0)
-        return rc;
+    if ((rc = send_rollback(c, batch_id)) < 0) return rc;
     /* The server forgets the batch (or all of them) and rewinds to the last
      * acked position; other ids stay registered there, so they stay here. */
     if (batch_id == 0) c->outstanding.n = 0;
