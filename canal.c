@@ -124,6 +124,7 @@ struct canal_client {
     const uint8_t *msg_buf;
     size_t msg_len;
     vec entries;  /* canal_entry */
+    vec hdr_views; /* canal_bytes: each entry's header, between the two passes */
     vec hdr_pairs;
     arena hdr_str;
 
@@ -567,7 +568,7 @@ void canal_client_free(canal_client *c) {
     mem_free(c, c->wbuf);
     mem_free(c, c->hdr_str.base);
     mem_free(c, c->rc_str.base);
-    vec *vs[] = {&c->outstanding, &c->entries,  &c->hdr_pairs, &c->cols_before, &c->cols_after,
+    vec *vs[] = {&c->outstanding, &c->entries,  &c->hdr_views, &c->hdr_pairs, &c->cols_before, &c->cols_after,
                  &c->rows,        &c->row_ixs,  &c->fixes,     &c->col_pairs,   &c->row_pairs,
                  &c->rc_pairs};
     for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) vec_free(c, vs[i]);
@@ -1599,72 +1600,52 @@ static int decode_header(canal_client *c, dec_ctx *x, canal_entry *e, canal_byte
     return CANAL_OK;
 }
 
-/* Decode a Messages body into c->msg: entry views, then their headers.
- * Callers have already ended the previous message (drop_message). */
-static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, const char *what) {
-    caocp_Messages m;
-    size_t i, hdr_total = 0;
-    c->entries.n = 0;
-    c->hdr_pairs.n = 0;
-    memset(&m, 0, sizeof m);
-    m.messages.funcs.decode = dec_entry_raw;
-    m.messages.arg = c;
-    pb_istream_t s = pb_istream_from_buffer(buf, len);
-    if (!pb_decode_ex(&s, caocp_Messages_fields, &m, PB_DECODE_NOINIT)) {
-        return set_error(c, CANAL_EPROTO, "%s: malformed Messages (%s)", what, PB_GET_ERROR(&s));
-    }
-    canal_entry *es = c->entries.p;
-    size_t n = c->entries.n;
-    /* DML headers carry one prop (rowsCount): room for one per entry up
-     * front keeps the pairs vector from growing batch after batch. */
-    if (!c->in_pool && !vec_reserve(c, &c->hdr_pairs, n, sizeof(canal_pair)))
-        return set_error(c, CANAL_ENOMEM, "no memory for %zu header props", n);
-    /* Pass 1: each Entry's top level; the header stays a view. */
-    for (i = 0; i < n; i++) {
-        caocp_Entry em;
-        entry_frame fr;
-        canal_entry *e = &es[i];
-        if (!within(e->raw, buf, len))
-            return set_error(c, CANAL_EPROTO, "%s: entry %zu of %zu is not length-delimited",
-                             what, i, n);
-        memset(&em, 0, sizeof em);
-        memset(&fr, 0, sizeof fr);
-        fr.store.ptr = (const uint8_t *)empty_str;
-        em.header.funcs.decode = dec_entry_header_view;
-        em.header.arg = &fr;
-        em.storeValue.funcs.decode = dec_view;
-        em.storeValue.arg = &fr.store;
+/* Pass 1 for one Entry: its top level, by nanopb; the header is left as a
+ * view, *header, for pass 2. */
+static int decode_entry(canal_client *c, canal_entry *e, canal_bytes *header, const char *what,
+                        size_t i, size_t n) {
+    caocp_Entry em;
+    entry_frame fr;
+    memset(&em, 0, sizeof em);
+    memset(&fr, 0, sizeof fr);
+    fr.store.ptr = (const uint8_t *)empty_str;
+    em.header.funcs.decode = dec_entry_header_view;
+    em.header.arg = &fr;
+    em.storeValue.funcs.decode = dec_view;
+    em.storeValue.arg = &fr.store;
+    pb_istream_t s = pb_istream_from_buffer(e->raw.ptr, e->raw.len);
+    if (!pb_decode_ex(&s, caocp_Entry_fields, &em, PB_DECODE_NOINIT))
+        return set_error(c, CANAL_EPROTO, "%s: entry %zu of %zu: malformed Entry (%s)", what, i, n,
+                         PB_GET_ERROR(&s));
+    if (!within(fr.store, e->raw.ptr, e->raw.len) || !within(fr.header, e->raw.ptr, e->raw.len))
+        return set_error(c, CANAL_EPROTO,
+                         "%s: entry %zu of %zu: header or storeValue is not length-delimited",
+                         what, i, n);
+    e->has_entry_type = em.which_entryType_present == caocp_Entry_entryType_tag;
+    e->entry_type = e->has_entry_type ? enum_value(em.entryType) : 0;
+    e->store_value = fr.store;
+    e->has_header = fr.has_header;
+    *header = fr.header;
+    return CANAL_OK;
+}
 
-        pb_istream_t es_ = pb_istream_from_buffer(e->raw.ptr, e->raw.len);
-        if (!pb_decode_ex(&es_, caocp_Entry_fields, &em, PB_DECODE_NOINIT))
-            return set_error(c, CANAL_EPROTO, "%s: entry %zu of %zu: malformed Entry (%s)", what,
-                             i, n, PB_GET_ERROR(&es_));
-        if (!within(fr.store, e->raw.ptr, e->raw.len) || !within(fr.header, e->raw.ptr, e->raw.len))
-            return set_error(c, CANAL_EPROTO,
-                             "%s: entry %zu of %zu: header or storeValue is not length-delimited",
-                             what, i, n);
-        e->has_entry_type = em.which_entryType_present == caocp_Entry_entryType_tag;
-        e->entry_type = e->has_entry_type ? enum_value(em.entryType) : 0;
-        e->store_value = fr.store;
-        e->has_header = fr.has_header;
-        /* Park the header view in the fields it will replace. */
-        e->header.logfile_name.ptr = (const char *)fr.header.ptr;
-        e->header.logfile_name.len = fr.header.len;
-        hdr_total += fr.header.len + 1;
-    }
-    /* Pass 2: headers, into an arena that holds all of them at once. */
-    if (!arena_reset(c, &c->hdr_str, hdr_total + 1))
-        return set_error(c, CANAL_ENOMEM, "no memory for %zu bytes of headers", hdr_total);
+/* Pass 2: every header, into an arena that holds all of them at once
+ * (total bytes of header views); then their props, which went to one
+ * vector in entry order, are pointed at now that it no longer moves. */
+static int decode_headers(canal_client *c, const canal_bytes *views, size_t total,
+                          const char *what) {
+    canal_entry *es = c->entries.p;
+    size_t i, n = c->entries.n;
+    if (!arena_reset(c, &c->hdr_str, total + 1))
+        return set_error(c, CANAL_ENOMEM, "no memory for %zu bytes of headers", total);
     dec_ctx x = {c, &c->hdr_str, NULL, NULL};
     for (i = 0; i < n; i++) {
-        canal_entry *e = &es[i];
-        canal_bytes hb = {(const uint8_t *)e->header.logfile_name.ptr, e->header.logfile_name.len};
-        canal_header *h = &e->header;
+        canal_header *h = &es[i].header;
         memset(h, 0, sizeof *h);
         h->logfile_name = h->server_encode = h->schema_name = h->table_name = h->gtid = EMPTY;
-        if (e->has_header && decode_header(c, &x, e, hb, i) < 0) return error_in(c, what);
+        if (es[i].has_header && decode_header(c, &x, &es[i], views[i], i) < 0)
+            return error_in(c, what);
     }
-    /* The pairs vector is final: headers took their props in entry order. */
     const canal_pair *pairs = c->hdr_pairs.p;
     for (i = 0; i < n; i++) {
         canal_header *h = &es[i].header;
@@ -1674,6 +1655,40 @@ static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, cons
             pairs += h->n_props;
         }
     }
+    return CANAL_OK;
+}
+
+/* Decode a Messages body into c->msg: entry views, then their headers.
+ * Callers have already ended the previous message (drop_message). */
+static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, const char *what) {
+    caocp_Messages m;
+    size_t i, n, hdr_total = 0;
+    int rc;
+    c->entries.n = 0;
+    c->hdr_pairs.n = 0;
+    memset(&m, 0, sizeof m);
+    m.messages.funcs.decode = dec_entry_raw;
+    m.messages.arg = c;
+    pb_istream_t s = pb_istream_from_buffer(buf, len);
+    if (!pb_decode_ex(&s, caocp_Messages_fields, &m, PB_DECODE_NOINIT))
+        return set_error(c, CANAL_EPROTO, "%s: malformed Messages (%s)", what, PB_GET_ERROR(&s));
+    canal_entry *es = c->entries.p;
+    n = c->entries.n;
+    /* DML headers carry one prop (rowsCount): room for one per entry up
+     * front keeps the pairs vector from growing batch after batch. */
+    if (!c->in_pool && !vec_reserve(c, &c->hdr_pairs, n, sizeof(canal_pair)))
+        return set_error(c, CANAL_ENOMEM, "no memory for %zu header props", n);
+    if (!vec_reserve(c, &c->hdr_views, n, sizeof(canal_bytes)))
+        return set_error(c, CANAL_ENOMEM, "no memory for %zu entries", n);
+    canal_bytes *views = c->hdr_views.p;
+    for (i = 0; i < n; i++) {
+        if (!within(es[i].raw, buf, len))
+            return set_error(c, CANAL_EPROTO, "%s: entry %zu of %zu is not length-delimited",
+                             what, i, n);
+        if ((rc = decode_entry(c, &es[i], &views[i], what, i, n)) < 0) return rc;
+        hdr_total += views[i].len + 1;
+    }
+    if ((rc = decode_headers(c, views, hdr_total, what)) < 0) return rc;
     c->msg.batch_id = m.batch_id;
     c->msg.n_entries = n;
     c->msg.entries = n ? es : NULL;
