@@ -490,6 +490,34 @@ static const char *check_options(const canal_options *o) {
     return NULL;
 }
 
+/* Copy valid options into the client: strings duplicated, the password
+ * kept only as SHA-1(password). False when out of memory. */
+static bool copy_options(canal_client *c, const canal_options *opt) {
+    c->port = opt->port;
+    c->connect_timeout_ms = opt->connect_timeout_ms;
+    c->read_timeout_ms = opt->read_timeout_ms;
+    c->idle_timeout_ms = opt->idle_timeout_ms;
+    c->max_frame = opt->max_frame;
+    c->rollback_on_connect = opt->rollback_on_connect;
+    c->validate_utf8 = opt->validate_utf8;
+    snprintf(c->client_id, sizeof c->client_id, "%d", opt->client_id);
+    c->host = mem_strdup(c, opt->host);
+    c->destination = mem_strdup(c, opt->destination);
+    c->username = mem_strdup(c, opt->username ? opt->username : "");
+    c->filter = mem_strdup(c, opt->filter ? opt->filter : "");
+    /* A small pool gets a small first buffer; it grows as frames need. */
+    c->rcap = c->in_pool ? 1024 : CANAL_INITIAL_RBUF;
+    c->rbuf = mem_alloc(c, c->rcap);
+    if (!c->host || !c->destination || !c->username || !c->filter || !c->rbuf ||
+        !vec_reserve(c, &c->outstanding, 16, sizeof(int64_t)))
+        return false;
+    if (opt->password) {
+        c->has_password = true;
+        sha1(opt->password, strlen(opt->password), c->stage1);
+    }
+    return true;
+}
+
 canal_client *canal_client_new(const canal_options *opt) {
     canal_options defaults;
     if (!opt) {
@@ -515,38 +543,15 @@ canal_client *canal_client_new(const canal_options *opt) {
     c->in_pool = opt->heap != NULL;
     c->validate_utf8 = opt->validate_utf8; /* decoding works even with bad options */
     c->msg.batch_id = -1;
-    const char *bad = check_options(opt);
-    if (bad) {
+    if ((c->bad_options = check_options(opt)) != NULL) {
         /* Keep the client so the reason can be read; every call repeats it. */
-        c->bad_options = bad;
-        set_error(c, CANAL_EINVAL, "%s", bad);
+        set_error(c, CANAL_EINVAL, "%s", c->bad_options);
         return c;
     }
-    c->port = opt->port;
-    c->connect_timeout_ms = opt->connect_timeout_ms;
-    c->read_timeout_ms = opt->read_timeout_ms;
-    c->idle_timeout_ms = opt->idle_timeout_ms;
-    c->max_frame = opt->max_frame;
-    c->rollback_on_connect = opt->rollback_on_connect;
-    c->validate_utf8 = opt->validate_utf8;
-    snprintf(c->client_id, sizeof c->client_id, "%d", opt->client_id);
-    c->host = mem_strdup(c, opt->host);
-    c->destination = mem_strdup(c, opt->destination);
-    c->username = mem_strdup(c, opt->username ? opt->username : "");
-    c->filter = mem_strdup(c, opt->filter ? opt->filter : "");
-    /* A small pool gets a small first buffer; it grows as frames need. */
-    c->rcap = c->in_pool ? 1024 : CANAL_INITIAL_RBUF;
-    c->rbuf = mem_alloc(c, c->rcap);
-    if (!c->host || !c->destination || !c->username || !c->filter || !c->rbuf ||
-        !vec_reserve(c, &c->outstanding, 16, sizeof(int64_t))) {
+    if (!copy_options(c, opt)) {
         canal_client_free(c);
         return NULL;
     }
-    if (opt->password) {
-        c->has_password = true;
-        sha1(opt->password, strlen(opt->password), c->stage1);
-    }
-    c->msg.batch_id = -1;
     return c;
 }
 
@@ -743,6 +748,48 @@ static int set_nonblock_nodelay(int fd) {
     return 0;
 }
 
+/* Connect to one address within the deadline: the socket, or -1 with
+ * *code and why saying what failed. */
+static int connect_addr(const struct addrinfo *ai, int64_t deadline, int timeout_ms, int *code,
+                        char *why, size_t cap) {
+#ifdef SOCK_CLOEXEC
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+#else
+    int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+    if (fd >= 0) (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+#endif
+    if (fd < 0) {
+        snprintf(why, cap, "socket: %s", strerror(errno));
+        return -1;
+    }
+    if (set_nonblock_nodelay(fd) < 0) {
+        snprintf(why, cap, "fcntl: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    int r = connect(fd, ai->ai_addr, ai->ai_addrlen);
+    if (r < 0 && errno == EINPROGRESS) {
+        int w = wait_fd(fd, POLLOUT, deadline);
+        if (w == 0) {
+            close(fd);
+            *code = CANAL_ETIMEOUT;
+            snprintf(why, cap, "timed out after %d ms", timeout_ms);
+            return -1;
+        }
+        int err = 0;
+        socklen_t el = sizeof err;
+        if (w < 0) err = errno;
+        else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0) err = errno;
+        r = err ? -1 : 0;
+        errno = err;
+    }
+    if (r == 0) return fd;
+    *code = CANAL_EIO;
+    snprintf(why, cap, "%s", strerror(errno));
+    close(fd);
+    return -1;
+}
+
 /* Resolve the host afresh (servers move) and connect to its addresses in
  * turn, all within connect_timeout_ms. */
 static int tcp_connect(canal_client *c) {
@@ -756,51 +803,16 @@ static int tcp_connect(canal_client *c) {
     if (g != 0)
         return set_error(c, CANAL_EIO, "cannot resolve %s: %s", c->host, gai_strerror(g));
     int64_t deadline = now_ms() + c->connect_timeout_ms;
-    int code = CANAL_EIO;
+    int fd = -1, code = CANAL_EIO;
     char why[160] = "no address";
-    for (ai = res; ai; ai = ai->ai_next) {
-#ifdef SOCK_CLOEXEC
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-#else
-        int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (fd >= 0) (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-#endif
-        if (fd < 0) {
-            snprintf(why, sizeof why, "socket: %s", strerror(errno));
-            continue;
-        }
-        if (set_nonblock_nodelay(fd) < 0) {
-            snprintf(why, sizeof why, "fcntl: %s", strerror(errno));
-            close(fd);
-            continue;
-        }
-        int r = connect(fd, ai->ai_addr, ai->ai_addrlen);
-        if (r < 0 && errno == EINPROGRESS) {
-            int w = wait_fd(fd, POLLOUT, deadline);
-            if (w == 0) {
-                close(fd);
-                code = CANAL_ETIMEOUT;
-                snprintf(why, sizeof why, "timed out after %d ms", c->connect_timeout_ms);
-                break; /* the deadline is spent for every address */
-            }
-            int err = 0;
-            socklen_t el = sizeof err;
-            if (w < 0) err = errno;
-            else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0) err = errno;
-            r = err ? -1 : 0;
-            errno = err;
-        }
-        if (r == 0) {
-            freeaddrinfo(res);
-            c->fd = fd;
-            return CANAL_OK;
-        }
-        code = CANAL_EIO;
-        snprintf(why, sizeof why, "%s", strerror(errno));
-        close(fd);
+    for (ai = res; ai && fd < 0; ai = ai->ai_next) {
+        fd = connect_addr(ai, deadline, c->connect_timeout_ms, &code, why, sizeof why);
+        if (code == CANAL_ETIMEOUT) break; /* the deadline is spent for every address */
     }
     freeaddrinfo(res);
-    return set_error(c, code, "cannot connect to %s:%d: %s", c->host, c->port, why);
+    if (fd < 0) return set_error(c, code, "cannot connect to %s:%d: %s", c->host, c->port, why);
+    c->fd = fd;
+    return CANAL_OK;
 }
 
 /* ------------------------------------------------------------ encoding */
@@ -1996,75 +2008,31 @@ static bool is_current_entry(const canal_client *c, const canal_entry *e) {
     return false;
 }
 
-int canal_entry_rowchange(canal_client *c, const canal_entry *e, canal_rowchange *out) {
-    if (!c) return CANAL_EINVAL;
-    clear_error(c);
-    if (!e || !out) return set_error(c, CANAL_EINVAL, "entry_rowchange: NULL %s", e ? "out" : "entry");
+static void empty_rowchange(canal_rowchange *out) {
     memset(out, 0, sizeof *out);
     out->sql = out->ddl_schema_name = EMPTY;
-    if (e->entry_type != CANAL_ROWDATA)
-        return set_error(c, CANAL_EINVAL, "entry_rowchange: entry type %d (%s) carries no RowChange",
-                         (int)e->entry_type, canal_entry_type_name(e->entry_type));
-    /* Only the current message's entries: an older one's bytes may be gone,
-     * or reused by the current message at the same address. */
-    if (!is_current_entry(c, e))
-        return set_error(c, CANAL_ESTATE,
-                         "entry_rowchange: the entry is not from the current message (each get, "
-                         "parse, subscribe or connect replaces it)");
-    return canal_rowchange_parse(c, e->store_value.ptr, e->store_value.len, out);
 }
 
-int canal_rowchange_parse(canal_client *c, const void *buf, size_t len, canal_rowchange *out) {
-    if (!c) return CANAL_EINVAL;
-    clear_error(c);
-    if (!out || (!buf && len > 0))
-        return set_error(c, CANAL_EINVAL, "rowchange_parse: NULL %s", out ? "buf" : "out");
-    memset(out, 0, sizeof *out);
-    out->sql = out->ddl_schema_name = EMPTY;
-    if (!buf) buf = empty_str;
+/* The decode state of one RowChange: vectors emptied, an arena for all its
+ * strings (the encoded size bounds them), each kind of props to its vector. */
+static int rowchange_start(canal_client *c, rc_ctx *r, size_t len) {
     c->cols_before.n = c->cols_after.n = c->rows.n = c->row_ixs.n = c->fixes.n = 0;
     c->col_pairs.n = c->row_pairs.n = c->rc_pairs.n = 0;
     if (!arena_reset(c, &c->rc_str, len + 1))
-        return set_error(c, CANAL_ENOMEM, "no memory to decode a RowChange of %zu bytes",
-                         len);
-    rc_ctx r;
-    rcstr_frame sf;
-    caocp_RowChange m;
-    memset(&r, 0, sizeof r);
-    r.x.c = c;
-    r.x.str = &c->rc_str;
-    r.col_props.x = r.row_props.x = r.rc_props.x = &r.x;
-    r.col_props.v = &c->col_pairs;
-    r.row_props.v = &c->row_pairs;
-    r.rc_props.v = &c->rc_pairs;
-    sf.x = &r.x;
-    sf.out = out;
-    memset(&m, 0, sizeof m);
-    m.sql.funcs.decode = m.ddlSchemaName.funcs.decode = dec_rc_str;
-    m.sql.arg = m.ddlSchemaName.arg = &sf;
-    m.rowDatas.funcs.decode = dec_row;
-    m.rowDatas.arg = &r;
-    m.props.funcs.decode = dec_pair;
-    m.props.arg = &r.rc_props;
+        return set_error(c, CANAL_ENOMEM, "no memory to decode a RowChange of %zu bytes", len);
+    memset(r, 0, sizeof *r);
+    r->x.c = c;
+    r->x.str = &c->rc_str;
+    r->col_props.x = r->row_props.x = r->rc_props.x = &r->x;
+    r->col_props.v = &c->col_pairs;
+    r->row_props.v = &c->row_pairs;
+    r->rc_props.v = &c->rc_pairs;
+    return CANAL_OK;
+}
 
-    pb_istream_t s = pb_istream_from_buffer(buf, len);
-    if (!pb_decode_ex(&s, caocp_RowChange_fields, &m, PB_DECODE_NOINIT)) {
-        char what[64];
-        snprintf(what, sizeof what, "RowChange (row %zu)", r.row);
-        int rc = decode_error(c, &r.x, &s, what);
-        memset(out, 0, sizeof *out);
-        out->sql = out->ddl_schema_name = EMPTY;
-        return rc;
-    }
-    out->table_id = m.tableId;
-    out->has_event_type = m.which_eventType_present == caocp_RowChange_eventType_tag;
-    out->event_type = out->has_event_type ? enum_value(m.eventType) : 0;
-    out->has_is_ddl = m.which_isDdl_present == caocp_RowChange_isDdl_tag;
-    out->is_ddl = out->has_is_ddl && m.isDdl;
-    out->props = pairs_at(&c->rc_pairs, 0, c->rc_pairs.n);
-    out->n_props = c->rc_pairs.n;
-
-    /* Every vector is final now: turn indexes into pointers. */
+/* Every vector is final now: turn the rows' indexes into pointers, and
+ * point the columns that have props at theirs. */
+static int rowchange_finish(canal_client *c, canal_rowchange *out) {
     size_t nrows = c->row_ixs.n;
     if (!vec_reserve(c, &c->rows, nrows, sizeof(canal_row)))
         return set_error(c, CANAL_ENOMEM, "no memory for %zu rows", nrows);
@@ -2087,6 +2055,59 @@ int canal_rowchange_parse(canal_client *c, const void *buf, size_t len, canal_ro
     out->rows = nrows ? rows : NULL;
     out->n_rows = nrows;
     return CANAL_OK;
+}
+
+int canal_rowchange_parse(canal_client *c, const void *buf, size_t len, canal_rowchange *out) {
+    if (!c) return CANAL_EINVAL;
+    clear_error(c);
+    if (!out || (!buf && len > 0))
+        return set_error(c, CANAL_EINVAL, "rowchange_parse: NULL %s", out ? "buf" : "out");
+    empty_rowchange(out);
+    if (!buf) buf = empty_str;
+    rc_ctx r;
+    rcstr_frame sf = {&r.x, out};
+    caocp_RowChange m;
+    int rc = rowchange_start(c, &r, len);
+    if (rc < 0) return rc;
+    memset(&m, 0, sizeof m);
+    m.sql.funcs.decode = m.ddlSchemaName.funcs.decode = dec_rc_str;
+    m.sql.arg = m.ddlSchemaName.arg = &sf;
+    m.rowDatas.funcs.decode = dec_row;
+    m.rowDatas.arg = &r;
+    m.props.funcs.decode = dec_pair;
+    m.props.arg = &r.rc_props;
+    pb_istream_t s = pb_istream_from_buffer(buf, len);
+    if (!pb_decode_ex(&s, caocp_RowChange_fields, &m, PB_DECODE_NOINIT)) {
+        char what[64];
+        snprintf(what, sizeof what, "RowChange (row %zu)", r.row);
+        empty_rowchange(out);
+        return decode_error(c, &r.x, &s, what);
+    }
+    out->table_id = m.tableId;
+    out->has_event_type = m.which_eventType_present == caocp_RowChange_eventType_tag;
+    out->event_type = out->has_event_type ? enum_value(m.eventType) : 0;
+    out->has_is_ddl = m.which_isDdl_present == caocp_RowChange_isDdl_tag;
+    out->is_ddl = out->has_is_ddl && m.isDdl;
+    out->props = pairs_at(&c->rc_pairs, 0, c->rc_pairs.n);
+    out->n_props = c->rc_pairs.n;
+    return rowchange_finish(c, out);
+}
+
+int canal_entry_rowchange(canal_client *c, const canal_entry *e, canal_rowchange *out) {
+    if (!c) return CANAL_EINVAL;
+    clear_error(c);
+    if (!e || !out) return set_error(c, CANAL_EINVAL, "entry_rowchange: NULL %s", e ? "out" : "entry");
+    empty_rowchange(out);
+    if (e->entry_type != CANAL_ROWDATA)
+        return set_error(c, CANAL_EINVAL, "entry_rowchange: entry type %d (%s) carries no RowChange",
+                         (int)e->entry_type, canal_entry_type_name(e->entry_type));
+    /* Only the current message's entries: an older one's bytes may be gone,
+     * or reused by the current message at the same address. */
+    if (!is_current_entry(c, e))
+        return set_error(c, CANAL_ESTATE,
+                         "entry_rowchange: the entry is not from the current message (each get, "
+                         "parse, subscribe or connect replaces it)");
+    return canal_rowchange_parse(c, e->store_value.ptr, e->store_value.len, out);
 }
 
 /* ------------------------------------------------------------ names, binary */
