@@ -2,6 +2,18 @@
  * canal.c - canal-c, a small blocking client for Alibaba Canal.
  * The contract is canal.h; the wire protocol is shared/spec/PROTOCOL.md
  * (section numbers in comments below point there).
+ *
+ * How to read this file: it is a house of rooms, each a numbered section
+ * under a banner, and each uses only the rooms above it, so it reads top to
+ * bottom with no forward declaration. The client struct comes first (what
+ * belongs to the connection, the session and the current batch), then the
+ * one error path and memory; the network goes up from transport (bytes),
+ * framing (one frame) and the wire codec (protobuf fields) to packets (one
+ * request or reply); the message model and row changes turn bytes into the
+ * structs of canal.h; the session ties a conversation with the server
+ * together. The calls on a client come last. The hot paths (utf8_valid,
+ * decode_header, decode_column) are long on purpose: splitting them costs
+ * speed that bench/ measures.
  */
 #if !defined(_POSIX_C_SOURCE) || _POSIX_C_SOURCE < 200809L
 #undef _POSIX_C_SOURCE
@@ -37,15 +49,53 @@
 #define MSG_NOSIGNAL 0 /* platforms without it set SO_NOSIGPIPE instead */
 #endif
 
+/* ------------------------------------------------------------ 1. configuration and the client */
+
+/* The options a client keeps, its defaults and checks, and the client
+ * itself: what belongs to the connection, the session and the current
+ * batch, each in a struct of its own. */
+
 /* Size of the receive buffer before the first frame needs more. */
 #define CANAL_INITIAL_RBUF 16384
+
 /* How much of a server error message canal_errstr keeps. */
 #define CANAL_ERRSTR_SIZE 512
+
 /* How many unanswered acks and rollbacks are remembered one by one, to name
  * the one a later error Ack refuses; beyond that they are only counted. */
 #define CANAL_MAX_PENDING 8
 
-/* ------------------------------------------------------------ client state */
+void canal_options_init(canal_options *o) {
+    if (!o) return;
+    memset(o, 0, sizeof *o);
+    o->host = "127.0.0.1";
+    o->port = 11111;
+    o->destination = "example";
+    o->client_id = 1001;
+    o->filter = "";
+    o->connect_timeout_ms = 10000;
+    o->read_timeout_ms = 60000;
+    o->idle_timeout_ms = 3600000;
+    o->max_frame = CANAL_DEFAULT_MAX_FRAME;
+    o->rollback_on_connect = true;
+    o->validate_utf8 = true;
+}
+
+static const char *check_options(const canal_options *o) {
+    if (!o->host || !*o->host) return "options: host is NULL or empty";
+    if (o->port < 1 || o->port > 65535) return "options: port must be 1..65535";
+    if (!o->destination || !*o->destination) return "options: destination is NULL or empty";
+    if (o->client_id < -32768 || o->client_id > 32767)
+        return "options: client_id must fit a Java short (-32768..32767)";
+    if (o->connect_timeout_ms <= 0) return "options: connect_timeout_ms must be > 0";
+    if (o->read_timeout_ms <= 0) return "options: read_timeout_ms must be > 0";
+    if (o->max_frame < 16 || o->max_frame > 0x7fffffffu)
+        return "options: max_frame must be 16..2147483647";
+    if (!!o->malloc_fn + !!o->realloc_fn + !!o->free_fn != 0 &&
+        !(o->malloc_fn && o->realloc_fn && o->free_fn))
+        return "options: set malloc_fn, realloc_fn and free_fn together";
+    return NULL;
+}
 
 /* A growable array. Elements are addressed by index while a decode runs
  * (the array may move), and by pointer only once it is finished. */
@@ -54,30 +104,19 @@ typedef struct vec {
     size_t n, cap;
 } vec;
 
-/* Where a row's columns and props sit in the vectors while decoding. */
-typedef struct row_ix {
-    size_t b0, nb, a0, na, p0, np;
-} row_ix;
-
-/* A column whose props must be pointed at once the pairs vector is final. */
-typedef struct col_fix {
-    int after;
-    size_t col, p0;
-} col_fix;
-
 /* A decoded string arena: one block reserved up front to an upper bound, so
  * the pointers handed out never move (see copy_bytes). */
+typedef struct arena {
+    char *p, *end, *base;
+    size_t cap;
+} arena;
+
 /* Where the subscription stands; a reconnect restores SUB_ON. */
 enum sub_state {
     SUB_NEVER, /* no subscribe yet on this client */
     SUB_ON,    /* subscribed: restored on reconnect */
     SUB_OFF    /* canal_unsubscribe ran since the last subscribe */
 };
-
-typedef struct arena {
-    char *p, *end, *base;
-    size_t cap;
-} arena;
 
 struct canal_client {
     /* options, copied */
@@ -140,27 +179,13 @@ struct canal_client {
 };
 
 static const char empty_str[1] = "";
+
 static const canal_str EMPTY = {empty_str, 0};
 
-int canal_version(void) { return CANAL_VERSION_NUMBER; }
+/* ------------------------------------------------------------ 2. errors */
 
-const char *canal_strerror(int err) {
-    switch (err) {
-    case CANAL_OK: return "CANAL_OK";
-    case CANAL_EIO: return "CANAL_EIO";
-    case CANAL_ETIMEOUT: return "CANAL_ETIMEOUT";
-    case CANAL_EPROTO: return "CANAL_EPROTO";
-    case CANAL_ESERVER: return "CANAL_ESERVER";
-    case CANAL_EAUTH: return "CANAL_EAUTH";
-    case CANAL_EINVAL: return "CANAL_EINVAL";
-    case CANAL_ESTATE: return "CANAL_ESTATE";
-    case CANAL_ETOOBIG: return "CANAL_ETOOBIG";
-    case CANAL_ENOMEM: return "CANAL_ENOMEM";
-    default: return "CANAL_E?";
-    }
-}
-
-/* ------------------------------------------------------------ errors */
+/* One way to record an error (code and text naming the bad value), one
+ * way to fail and close; the first error of a call wins. */
 
 #if defined(__GNUC__)
 #define CANAL_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -201,18 +226,34 @@ static void clear_error(canal_client *c) {
     c->errstr[0] = '\0';
 }
 
-int canal_errcode(const canal_client *c) { return c ? c->err : CANAL_EINVAL; }
-const char *canal_errstr(const canal_client *c) { return c ? c->errstr : "client is NULL"; }
-int canal_server_code(const canal_client *c) { return c ? c->server_code : 0; }
+static void close_fd(canal_client *c) {
+    if (c->fd >= 0) close(c->fd);
+    c->fd = -1;
+    c->rpos = c->rlen = 0;
+    c->n_pending = 0; /* what the server did with them is unknown now */
+}
 
-/* ------------------------------------------------------------ memory */
+/* Fail and close: the error rc, already recorded, ends the connection.
+ * What was in flight is lost and the stream is out of step, so the next
+ * call must reconnect: `return fail_conn(c, set_error(c, ...))`. */
+static int fail_conn(canal_client *c, int rc) {
+    close_fd(c);
+    return rc;
+}
+
+/* ------------------------------------------------------------ 3. memory */
+
+/* Allocator hooks, the no-heap pool, vectors that grow and settle, arenas
+ * whose pointers never move. */
 
 static void *mem_alloc(canal_client *c, size_t n) {
     return c->malloc_fn ? c->malloc_fn(c->alloc_ud, n) : malloc(n);
 }
+
 static void *mem_realloc(canal_client *c, void *p, size_t n) {
     return c->realloc_fn ? c->realloc_fn(c->alloc_ud, p, n) : realloc(p, n);
 }
+
 static void mem_free(canal_client *c, void *p) {
     if (!p) return;
     if (c->free_fn) c->free_fn(c->alloc_ud, p);
@@ -232,6 +273,7 @@ typedef struct pool {
 } pool;
 
 #define POOL_ALIGN 16
+
 #define POOL_HDR ((sizeof(pool_blk) + POOL_ALIGN - 1) / POOL_ALIGN * POOL_ALIGN)
 
 static pool_blk *pool_next(const pool *p, pool_blk *b) {
@@ -361,9 +403,13 @@ static bool arena_reset(canal_client *c, arena *a, size_t n) {
 /* A volatile function pointer stops the compiler from dropping the wipe of
  * memory that is about to die (a plain memset there is a dead store). */
 static void *(*volatile wipe_memset)(void *, int, size_t) = memset;
+
 static void wipe(void *p, size_t n) { wipe_memset(p, 0, n); }
 
-/* ------------------------------------------------------------ SHA-1 */
+/* ------------------------------------------------------------ 4. self-contained helpers */
+
+/* SHA-1 and the password scramble, the UTF-8 check, ISO-8859-1, enum
+ * names: no client, no I/O. */
 
 typedef struct sha1_ctx {
     uint32_t h[5];
@@ -456,137 +502,138 @@ static void scramble_hex(const uint8_t stage1[20], const uint8_t *seed, size_t s
     wipe(h, sizeof h);
 }
 
-/* ------------------------------------------------------------ options */
-
-void canal_options_init(canal_options *o) {
-    if (!o) return;
-    memset(o, 0, sizeof *o);
-    o->host = "127.0.0.1";
-    o->port = 11111;
-    o->destination = "example";
-    o->client_id = 1001;
-    o->filter = "";
-    o->connect_timeout_ms = 10000;
-    o->read_timeout_ms = 60000;
-    o->idle_timeout_ms = 3600000;
-    o->max_frame = CANAL_DEFAULT_MAX_FRAME;
-    o->rollback_on_connect = true;
-    o->validate_utf8 = true;
-}
-
-static const char *check_options(const canal_options *o) {
-    if (!o->host || !*o->host) return "options: host is NULL or empty";
-    if (o->port < 1 || o->port > 65535) return "options: port must be 1..65535";
-    if (!o->destination || !*o->destination) return "options: destination is NULL or empty";
-    if (o->client_id < -32768 || o->client_id > 32767)
-        return "options: client_id must fit a Java short (-32768..32767)";
-    if (o->connect_timeout_ms <= 0) return "options: connect_timeout_ms must be > 0";
-    if (o->read_timeout_ms <= 0) return "options: read_timeout_ms must be > 0";
-    if (o->max_frame < 16 || o->max_frame > 0x7fffffffu)
-        return "options: max_frame must be 16..2147483647";
-    if (!!o->malloc_fn + !!o->realloc_fn + !!o->free_fn != 0 &&
-        !(o->malloc_fn && o->realloc_fn && o->free_fn))
-        return "options: set malloc_fn, realloc_fn and free_fn together";
-    return NULL;
-}
-
-/* Copy valid options into the client: strings duplicated, the password
- * kept only as SHA-1(password). False when out of memory. */
-static bool copy_options(canal_client *c, const canal_options *opt) {
-    c->port = opt->port;
-    c->connect_timeout_ms = opt->connect_timeout_ms;
-    c->read_timeout_ms = opt->read_timeout_ms;
-    c->idle_timeout_ms = opt->idle_timeout_ms;
-    c->max_frame = opt->max_frame;
-    c->rollback_on_connect = opt->rollback_on_connect;
-    c->validate_utf8 = opt->validate_utf8;
-    snprintf(c->client_id, sizeof c->client_id, "%d", opt->client_id);
-    c->host = mem_strdup(c, opt->host);
-    c->destination = mem_strdup(c, opt->destination);
-    c->username = mem_strdup(c, opt->username ? opt->username : "");
-    c->filter = mem_strdup(c, opt->filter ? opt->filter : "");
-    /* A small pool gets a small first buffer; it grows as frames need. */
-    c->rcap = c->in_pool ? 1024 : CANAL_INITIAL_RBUF;
-    c->rbuf = mem_alloc(c, c->rcap);
-    if (!c->host || !c->destination || !c->username || !c->filter || !c->rbuf ||
-        !vec_reserve(c, &c->outstanding, 16, sizeof(int64_t)))
-        return false;
-    if (opt->password) {
-        c->has_password = true;
-        sha1(opt->password, strlen(opt->password), c->stage1);
+/* UTF-8 as Java and Python accept it in proto3 strings: no overlongs, no
+ * surrogates, nothing above U+10FFFF. Runs of ASCII go 8 bytes at a time;
+ * each multi-byte form is checked with straight-line tests, since column
+ * text is full of CJK (3 bytes) and binary values (C2/C3 pairs). */
+static bool utf8_valid(const uint8_t *p, size_t n) {
+    const uint8_t *end = p + n;
+    while (p < end) {
+        uint32_t b0 = *p;
+        if (b0 < 0x80) {
+            p++;
+            while ((size_t)(end - p) >= 8) {
+                uint64_t w;
+                memcpy(&w, p, 8);
+                if (w & 0x8080808080808080ull) break;
+                p += 8;
+            }
+            while (p < end && *p < 0x80) p++;
+            continue;
+        }
+        size_t left = (size_t)(end - p);
+        if (left >= 4) {
+            /* Four bytes at once, little-endian: lead and continuation bits
+             * of a whole sequence checked with one mask each. */
+            uint32_t w = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                         (uint32_t)p[3] << 24;
+            if ((w & 0xC0E0) == 0x80C0) { /* 110xxxxx 10xxxxxx */
+                if (b0 < 0xC2) return false;
+                p += 2;
+                continue;
+            }
+            if ((w & 0xC0C0F0) == 0x8080E0) { /* 1110xxxx 10xxxxxx 10xxxxxx */
+                uint32_t b1 = p[1];
+                if ((b0 == 0xE0 && b1 < 0xA0) || (b0 == 0xED && b1 > 0x9F)) return false;
+                p += 3;
+                continue;
+            }
+            if ((w & 0xC0C0C0F8) == 0x808080F0) { /* 11110xxx and three 10xxxxxx */
+                uint32_t b1 = p[1];
+                if (b0 > 0xF4 || (b0 == 0xF0 && b1 < 0x90) || (b0 == 0xF4 && b1 > 0x8F)) return false;
+                p += 4;
+                continue;
+            }
+            return false;
+        }
+        /* the last bytes of the string, one sequence at a time */
+        if (b0 >= 0xC2 && b0 < 0xE0) {
+            if (left < 2 || (p[1] & 0xC0) != 0x80) return false;
+            p += 2;
+        } else if (b0 >= 0xE0 && b0 < 0xF0) {
+            if (left < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80) return false;
+            if ((b0 == 0xE0 && p[1] < 0xA0) || (b0 == 0xED && p[1] > 0x9F)) return false;
+            p += 3;
+        } else {
+            return false; /* a stray continuation, C0/C1, or a 4-byte form cut short */
+        }
     }
     return true;
 }
 
-canal_client *canal_client_new(const canal_options *opt) {
-    canal_options defaults;
-    if (!opt) {
-        canal_options_init(&defaults);
-        opt = &defaults;
+int canal_latin1_to_bytes(const char *in, size_t in_len, uint8_t *out, size_t *out_len) {
+    if ((!in && in_len) || (!out && in_len) || !out_len) return CANAL_EINVAL;
+    const uint8_t *p = (const uint8_t *)in;
+    size_t o = 0;
+    for (size_t i = 0; i < in_len;) {
+        uint8_t b = p[i];
+        if (b < 0x80) {
+            out[o++] = b;
+            i++;
+        } else if ((b == 0xC2 || b == 0xC3) && i + 1 < in_len && (p[i + 1] & 0xC0) == 0x80) {
+            out[o++] = (uint8_t)((b & 0x03) << 6 | (p[i + 1] & 0x3F));
+            i += 2;
+        } else {
+            return CANAL_EINVAL;
+        }
     }
-    canal_malloc_fn mf = NULL;
-    canal_realloc_fn rf = NULL;
-    canal_free_fn ff = NULL;
-    void *ud = NULL;
-    if (opt->heap) {
-        if (opt->heap_size < CANAL_MIN_HEAP || !(ud = pool_init(opt->heap, opt->heap_size)))
-            return NULL;
-        mf = pool_malloc, rf = pool_realloc, ff = pool_free;
-    } else if (opt->malloc_fn && opt->realloc_fn && opt->free_fn) {
-        mf = opt->malloc_fn, rf = opt->realloc_fn, ff = opt->free_fn, ud = opt->alloc_ud;
-    }
-    canal_client *c = mf ? mf(ud, sizeof *c) : malloc(sizeof *c);
-    if (!c) return NULL;
-    memset(c, 0, sizeof *c);
-    c->fd = -1;
-    c->malloc_fn = mf, c->realloc_fn = rf, c->free_fn = ff, c->alloc_ud = ud;
-    c->in_pool = opt->heap != NULL;
-    c->validate_utf8 = opt->validate_utf8; /* decoding works even with bad options */
-    c->msg.batch_id = -1;
-    if ((c->bad_options = check_options(opt)) != NULL) {
-        /* Keep the client so the reason can be read; every call repeats it. */
-        set_error(c, CANAL_EINVAL, "%s", c->bad_options);
-        return c;
-    }
-    if (!copy_options(c, opt)) {
-        canal_client_free(c);
-        return NULL;
-    }
-    return c;
+    *out_len = o;
+    return CANAL_OK;
 }
 
-static void close_fd(canal_client *c) {
-    if (c->fd >= 0) close(c->fd);
-    c->fd = -1;
-    c->rpos = c->rlen = 0;
-    c->n_pending = 0; /* what the server did with them is unknown now */
+const char *canal_entry_type_name(int t) {
+    static const char *names[] = {"ENTRYTYPECOMPATIBLEPROTO2", "TRANSACTIONBEGIN", "ROWDATA",
+                                  "TRANSACTIONEND", "HEARTBEAT", "GTIDLOG"};
+    return t >= 0 && t < (int)(sizeof names / sizeof names[0]) ? names[t] : "UNRECOGNIZED";
 }
 
-void canal_client_free(canal_client *c) {
-    if (!c) return;
-    close_fd(c);
-    mem_free(c, c->host);
-    mem_free(c, c->destination);
-    mem_free(c, c->username);
-    mem_free(c, c->filter);
-    mem_free(c, c->rbuf);
-    mem_free(c, c->wbuf);
-    mem_free(c, c->hdr_str.base);
-    mem_free(c, c->rc_str.base);
-    vec *vs[] = {&c->outstanding, &c->entries,  &c->hdr_views, &c->hdr_pairs, &c->cols_before, &c->cols_after,
-                 &c->rows,        &c->row_ixs,  &c->fixes,     &c->col_pairs,   &c->row_pairs,
-                 &c->rc_pairs};
-    for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) vec_free(c, vs[i]);
-    wipe(c->stage1, sizeof c->stage1);
-    canal_free_fn f = c->free_fn;
-    void *ud = c->alloc_ud;
-    /* Poison, so a use after free shows up quickly. */
-    memset(c, 0xff, sizeof *c);
-    if (f) f(ud, c);
-    else free(c);
+const char *canal_event_type_name(int t) {
+    static const char *names[] = {"EVENTTYPECOMPATIBLEPROTO2", "INSERT", "UPDATE", "DELETE",
+                                  "CREATE", "ALTER", "ERASE", "QUERY", "TRUNCATE", "RENAME",
+                                  "CINDEX", "DINDEX", "GTID", "XACOMMIT", "XAROLLBACK",
+                                  "MHEARTBEAT"};
+    return t >= 0 && t < (int)(sizeof names / sizeof names[0]) ? names[t] : "UNRECOGNIZED";
 }
 
-/* ------------------------------------------------------------ time */
+static const char *packet_type_name(int t) {
+    static const char *names[] = {"PACKAGETYPECOMPATIBLEPROTO2",
+                                  "HANDSHAKE",
+                                  "CLIENTAUTHENTICATION",
+                                  "ACK",
+                                  "SUBSCRIPTION",
+                                  "UNSUBSCRIPTION",
+                                  "GET",
+                                  "MESSAGES",
+                                  "CLIENTACK",
+                                  "SHUTDOWN",
+                                  "DUMP",
+                                  "HEARTBEAT",
+                                  "CLIENTROLLBACK"};
+    return t >= 0 && t < (int)(sizeof names / sizeof names[0]) ? names[t] : "UNRECOGNIZED";
+}
+
+int canal_version(void) { return CANAL_VERSION_NUMBER; }
+
+const char *canal_strerror(int err) {
+    switch (err) {
+    case CANAL_OK: return "CANAL_OK";
+    case CANAL_EIO: return "CANAL_EIO";
+    case CANAL_ETIMEOUT: return "CANAL_ETIMEOUT";
+    case CANAL_EPROTO: return "CANAL_EPROTO";
+    case CANAL_ESERVER: return "CANAL_ESERVER";
+    case CANAL_EAUTH: return "CANAL_EAUTH";
+    case CANAL_EINVAL: return "CANAL_EINVAL";
+    case CANAL_ESTATE: return "CANAL_ESTATE";
+    case CANAL_ETOOBIG: return "CANAL_ETOOBIG";
+    case CANAL_ENOMEM: return "CANAL_ENOMEM";
+    default: return "CANAL_E?";
+    }
+}
+
+/* ------------------------------------------------------------ 5. transport */
+
+/* The clock, poll, send and receive on a non-blocking socket, connect:
+ * every wait gets what is left of the call's deadline. */
 
 static int64_t now_ms(void) {
     struct timespec ts;
@@ -599,16 +646,6 @@ static int ms_left(int64_t deadline) {
     int64_t left = deadline - now_ms();
     if (left < 0) return 0;
     return left > INT_MAX ? INT_MAX : (int)left;
-}
-
-/* ------------------------------------------------------------ socket I/O */
-
-/* Fail and close: the error rc, already recorded, ends the connection.
- * What was in flight is lost and the stream is out of step, so the next
- * call must reconnect: `return fail_conn(c, set_error(c, ...))`. */
-static int fail_conn(canal_client *c, int rc) {
-    close_fd(c);
-    return rc;
 }
 
 /* Wait until fd is ready for `events` or the deadline passes. Retries EINTR
@@ -669,71 +706,6 @@ static int fill(canal_client *c, const char *what, const char *part, size_t got,
         return fail_conn(c, set_error(c, CANAL_EIO, "receiving %s failed: %s", what,
                          strerror(errno)));
     }
-}
-
-/* A frame (§1) is a 4-byte big-endian length, then that many bytes. Read
- * the length from the `have` bytes received so far, with no socket: 0 while
- * fewer than 4 are there; 1 with *len set; CANAL_EPROTO for a length with
- * the sign bit set (Java reads an int), CANAL_ETOOBIG for one above
- * max_frame, so that no memory is ever set aside for either (*len is set
- * for the error text). */
-static int frame_header(const uint8_t *p, size_t have, size_t max_frame, uint32_t *len) {
-    if (have < 4) return 0;
-    *len = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-    if (*len >= 0x80000000u) return CANAL_EPROTO;
-    if (*len > max_frame) return CANAL_ETOOBIG;
-    return 1;
-}
-
-/* Make the receive buffer hold a frame of `total` bytes (n of body). */
-static int frame_room(canal_client *c, size_t total, uint32_t n, const char *what) {
-    if (total <= c->rcap) return CANAL_OK;
-    size_t cap = c->rcap + c->rcap / 2;
-    if (cap < total) cap = total;
-    if (cap > c->max_frame + 4) cap = c->max_frame + 4;
-    uint8_t *p = mem_realloc(c, c->rbuf, cap);
-    if (!p && c->in_pool)
-        return fail_conn(c, set_error(c, CANAL_ETOOBIG,
-                                      "frame of %u bytes in %s does not fit the client's heap "
-                                      "buffer",
-                                      n, what));
-    if (!p)
-        return fail_conn(c, set_error(c, CANAL_ENOMEM, "no memory for a frame of %u bytes in %s",
-                                      n, what));
-    c->rbuf = p;
-    c->rcap = cap;
-    return CANAL_OK;
-}
-
-/* Read one frame: its header, checked before any memory is set aside for
- * it, then the body. The body stays in the receive buffer until the next
- * read_frame, which moves the buffer: whatever points into it (the current
- * message) must have ended before. */
-static int read_frame(canal_client *c, const char *what, const uint8_t **body, size_t *len) {
-    int rc;
-    uint32_t n = 0;
-    if (c->rpos > 0) { /* drop the previous frame; keep bytes read ahead */
-        memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
-        c->rlen -= c->rpos;
-        c->rpos = 0;
-    }
-    while ((rc = frame_header(c->rbuf, c->rlen, c->max_frame, &n)) == 0)
-        if ((rc = fill(c, what, "header", c->rlen, 4)) < 0) return rc;
-    if (rc == CANAL_EPROTO)
-        return fail_conn(c, set_error(c, CANAL_EPROTO, "negative frame length %u (0x%08x) in %s",
-                                      n, n, what));
-    if (rc == CANAL_ETOOBIG)
-        return fail_conn(c, set_error(c, CANAL_ETOOBIG,
-                                      "frame length %u exceeds max_frame %zu in %s", n,
-                                      c->max_frame, what));
-    size_t total = 4 + (size_t)n;
-    if ((rc = frame_room(c, total, n, what)) < 0) return rc;
-    while (c->rlen < total)
-        if ((rc = fill(c, what, "body", c->rlen - 4, n)) < 0) return rc;
-    *body = c->rbuf + 4;
-    *len = n;
-    c->rpos = total;
-    return CANAL_OK;
 }
 
 static int set_nonblock_nodelay(int fd) {
@@ -815,7 +787,80 @@ static int tcp_connect(canal_client *c) {
     return CANAL_OK;
 }
 
-/* ------------------------------------------------------------ encoding */
+/* ------------------------------------------------------------ 6. framing */
+
+/* A frame is a 4-byte length and a body (§1); its header is read by a
+ * pure function, the body into the receive buffer. */
+
+/* A frame (§1) is a 4-byte big-endian length, then that many bytes. Read
+ * the length from the `have` bytes received so far, with no socket: 0 while
+ * fewer than 4 are there; 1 with *len set; CANAL_EPROTO for a length with
+ * the sign bit set (Java reads an int), CANAL_ETOOBIG for one above
+ * max_frame, so that no memory is ever set aside for either (*len is set
+ * for the error text). */
+static int frame_header(const uint8_t *p, size_t have, size_t max_frame, uint32_t *len) {
+    if (have < 4) return 0;
+    *len = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    if (*len >= 0x80000000u) return CANAL_EPROTO;
+    if (*len > max_frame) return CANAL_ETOOBIG;
+    return 1;
+}
+
+/* Make the receive buffer hold a frame of `total` bytes (n of body). */
+static int frame_room(canal_client *c, size_t total, uint32_t n, const char *what) {
+    if (total <= c->rcap) return CANAL_OK;
+    size_t cap = c->rcap + c->rcap / 2;
+    if (cap < total) cap = total;
+    if (cap > c->max_frame + 4) cap = c->max_frame + 4;
+    uint8_t *p = mem_realloc(c, c->rbuf, cap);
+    if (!p && c->in_pool)
+        return fail_conn(c, set_error(c, CANAL_ETOOBIG,
+                                      "frame of %u bytes in %s does not fit the client's heap "
+                                      "buffer",
+                                      n, what));
+    if (!p)
+        return fail_conn(c, set_error(c, CANAL_ENOMEM, "no memory for a frame of %u bytes in %s",
+                                      n, what));
+    c->rbuf = p;
+    c->rcap = cap;
+    return CANAL_OK;
+}
+
+/* Read one frame: its header, checked before any memory is set aside for
+ * it, then the body. The body stays in the receive buffer until the next
+ * read_frame, which moves the buffer: whatever points into it (the current
+ * message) must have ended before. */
+static int read_frame(canal_client *c, const char *what, const uint8_t **body, size_t *len) {
+    int rc;
+    uint32_t n = 0;
+    if (c->rpos > 0) { /* drop the previous frame; keep bytes read ahead */
+        memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
+        c->rlen -= c->rpos;
+        c->rpos = 0;
+    }
+    while ((rc = frame_header(c->rbuf, c->rlen, c->max_frame, &n)) == 0)
+        if ((rc = fill(c, what, "header", c->rlen, 4)) < 0) return rc;
+    if (rc == CANAL_EPROTO)
+        return fail_conn(c, set_error(c, CANAL_EPROTO, "negative frame length %u (0x%08x) in %s",
+                                      n, n, what));
+    if (rc == CANAL_ETOOBIG)
+        return fail_conn(c, set_error(c, CANAL_ETOOBIG,
+                                      "frame length %u exceeds max_frame %zu in %s", n,
+                                      c->max_frame, what));
+    size_t total = 4 + (size_t)n;
+    if ((rc = frame_room(c, total, n, what)) < 0) return rc;
+    while (c->rlen < total)
+        if ((rc = fill(c, what, "body", c->rlen - 4, n)) < 0) return rc;
+    *body = c->rbuf + 4;
+    *len = n;
+    c->rpos = total;
+    return CANAL_OK;
+}
+
+/* ------------------------------------------------------------ 7. wire codec */
+
+/* nanopb glue first (callbacks, views, strings into an arena, pairs),
+ * then the hand-written field scanner the hot decoders use. */
 
 /* Encode callback for a C string field; empty strings stay off the wire as
  * protobuf (and the Java client) would leave them. */
@@ -845,118 +890,6 @@ static void set_str(pb_callback_t *cb, const char *s) {
     cb->arg = (void *)(uintptr_t)s; /* the callback only reads it */
 }
 
-/* Frame and send Packet{type, body} (§2) as one write; the Java client's two
- * writes without TCP_NODELAY are what stalls it ~40 ms per request. */
-static int send_packet(canal_client *c, caocp_PacketType type, const pb_msgdesc_t *fields,
-                       const void *msg, const char *what) {
-    caocp_Packet pkt;
-    inner_msg in = {fields, msg};
-    size_t body_size = 0, size = 0;
-    memset(&pkt, 0, sizeof pkt);
-    pkt.type = (uint64_t)type;
-    if (!pb_get_encoded_size(&body_size, fields, msg))
-        return set_error(c, CANAL_EINVAL, "cannot encode %s", what);
-    if (body_size > 0) {
-        pkt.body.funcs.encode = enc_body;
-        pkt.body.arg = &in;
-    }
-    if (!pb_get_encoded_size(&size, caocp_Packet_fields, &pkt))
-        return set_error(c, CANAL_EINVAL, "cannot encode %s", what);
-    if (size > 0x7fffffff)
-        return set_error(c, CANAL_ETOOBIG, "%s of %zu bytes is too large to send", what, size);
-    if (size + 4 > c->wcap) {
-        uint8_t *p = mem_realloc(c, c->wbuf, size + 4);
-        if (!p) return set_error(c, CANAL_ENOMEM, "no memory to encode %s", what);
-        c->wbuf = p;
-        c->wcap = size + 4;
-    }
-    pb_ostream_t os = pb_ostream_from_buffer(c->wbuf + 4, size);
-    if (!pb_encode(&os, caocp_Packet_fields, &pkt))
-        return set_error(c, CANAL_EINVAL, "cannot encode %s: %s", what, PB_GET_ERROR(&os));
-    c->wbuf[0] = (uint8_t)(size >> 24), c->wbuf[1] = (uint8_t)(size >> 16);
-    c->wbuf[2] = (uint8_t)(size >> 8), c->wbuf[3] = (uint8_t)size;
-    int rc = send_all(c, c->wbuf, size + 4, what);
-    /* A password token lived in wbuf for ClientAuth: do not leave it there. */
-    if (type == caocp_PacketType_CLIENTAUTHENTICATION) wipe(c->wbuf, c->wcap);
-    return rc;
-}
-
-/* ------------------------------------------------------------ requests */
-
-/* Every request after login opens with the destination and the client id. */
-static void set_ids(const canal_client *c, pb_callback_t *destination, pb_callback_t *client_id) {
-    set_str(destination, c->destination);
-    set_str(client_id, c->client_id);
-}
-
-/* ClientAuth (§4.1 step 3): the token is hex text; no password sends none. */
-static int send_auth(canal_client *c, canal_bytes seed) {
-    char token[41] = "";
-    if (c->has_password) scramble_hex(c->stage1, seed.ptr, seed.len, token);
-    caocp_ClientAuth auth;
-    memset(&auth, 0, sizeof auth);
-    set_str(&auth.username, c->username);
-    set_str(&auth.password, token);
-    auth.which_net_read_timeout_present = caocp_ClientAuth_net_read_timeout_tag;
-    auth.net_read_timeout = c->idle_timeout_ms;
-    auth.which_net_write_timeout_present = caocp_ClientAuth_net_write_timeout_tag;
-    auth.net_write_timeout = c->idle_timeout_ms;
-    int rc = send_packet(c, caocp_PacketType_CLIENTAUTHENTICATION, caocp_ClientAuth_fields, &auth,
-                         "ClientAuth");
-    wipe(token, sizeof token);
-    return rc;
-}
-
-static int send_sub(canal_client *c, const char *filter) {
-    caocp_Sub sub;
-    memset(&sub, 0, sizeof sub);
-    set_ids(c, &sub.destination, &sub.client_id);
-    set_str(&sub.filter, filter);
-    return send_packet(c, caocp_PacketType_SUBSCRIPTION, caocp_Sub_fields, &sub, "Sub");
-}
-
-static int send_unsub(canal_client *c) {
-    caocp_Unsub un;
-    memset(&un, 0, sizeof un);
-    set_ids(c, &un.destination, &un.client_id);
-    return send_packet(c, caocp_PacketType_UNSUBSCRIPTION, caocp_Unsub_fields, &un, "Unsub");
-}
-
-/* Get as the Java client sends it (§5.4): every field explicit. */
-static int send_get(canal_client *c, int batch_size, int timeout_ms) {
-    caocp_Get g;
-    memset(&g, 0, sizeof g);
-    set_ids(c, &g.destination, &g.client_id);
-    g.fetch_size = batch_size > 0 ? batch_size : 1000;
-    g.which_timeout_present = caocp_Get_timeout_tag;
-    g.timeout = timeout_ms < 0 ? -1 : timeout_ms;
-    g.which_unit_present = caocp_Get_unit_tag;
-    g.unit = 2; /* TimeUnit.MILLISECONDS */
-    g.which_auto_ack_present = caocp_Get_auto_ack_tag;
-    g.auto_ack = false;
-    return send_packet(c, caocp_PacketType_GET, caocp_Get_fields, &g, "Get");
-}
-
-static int send_ack(canal_client *c, int64_t batch_id) {
-    caocp_ClientAck a;
-    memset(&a, 0, sizeof a);
-    set_ids(c, &a.destination, &a.client_id);
-    a.batch_id = batch_id;
-    return send_packet(c, caocp_PacketType_CLIENTACK, caocp_ClientAck_fields, &a, "ClientAck");
-}
-
-/* batch_id 0: every unacked batch. */
-static int send_rollback(canal_client *c, int64_t batch_id) {
-    caocp_ClientRollback r;
-    memset(&r, 0, sizeof r);
-    set_ids(c, &r.destination, &r.client_id);
-    r.batch_id = batch_id;
-    return send_packet(c, caocp_PacketType_CLIENTROLLBACK, caocp_ClientRollback_fields, &r,
-                       "ClientRollback");
-}
-
-/* ------------------------------------------------------------ decoding helpers */
-
 /* Record a view of a length-delimited field. Every stream here is a buffer
  * stream, whose state is the read pointer: taking (pointer, length) and
  * stepping over the bytes avoids any copy. */
@@ -981,65 +914,6 @@ static bool dec_view(pb_istream_t *s, const pb_field_t *f, void **arg) {
     (void)f;
     canal_bytes *b = *arg;
     take_view(s, &b->ptr, &b->len);
-    return true;
-}
-
-/* UTF-8 as Java and Python accept it in proto3 strings: no overlongs, no
- * surrogates, nothing above U+10FFFF. Runs of ASCII go 8 bytes at a time;
- * each multi-byte form is checked with straight-line tests, since column
- * text is full of CJK (3 bytes) and binary values (C2/C3 pairs). */
-static bool utf8_valid(const uint8_t *p, size_t n) {
-    const uint8_t *end = p + n;
-    while (p < end) {
-        uint32_t b0 = *p;
-        if (b0 < 0x80) {
-            p++;
-            while ((size_t)(end - p) >= 8) {
-                uint64_t w;
-                memcpy(&w, p, 8);
-                if (w & 0x8080808080808080ull) break;
-                p += 8;
-            }
-            while (p < end && *p < 0x80) p++;
-            continue;
-        }
-        size_t left = (size_t)(end - p);
-        if (left >= 4) {
-            /* Four bytes at once, little-endian: lead and continuation bits
-             * of a whole sequence checked with one mask each. */
-            uint32_t w = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                         (uint32_t)p[3] << 24;
-            if ((w & 0xC0E0) == 0x80C0) { /* 110xxxxx 10xxxxxx */
-                if (b0 < 0xC2) return false;
-                p += 2;
-                continue;
-            }
-            if ((w & 0xC0C0F0) == 0x8080E0) { /* 1110xxxx 10xxxxxx 10xxxxxx */
-                uint32_t b1 = p[1];
-                if ((b0 == 0xE0 && b1 < 0xA0) || (b0 == 0xED && b1 > 0x9F)) return false;
-                p += 3;
-                continue;
-            }
-            if ((w & 0xC0C0C0F8) == 0x808080F0) { /* 11110xxx and three 10xxxxxx */
-                uint32_t b1 = p[1];
-                if (b0 > 0xF4 || (b0 == 0xF0 && b1 < 0x90) || (b0 == 0xF4 && b1 > 0x8F)) return false;
-                p += 4;
-                continue;
-            }
-            return false;
-        }
-        /* the last bytes of the string, one sequence at a time */
-        if (b0 >= 0xC2 && b0 < 0xE0) {
-            if (left < 2 || (p[1] & 0xC0) != 0x80) return false;
-            p += 2;
-        } else if (b0 >= 0xE0 && b0 < 0xF0) {
-            if (left < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80) return false;
-            if ((b0 == 0xE0 && p[1] < 0xA0) || (b0 == 0xED && p[1] > 0x9F)) return false;
-            p += 3;
-        } else {
-            return false; /* a stray continuation, C0/C1, or a 4-byte form cut short */
-        }
-    }
     return true;
 }
 
@@ -1124,360 +998,6 @@ static bool dec_pair(pb_istream_t *s, const pb_field_t *f, void **arg) {
     return true;
 }
 
-/* ------------------------------------------------------------ replies */
-
-typedef struct packet_view {
-    int type;
-    bool has_compression;
-    int compression;
-    bool has_version;
-    int version;
-    canal_bytes body;
-} packet_view;
-
-static int parse_packet(canal_client *c, const uint8_t *buf, size_t len, packet_view *pv,
-                        const char *what) {
-    caocp_Packet pkt;
-    memset(&pkt, 0, sizeof pkt);
-    memset(pv, 0, sizeof *pv);
-    pv->body.ptr = (const uint8_t *)empty_str;
-    pkt.body.funcs.decode = dec_view;
-    pkt.body.arg = &pv->body;
-    pb_istream_t s = pb_istream_from_buffer(buf, len);
-    if (!pb_decode_ex(&s, caocp_Packet_fields, &pkt, PB_DECODE_NOINIT))
-        return set_error(c, CANAL_EPROTO, "%s: malformed Packet (%s)", what, PB_GET_ERROR(&s));
-    if (!within(pv->body, buf, len))
-        return set_error(c, CANAL_EPROTO, "%s: malformed Packet (body is not length-delimited)",
-                         what);
-    pv->type = enum_value(pkt.type);
-    pv->has_version = pkt.which_version_present == caocp_Packet_version_tag;
-    pv->version = pv->has_version ? pkt.version : 0;
-    pv->has_compression = pkt.which_compression_present == caocp_Packet_compression_tag;
-    pv->compression = pv->has_compression ? enum_value(pkt.compression) : 0;
-    return CANAL_OK;
-}
-
-static const char *packet_type_name(int t) {
-    static const char *names[] = {"PACKAGETYPECOMPATIBLEPROTO2",
-                                  "HANDSHAKE",
-                                  "CLIENTAUTHENTICATION",
-                                  "ACK",
-                                  "SUBSCRIPTION",
-                                  "UNSUBSCRIPTION",
-                                  "GET",
-                                  "MESSAGES",
-                                  "CLIENTACK",
-                                  "SHUTDOWN",
-                                  "DUMP",
-                                  "HEARTBEAT",
-                                  "CLIENTROLLBACK"};
-    return t >= 0 && t < (int)(sizeof names / sizeof names[0]) ? names[t] : "UNRECOGNIZED";
-}
-
-typedef struct ack_view {
-    int code;
-    canal_bytes message;
-} ack_view;
-
-static int parse_ack(canal_client *c, const packet_view *pv, ack_view *av, const char *what) {
-    caocp_Ack ack;
-    memset(&ack, 0, sizeof ack);
-    memset(av, 0, sizeof *av);
-    av->message.ptr = (const uint8_t *)empty_str;
-    ack.error_message.funcs.decode = dec_view;
-    ack.error_message.arg = &av->message;
-    pb_istream_t s = pb_istream_from_buffer(pv->body.ptr, pv->body.len);
-    if (!pb_decode_ex(&s, caocp_Ack_fields, &ack, PB_DECODE_NOINIT))
-        return set_error(c, CANAL_EPROTO, "%s: malformed Ack (%s)", what, PB_GET_ERROR(&s));
-    if (!within(av->message, pv->body.ptr, pv->body.len))
-        return set_error(c, CANAL_EPROTO,
-                         "%s: malformed Ack (error_message is not length-delimited)", what);
-    /* Only a positive code is an error (§10.2 trap 9). */
-    av->code = ack.which_error_code_present == caocp_Ack_error_code_tag ? ack.error_code : 0;
-    return CANAL_OK;
-}
-
-/* Handshake (§4.1): version must be present and 1, type HANDSHAKE; the seed
- * for the password token is a view into the frame. */
-static int parse_handshake(canal_client *c, const packet_view *pv, canal_bytes *seed) {
-    if (!pv->has_version || pv->version != 1)
-        return set_error(c, CANAL_EPROTO, "handshake: unsupported version %d%s", pv->version,
-                         pv->has_version ? "" : " (absent)");
-    if (pv->type != caocp_PacketType_HANDSHAKE)
-        return set_error(c, CANAL_EPROTO,
-                         "handshake: expected a HANDSHAKE packet, got type %d (%s)", pv->type,
-                         packet_type_name(pv->type));
-    caocp_Handshake hs;
-    seed->ptr = (const uint8_t *)empty_str;
-    seed->len = 0;
-    memset(&hs, 0, sizeof hs);
-    hs.seeds.funcs.decode = dec_view;
-    hs.seeds.arg = seed;
-    pb_istream_t s = pb_istream_from_buffer(pv->body.ptr, pv->body.len);
-    if (!pb_decode_ex(&s, caocp_Handshake_fields, &hs, PB_DECODE_NOINIT))
-        return set_error(c, CANAL_EPROTO, "handshake: malformed Handshake (%s)", PB_GET_ERROR(&s));
-    if (!within(*seed, pv->body.ptr, pv->body.len))
-        return set_error(c, CANAL_EPROTO,
-                         "handshake: malformed Handshake (seeds is not length-delimited)");
-    return CANAL_OK;
-}
-
-/* Report a server error Ack: its code and text (cut to fit) in the error. */
-static int server_error(canal_client *c, int code, const ack_view *av, const char *head) {
-    if (c->err != CANAL_OK) return c->err;
-    int len = av->message.len > 400 ? 400 : (int)av->message.len;
-    set_error(c, code, "%s: server error %d: %.*s%s", head, av->code, len,
-              (const char *)av->message.ptr, av->message.len > 400 ? "..." : "");
-    c->server_code = av->code;
-    return code;
-}
-
-static bool contains(const canal_bytes *b, const char *needle) {
-    size_t n = strlen(needle);
-    for (size_t i = 0; i + n <= b->len; i++)
-        if (memcmp(b->ptr + i, needle, n) == 0) return true;
-    return false;
-}
-
-static void describe_op(const struct pending_op *op, char *out, size_t cap) {
-    if (op->kind == 'a') snprintf(out, cap, "the ack of batch %" PRId64, op->id);
-    else if (op->kind == 'c') snprintf(out, cap, "the rollback sent on connect");
-    else if (op->id == 0) snprintf(out, cap, "the rollback of all batches");
-    else snprintf(out, cap, "the rollback of batch %" PRId64, op->id);
-}
-
-/* Which pending ack/rollback an error text names ("batchId:5"), if any. */
-static const struct pending_op *named_op(const canal_client *c, const canal_bytes *msg) {
-    static const char key[] = "batchId:";
-    size_t k = sizeof key - 1;
-    int n = c->n_pending < CANAL_MAX_PENDING ? c->n_pending : CANAL_MAX_PENDING;
-    for (size_t i = 0; i + k < msg->len; i++) {
-        if (memcmp(msg->ptr + i, key, k) != 0) continue;
-        int64_t id = 0;
-        size_t j = i + k;
-        bool neg = j < msg->len && msg->ptr[j] == '-';
-        if (neg) j++;
-        for (; j < msg->len && msg->ptr[j] >= '0' && msg->ptr[j] <= '9' && id < INT64_MAX / 10; j++)
-            id = id * 10 + (msg->ptr[j] - '0');
-        if (neg) id = -id;
-        for (int p = 0; p < n; p++)
-            if (c->pending[p].id == id && c->pending[p].kind != 'c') return &c->pending[p];
-        return NULL;
-    }
-    return NULL;
-}
-
-/* An error Ack arrived where the reply to `what` was due. The server does
- * not confirm acks and rollbacks, it only reports their failures, and such a
- * report arrives here (§5.1). Canal's texts tell them apart: a refused ack
- * names the batch or the Ack request, or says the destination or the
- * subscription is gone; a refused rollback names the batch or the Rollback
- * request, or says the destination is not running (a rollback is ignored,
- * not refused, when not subscribed). If the Ack belongs to an earlier
- * request, the reply to this one is still on its way: the stream is out of
- * step, so close. */
-static int error_ack(canal_client *c, const ack_view *av, const char *what, int err_code) {
-    char head[320], op[64] = "";
-    const canal_bytes *m = &av->message;
-    bool acks = false, rollbacks = false;
-    for (int i = 0; i < c->n_pending && i < CANAL_MAX_PENDING; i++) {
-        if (c->pending[i].kind == 'a') acks = true;
-        else rollbacks = true;
-    }
-    bool gone = contains(m, "should start first");
-    bool earlier =
-        (acks && (contains(m, "batchId") || contains(m, "ack error") || contains(m, "Ack:") ||
-                  contains(m, "should subscribe first") || gone)) ||
-        (rollbacks && (contains(m, "batchId") || contains(m, "rollback error") ||
-                       contains(m, "Rollback:") || gone));
-    if (earlier) {
-        const struct pending_op *named = named_op(c, m);
-        if (named) describe_op(named, op, sizeof op);
-        else if (c->n_pending == 1) describe_op(&c->pending[0], op, sizeof op);
-        else snprintf(op, sizeof op, "one of the %d acks/rollbacks sent since the last reply",
-                      c->n_pending);
-        snprintf(head, sizeof head,
-                 "server refused %s (or the %s request after it); connection closed, "
-                 "canal_connect resumes and unacked batches are redelivered",
-                 op, what);
-        return fail_conn(c, server_error(c, CANAL_ESERVER, av, head));
-    }
-    /* It answers this request, so every earlier ack/rollback went through. */
-    c->n_pending = 0;
-    if (err_code == CANAL_EAUTH) snprintf(head, sizeof head, "authentication failed");
-    else snprintf(head, sizeof head, "%s refused", what);
-    return server_error(c, err_code, av, head);
-}
-
-/* Read the reply to a request that expects an Ack (auth, sub, unsub). */
-static int read_ack_reply(canal_client *c, const char *what, int err_code) {
-    const uint8_t *body;
-    size_t len;
-    packet_view pv;
-    ack_view av;
-    int rc;
-    if ((rc = read_frame(c, what, &body, &len)) < 0) return rc;
-    if ((rc = parse_packet(c, body, len, &pv, what)) < 0) return fail_conn(c, rc);
-    if (pv.type != caocp_PacketType_ACK)
-        return fail_conn(c, set_error(c, CANAL_EPROTO, "%s: expected an ACK packet, got type %d (%s)", what,
-                         pv.type, packet_type_name(pv.type)));
-    if ((rc = parse_ack(c, &pv, &av, what)) < 0) return fail_conn(c, rc);
-    if (av.code > 0) return error_ack(c, &av, what, err_code);
-    c->n_pending = 0;
-    return CANAL_OK;
-}
-
-/* The current message ends: its views may point into rbuf or a caller's
- * buffer that is about to change. */
-static void drop_message(canal_client *c) {
-    c->msg_buf = NULL;
-    c->msg_len = 0;
-    c->msg.batch_id = -1;
-    c->msg.n_entries = 0;
-    c->msg.entries = NULL;
-}
-
-/* ------------------------------------------------------------ session */
-
-/* Handshake and login: the server speaks first. */
-static int login(canal_client *c) {
-    const uint8_t *body;
-    size_t len;
-    packet_view pv;
-    canal_bytes seed;
-    int rc;
-    if ((rc = read_frame(c, "the handshake", &body, &len)) < 0) return rc;
-    if ((rc = parse_packet(c, body, len, &pv, "handshake")) < 0 ||
-        (rc = parse_handshake(c, &pv, &seed)) < 0)
-        return fail_conn(c, rc);
-    if ((rc = send_auth(c, seed)) < 0) return rc;
-    /* On a refusal the server keeps the socket open; start_session closes it. */
-    return read_ack_reply(c, "authentication", CANAL_EAUTH);
-}
-
-/* A reconnect restores the subscription (as the Java cluster client does)
- * and then rolls back, so unacked batches come again. */
-static int resume(canal_client *c) {
-    int rc;
-    if (c->state == SUB_ON) {
-        if ((rc = send_sub(c, c->filter)) < 0) return rc;
-        if ((rc = read_ack_reply(c, "re-subscription", CANAL_ESERVER)) < 0) return rc;
-    }
-    if (!c->rollback_on_connect) return CANAL_OK;
-    if ((rc = send_rollback(c, 0)) < 0) return rc;
-    /* The server forgets every unacked batch; without this rollback it
-     * keeps them for this identity, so their ids stay good to ack. */
-    c->outstanding.n = 0;
-    c->pending[0].kind = 'c', c->pending[0].id = 0;
-    c->n_pending = 1;
-    return CANAL_OK;
-}
-
-/* Handshake, login, re-subscription and rollback on a connected socket,
- * all within one deadline. A failed start leaves the client disconnected,
- * whatever failed. */
-static int start_session(canal_client *c) {
-    c->deadline = now_ms() + c->read_timeout_ms;
-    int rc = login(c);
-    if (rc == CANAL_OK) rc = resume(c);
-    return rc < 0 && c->fd >= 0 ? fail_conn(c, rc) : rc;
-}
-
-int canal_connect(canal_client *c) {
-    if (!c) return CANAL_EINVAL;
-    canal_disconnect(c);
-    clear_error(c);
-    if (c->bad_options) return set_error(c, CANAL_EINVAL, "%s", c->bad_options);
-    int rc = tcp_connect(c);
-    if (rc < 0) return rc;
-    return start_session(c);
-}
-
-int canal_connect_fd(canal_client *c, int fd) {
-    if (!c) {
-        if (fd >= 0) close(fd); /* it was handed over: do not leak it */
-        return CANAL_EINVAL;
-    }
-    clear_error(c);
-    if (fd < 0) return set_error(c, CANAL_EINVAL, "connect_fd: negative file descriptor");
-    if (fd == c->fd)
-        return set_error(c, CANAL_ESTATE,
-                         "connect_fd: descriptor %d is this client's live connection", fd);
-    canal_disconnect(c);
-    clear_error(c);
-    if (c->bad_options) {
-        close(fd);
-        return set_error(c, CANAL_EINVAL, "%s", c->bad_options);
-    }
-    c->fd = fd;
-    if (set_nonblock_nodelay(fd) < 0)
-        return fail_conn(c, set_error(c, CANAL_EIO, "cannot set up descriptor %d: %s", fd, strerror(errno)));
-    return start_session(c);
-}
-
-void canal_disconnect(canal_client *c) {
-    if (!c) return;
-    close_fd(c);
-    drop_message(c);
-}
-
-bool canal_is_connected(const canal_client *c) { return c && c->fd >= 0; }
-
-/* Common entry checks for calls that need a live connection. */
-static int need_conn(canal_client *c, const char *what) {
-    clear_error(c);
-    c->deadline = now_ms() + c->read_timeout_ms;
-    if (c->bad_options) return set_error(c, CANAL_EINVAL, "%s", c->bad_options);
-    if (c->fd < 0)
-        return set_error(c, CANAL_ESTATE, "%s: not connected (call canal_connect)", what);
-    return CANAL_OK;
-}
-
-int canal_subscribe(canal_client *c, const char *filter) {
-    if (!c) return CANAL_EINVAL;
-    drop_message(c); /* documented to end it, whatever happens next */
-    int rc = need_conn(c, "subscribe");
-    if (rc < 0) return rc;
-    if (!filter) filter = c->filter;
-    if ((rc = send_sub(c, filter)) < 0) return rc;
-    if ((rc = read_ack_reply(c, "subscription", CANAL_ESERVER)) < 0) return rc;
-    if (strcmp(c->filter, filter) != 0) {
-        char *copy = mem_strdup(c, filter);
-        if (!copy) return set_error(c, CANAL_ENOMEM, "no memory to keep the filter");
-        mem_free(c, c->filter);
-        c->filter = copy;
-    }
-    c->state = SUB_ON;
-    return CANAL_OK;
-}
-
-int canal_unsubscribe(canal_client *c) {
-    if (!c) return CANAL_EINVAL;
-    drop_message(c);
-    int rc = need_conn(c, "unsubscribe");
-    if (rc < 0) return rc;
-    if ((rc = send_unsub(c)) < 0) return rc;
-    if ((rc = read_ack_reply(c, "unsubscription", CANAL_ESERVER)) < 0) return rc;
-    c->state = SUB_OFF;
-    return CANAL_OK;
-}
-
-/* ------------------------------------------------------------ messages */
-
-static bool dec_entry_raw(pb_istream_t *s, const pb_field_t *f, void **arg) {
-    (void)f;
-    canal_client *c = *arg;
-    if (!vec_reserve(c, &c->entries, c->entries.n + 1, sizeof(canal_entry))) {
-        set_error(c, CANAL_ENOMEM, "no memory for %zu entries", c->entries.n + 1);
-        return false;
-    }
-    canal_entry *e = (canal_entry *)c->entries.p + c->entries.n++;
-    memset(e, 0, sizeof *e);
-    take_view(s, &e->raw.ptr, &e->raw.len);
-    return true;
-}
-
-/* Header fields by tag: strings go to the arena, props to hdr_pairs. */
 /* A varint of up to 10 bytes; false when cut short or longer. Inline: it
  * runs for every tag and every scalar of every column. */
 static inline bool get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v) {
@@ -1549,6 +1069,225 @@ static bool hand_pair(dec_ctx *x, pair_target *t, const wire_field *f, const cha
     if (dec_pair(&ps, NULL, &arg)) return true;
     if (!x->problem) x->problem = "malformed Pair", x->field = where;
     return false;
+}
+
+/* ------------------------------------------------------------ 8. packets */
+
+/* Packet (§2), Ack, Handshake, and one builder per request. */
+
+/* Frame and send Packet{type, body} (§2) as one write; the Java client's two
+ * writes without TCP_NODELAY are what stalls it ~40 ms per request. */
+static int send_packet(canal_client *c, caocp_PacketType type, const pb_msgdesc_t *fields,
+                       const void *msg, const char *what) {
+    caocp_Packet pkt;
+    inner_msg in = {fields, msg};
+    size_t body_size = 0, size = 0;
+    memset(&pkt, 0, sizeof pkt);
+    pkt.type = (uint64_t)type;
+    if (!pb_get_encoded_size(&body_size, fields, msg))
+        return set_error(c, CANAL_EINVAL, "cannot encode %s", what);
+    if (body_size > 0) {
+        pkt.body.funcs.encode = enc_body;
+        pkt.body.arg = &in;
+    }
+    if (!pb_get_encoded_size(&size, caocp_Packet_fields, &pkt))
+        return set_error(c, CANAL_EINVAL, "cannot encode %s", what);
+    if (size > 0x7fffffff)
+        return set_error(c, CANAL_ETOOBIG, "%s of %zu bytes is too large to send", what, size);
+    if (size + 4 > c->wcap) {
+        uint8_t *p = mem_realloc(c, c->wbuf, size + 4);
+        if (!p) return set_error(c, CANAL_ENOMEM, "no memory to encode %s", what);
+        c->wbuf = p;
+        c->wcap = size + 4;
+    }
+    pb_ostream_t os = pb_ostream_from_buffer(c->wbuf + 4, size);
+    if (!pb_encode(&os, caocp_Packet_fields, &pkt))
+        return set_error(c, CANAL_EINVAL, "cannot encode %s: %s", what, PB_GET_ERROR(&os));
+    c->wbuf[0] = (uint8_t)(size >> 24), c->wbuf[1] = (uint8_t)(size >> 16);
+    c->wbuf[2] = (uint8_t)(size >> 8), c->wbuf[3] = (uint8_t)size;
+    int rc = send_all(c, c->wbuf, size + 4, what);
+    /* A password token lived in wbuf for ClientAuth: do not leave it there. */
+    if (type == caocp_PacketType_CLIENTAUTHENTICATION) wipe(c->wbuf, c->wcap);
+    return rc;
+}
+
+typedef struct packet_view {
+    int type;
+    bool has_compression;
+    int compression;
+    bool has_version;
+    int version;
+    canal_bytes body;
+} packet_view;
+
+static int parse_packet(canal_client *c, const uint8_t *buf, size_t len, packet_view *pv,
+                        const char *what) {
+    caocp_Packet pkt;
+    memset(&pkt, 0, sizeof pkt);
+    memset(pv, 0, sizeof *pv);
+    pv->body.ptr = (const uint8_t *)empty_str;
+    pkt.body.funcs.decode = dec_view;
+    pkt.body.arg = &pv->body;
+    pb_istream_t s = pb_istream_from_buffer(buf, len);
+    if (!pb_decode_ex(&s, caocp_Packet_fields, &pkt, PB_DECODE_NOINIT))
+        return set_error(c, CANAL_EPROTO, "%s: malformed Packet (%s)", what, PB_GET_ERROR(&s));
+    if (!within(pv->body, buf, len))
+        return set_error(c, CANAL_EPROTO, "%s: malformed Packet (body is not length-delimited)",
+                         what);
+    pv->type = enum_value(pkt.type);
+    pv->has_version = pkt.which_version_present == caocp_Packet_version_tag;
+    pv->version = pv->has_version ? pkt.version : 0;
+    pv->has_compression = pkt.which_compression_present == caocp_Packet_compression_tag;
+    pv->compression = pv->has_compression ? enum_value(pkt.compression) : 0;
+    return CANAL_OK;
+}
+
+typedef struct ack_view {
+    int code;
+    canal_bytes message;
+} ack_view;
+
+static int parse_ack(canal_client *c, const packet_view *pv, ack_view *av, const char *what) {
+    caocp_Ack ack;
+    memset(&ack, 0, sizeof ack);
+    memset(av, 0, sizeof *av);
+    av->message.ptr = (const uint8_t *)empty_str;
+    ack.error_message.funcs.decode = dec_view;
+    ack.error_message.arg = &av->message;
+    pb_istream_t s = pb_istream_from_buffer(pv->body.ptr, pv->body.len);
+    if (!pb_decode_ex(&s, caocp_Ack_fields, &ack, PB_DECODE_NOINIT))
+        return set_error(c, CANAL_EPROTO, "%s: malformed Ack (%s)", what, PB_GET_ERROR(&s));
+    if (!within(av->message, pv->body.ptr, pv->body.len))
+        return set_error(c, CANAL_EPROTO,
+                         "%s: malformed Ack (error_message is not length-delimited)", what);
+    /* Only a positive code is an error (§10.2 trap 9). */
+    av->code = ack.which_error_code_present == caocp_Ack_error_code_tag ? ack.error_code : 0;
+    return CANAL_OK;
+}
+
+/* Handshake (§4.1): version must be present and 1, type HANDSHAKE; the seed
+ * for the password token is a view into the frame. */
+static int parse_handshake(canal_client *c, const packet_view *pv, canal_bytes *seed) {
+    if (!pv->has_version || pv->version != 1)
+        return set_error(c, CANAL_EPROTO, "handshake: unsupported version %d%s", pv->version,
+                         pv->has_version ? "" : " (absent)");
+    if (pv->type != caocp_PacketType_HANDSHAKE)
+        return set_error(c, CANAL_EPROTO,
+                         "handshake: expected a HANDSHAKE packet, got type %d (%s)", pv->type,
+                         packet_type_name(pv->type));
+    caocp_Handshake hs;
+    seed->ptr = (const uint8_t *)empty_str;
+    seed->len = 0;
+    memset(&hs, 0, sizeof hs);
+    hs.seeds.funcs.decode = dec_view;
+    hs.seeds.arg = seed;
+    pb_istream_t s = pb_istream_from_buffer(pv->body.ptr, pv->body.len);
+    if (!pb_decode_ex(&s, caocp_Handshake_fields, &hs, PB_DECODE_NOINIT))
+        return set_error(c, CANAL_EPROTO, "handshake: malformed Handshake (%s)", PB_GET_ERROR(&s));
+    if (!within(*seed, pv->body.ptr, pv->body.len))
+        return set_error(c, CANAL_EPROTO,
+                         "handshake: malformed Handshake (seeds is not length-delimited)");
+    return CANAL_OK;
+}
+
+/* Every request after login opens with the destination and the client id. */
+static void set_ids(const canal_client *c, pb_callback_t *destination, pb_callback_t *client_id) {
+    set_str(destination, c->destination);
+    set_str(client_id, c->client_id);
+}
+
+/* ClientAuth (§4.1 step 3): the token is hex text; no password sends none. */
+static int send_auth(canal_client *c, canal_bytes seed) {
+    char token[41] = "";
+    if (c->has_password) scramble_hex(c->stage1, seed.ptr, seed.len, token);
+    caocp_ClientAuth auth;
+    memset(&auth, 0, sizeof auth);
+    set_str(&auth.username, c->username);
+    set_str(&auth.password, token);
+    auth.which_net_read_timeout_present = caocp_ClientAuth_net_read_timeout_tag;
+    auth.net_read_timeout = c->idle_timeout_ms;
+    auth.which_net_write_timeout_present = caocp_ClientAuth_net_write_timeout_tag;
+    auth.net_write_timeout = c->idle_timeout_ms;
+    int rc = send_packet(c, caocp_PacketType_CLIENTAUTHENTICATION, caocp_ClientAuth_fields, &auth,
+                         "ClientAuth");
+    wipe(token, sizeof token);
+    return rc;
+}
+
+static int send_sub(canal_client *c, const char *filter) {
+    caocp_Sub sub;
+    memset(&sub, 0, sizeof sub);
+    set_ids(c, &sub.destination, &sub.client_id);
+    set_str(&sub.filter, filter);
+    return send_packet(c, caocp_PacketType_SUBSCRIPTION, caocp_Sub_fields, &sub, "Sub");
+}
+
+static int send_unsub(canal_client *c) {
+    caocp_Unsub un;
+    memset(&un, 0, sizeof un);
+    set_ids(c, &un.destination, &un.client_id);
+    return send_packet(c, caocp_PacketType_UNSUBSCRIPTION, caocp_Unsub_fields, &un, "Unsub");
+}
+
+/* Get as the Java client sends it (§5.4): every field explicit. */
+static int send_get(canal_client *c, int batch_size, int timeout_ms) {
+    caocp_Get g;
+    memset(&g, 0, sizeof g);
+    set_ids(c, &g.destination, &g.client_id);
+    g.fetch_size = batch_size > 0 ? batch_size : 1000;
+    g.which_timeout_present = caocp_Get_timeout_tag;
+    g.timeout = timeout_ms < 0 ? -1 : timeout_ms;
+    g.which_unit_present = caocp_Get_unit_tag;
+    g.unit = 2; /* TimeUnit.MILLISECONDS */
+    g.which_auto_ack_present = caocp_Get_auto_ack_tag;
+    g.auto_ack = false;
+    return send_packet(c, caocp_PacketType_GET, caocp_Get_fields, &g, "Get");
+}
+
+static int send_ack(canal_client *c, int64_t batch_id) {
+    caocp_ClientAck a;
+    memset(&a, 0, sizeof a);
+    set_ids(c, &a.destination, &a.client_id);
+    a.batch_id = batch_id;
+    return send_packet(c, caocp_PacketType_CLIENTACK, caocp_ClientAck_fields, &a, "ClientAck");
+}
+
+/* batch_id 0: every unacked batch. */
+static int send_rollback(canal_client *c, int64_t batch_id) {
+    caocp_ClientRollback r;
+    memset(&r, 0, sizeof r);
+    set_ids(c, &r.destination, &r.client_id);
+    r.batch_id = batch_id;
+    return send_packet(c, caocp_PacketType_CLIENTROLLBACK, caocp_ClientRollback_fields, &r,
+                       "ClientRollback");
+}
+
+/* ------------------------------------------------------------ 9. message model */
+
+/* Messages -> Entry -> Header into the current message, which the
+ * session ends (drop_message) and starts (decode_messages). */
+
+/* The current message ends: its views may point into rbuf or a caller's
+ * buffer that is about to change. */
+static void drop_message(canal_client *c) {
+    c->msg_buf = NULL;
+    c->msg_len = 0;
+    c->msg.batch_id = -1;
+    c->msg.n_entries = 0;
+    c->msg.entries = NULL;
+}
+
+static bool dec_entry_raw(pb_istream_t *s, const pb_field_t *f, void **arg) {
+    (void)f;
+    canal_client *c = *arg;
+    if (!vec_reserve(c, &c->entries, c->entries.n + 1, sizeof(canal_entry))) {
+        set_error(c, CANAL_ENOMEM, "no memory for %zu entries", c->entries.n + 1);
+        return false;
+    }
+    canal_entry *e = (canal_entry *)c->entries.p + c->entries.n++;
+    memset(e, 0, sizeof *e);
+    take_view(s, &e->raw.ptr, &e->raw.len);
+    return true;
 }
 
 /* An Entry: top level first (header kept as a view), header second. */
@@ -1721,159 +1460,33 @@ static int decode_messages_packet(canal_client *c, const packet_view *pv, const 
     return decode_messages(c, pv->body.ptr, pv->body.len, what);
 }
 
-int canal_message_parse(canal_client *c, const void *buf, size_t len, bool is_packet,
-                        const canal_message **out) {
-    if (!c) return CANAL_EINVAL;
-    if (out) *out = NULL;
-    drop_message(c);
-    clear_error(c);
-    if (!out || (!buf && len > 0))
-        return set_error(c, CANAL_EINVAL, "message_parse: NULL %s", out ? "buf" : "out");
-    if (!buf) buf = empty_str;
-    int rc;
-    if (is_packet) {
-        packet_view pv;
-        if ((rc = parse_packet(c, buf, len, &pv, "message_parse")) < 0) return rc;
-        rc = decode_messages_packet(c, &pv, "message_parse");
-    } else {
-        rc = decode_messages(c, buf, len, "message_parse");
-    }
-    if (rc < 0) return rc;
-    *out = &c->msg;
-    return CANAL_OK;
+/* One of the current message's entries, or a copy of one. */
+static bool is_current_entry(const canal_client *c, const canal_entry *e) {
+    const canal_entry *es = c->msg.entries;
+    size_t n = c->msg.n_entries;
+    if (!c->msg_buf || !es) return false;
+    uintptr_t p = (uintptr_t)e, b = (uintptr_t)es;
+    if (p >= b && p < b + n * sizeof *es) return (p - b) % sizeof *es == 0;
+    for (size_t i = 0; i < n; i++)
+        if (es[i].store_value.ptr == e->store_value.ptr && es[i].store_value.len == e->store_value.len)
+            return true;
+    return false;
 }
 
-/* The reply to GET: MESSAGES, decoded into the current message, or an
- * error Ack. */
-static int read_get_reply(canal_client *c) {
-    const uint8_t *body;
-    size_t len;
-    packet_view pv;
-    int rc;
-    if ((rc = read_frame(c, "the reply to GET", &body, &len)) < 0) return rc;
-    if ((rc = parse_packet(c, body, len, &pv, "get")) < 0) return fail_conn(c, rc);
-    if (pv.type == caocp_PacketType_ACK) {
-        ack_view av;
-        if ((rc = parse_ack(c, &pv, &av, "get")) < 0) return fail_conn(c, rc);
-        if (av.code <= 0)
-            return fail_conn(c, set_error(c, CANAL_EPROTO,
-                                          "get: expected MESSAGES, got an ACK without error"));
-        return error_ack(c, &av, "get", CANAL_ESERVER);
-    }
-    if ((rc = decode_messages_packet(c, &pv, "get")) < 0) {
-        /* A reply we cannot read leaves a batch outstanding that we cannot
-         * name: the connection is out of step. */
-        drop_message(c);
-        return fail_conn(c, rc);
-    }
-    c->n_pending = 0;
-    return CANAL_OK;
-}
+/* ------------------------------------------------------------ 10. row changes */
 
-/* Keep the id of the batch just received until it is acked or rolled
- * back. The server holds the batch whatever happens here, so a batch that
- * cannot be kept puts the two sides out of step. */
-static int record_batch(canal_client *c) {
-    int64_t id = c->msg.batch_id;
-    if (id == -1) return CANAL_OK; /* an empty batch: nothing to ack */
-    if (id <= 0) {
-        drop_message(c);
-        return fail_conn(c, set_error(c, CANAL_EPROTO,
-                                      "get: server sent invalid batch id %" PRId64, id));
-    }
-    if (!vec_reserve(c, &c->outstanding, c->outstanding.n + 1, sizeof(int64_t))) {
-        drop_message(c);
-        return fail_conn(c, set_error(c, CANAL_ENOMEM, "no memory to track batch %" PRId64, id));
-    }
-    ((int64_t *)c->outstanding.p)[c->outstanding.n++] = id;
-    return CANAL_OK;
-}
+/* RowChange -> RowData -> Column, into vectors owned by the client. */
 
-int canal_get(canal_client *c, int batch_size, int timeout_ms, const canal_message **out) {
-    if (!c) return CANAL_EINVAL;
-    if (out) *out = NULL;
-    drop_message(c);
-    int rc = need_conn(c, "get");
-    if (rc < 0) return rc;
-    if (!out) return set_error(c, CANAL_EINVAL, "get: out is NULL");
-    if ((rc = send_get(c, batch_size, timeout_ms)) < 0 || (rc = read_get_reply(c)) < 0 ||
-        (rc = record_batch(c)) < 0)
-        return rc;
-    *out = &c->msg;
-    return CANAL_OK;
-}
+/* Where a row's columns and props sit in the vectors while decoding. */
+typedef struct row_ix {
+    size_t b0, nb, a0, na, p0, np;
+} row_ix;
 
-/* Check a batch id against the unacked batches (§5.5: the server
- * wants acks in order and only for outstanding batches). */
-static int check_batch(canal_client *c, int64_t id, const char *what) {
-    const int64_t *ids = c->outstanding.p;
-    size_t i;
-    for (i = 0; i < c->outstanding.n; i++)
-        if (ids[i] == id) break;
-    if (i == c->outstanding.n)
-        return set_error(c, CANAL_EINVAL,
-                         "%s: batch %" PRId64
-                         " is not outstanding on this connection (already acked, rolled back, "
-                         "empty, or dropped by the rollback of a reconnect)",
-                         what, id);
-    if (i != 0)
-        return set_error(c, CANAL_ESTATE,
-                         "%s: batch %" PRId64 " is not the oldest unacked batch (%" PRId64
-                         "); ack in order",
-                         what, id, ids[0]);
-    return CANAL_OK;
-}
-
-static void add_pending(canal_client *c, char kind, int64_t id) {
-    if (c->n_pending < CANAL_MAX_PENDING) c->pending[c->n_pending].kind = kind, c->pending[c->n_pending].id = id;
-    if (c->n_pending < INT_MAX) c->n_pending++;
-}
-
-/* After canal_unsubscribe the server ignores rollbacks and refuses acks
- * while keeping the batches; sending them would only put the two sides out
- * of step. */
-static int need_subscription(canal_client *c, const char *what) {
-    if (c->state == SUB_OFF)
-        return set_error(c, CANAL_ESTATE, "%s: not subscribed (canal_unsubscribe was called)", what);
-    return CANAL_OK;
-}
-
-static void drop_first_batch(canal_client *c) {
-    int64_t *ids = c->outstanding.p;
-    memmove(ids, ids + 1, (c->outstanding.n - 1) * sizeof *ids);
-    c->outstanding.n--;
-}
-
-int canal_ack(canal_client *c, int64_t batch_id) {
-    if (!c) return CANAL_EINVAL;
-    int rc = need_conn(c, "ack");
-    if (rc < 0) return rc;
-    if (batch_id == -1)
-        return set_error(c, CANAL_EINVAL, "ack: batch -1 is an empty batch; there is nothing to ack");
-    if ((rc = need_subscription(c, "ack")) < 0 || (rc = check_batch(c, batch_id, "ack")) < 0)
-        return rc;
-    if ((rc = send_ack(c, batch_id)) < 0) return rc;
-    drop_first_batch(c);
-    add_pending(c, 'a', batch_id);
-    return CANAL_OK;
-}
-
-int canal_rollback(canal_client *c, int64_t batch_id) {
-    if (!c) return CANAL_EINVAL;
-    int rc = need_conn(c, "rollback");
-    if (rc < 0) return rc;
-    if ((rc = need_subscription(c, "rollback")) < 0) return rc;
-    if (batch_id != 0 && (rc = check_batch(c, batch_id, "rollback")) < 0) return rc;
-    if ((rc = send_rollback(c, batch_id)) < 0) return rc;
-    /* The server forgets the batch (or all of them) and rewinds to the last
-     * acked position; other ids stay registered there, so they stay here. */
-    if (batch_id == 0) c->outstanding.n = 0;
-    else drop_first_batch(c);
-    add_pending(c, 'r', batch_id);
-    return CANAL_OK;
-}
-
-/* ------------------------------------------------------------ row changes */
+/* A column whose props must be pointed at once the pairs vector is final. */
+typedef struct col_fix {
+    int after;
+    size_t col, p0;
+} col_fix;
 
 typedef struct rc_ctx {
     dec_ctx x;
@@ -1995,19 +1608,6 @@ static const canal_pair *pairs_at(const vec *v, size_t p0, size_t n) {
     return n ? (const canal_pair *)v->p + p0 : NULL;
 }
 
-/* One of the current message's entries, or a copy of one. */
-static bool is_current_entry(const canal_client *c, const canal_entry *e) {
-    const canal_entry *es = c->msg.entries;
-    size_t n = c->msg.n_entries;
-    if (!c->msg_buf || !es) return false;
-    uintptr_t p = (uintptr_t)e, b = (uintptr_t)es;
-    if (p >= b && p < b + n * sizeof *es) return (p - b) % sizeof *es == 0;
-    for (size_t i = 0; i < n; i++)
-        if (es[i].store_value.ptr == e->store_value.ptr && es[i].store_value.len == e->store_value.len)
-            return true;
-    return false;
-}
-
 static void empty_rowchange(canal_rowchange *out) {
     memset(out, 0, sizeof *out);
     out->sql = out->ddl_schema_name = EMPTY;
@@ -2054,6 +1654,491 @@ static int rowchange_finish(canal_client *c, canal_rowchange *out) {
     }
     out->rows = nrows ? rows : NULL;
     out->n_rows = nrows;
+    return CANAL_OK;
+}
+
+/* ------------------------------------------------------------ 11. session */
+
+/* The conversation: the record of acks and rollbacks the server has not
+ * answered, replies and the errors they carry, connect, get, ack. */
+
+static void add_pending(canal_client *c, char kind, int64_t id) {
+    if (c->n_pending < CANAL_MAX_PENDING) c->pending[c->n_pending].kind = kind, c->pending[c->n_pending].id = id;
+    if (c->n_pending < INT_MAX) c->n_pending++;
+}
+
+static bool contains(const canal_bytes *b, const char *needle) {
+    size_t n = strlen(needle);
+    for (size_t i = 0; i + n <= b->len; i++)
+        if (memcmp(b->ptr + i, needle, n) == 0) return true;
+    return false;
+}
+
+static void describe_op(const struct pending_op *op, char *out, size_t cap) {
+    if (op->kind == 'a') snprintf(out, cap, "the ack of batch %" PRId64, op->id);
+    else if (op->kind == 'c') snprintf(out, cap, "the rollback sent on connect");
+    else if (op->id == 0) snprintf(out, cap, "the rollback of all batches");
+    else snprintf(out, cap, "the rollback of batch %" PRId64, op->id);
+}
+
+/* Which pending ack/rollback an error text names ("batchId:5"), if any. */
+static const struct pending_op *named_op(const canal_client *c, const canal_bytes *msg) {
+    static const char key[] = "batchId:";
+    size_t k = sizeof key - 1;
+    int n = c->n_pending < CANAL_MAX_PENDING ? c->n_pending : CANAL_MAX_PENDING;
+    for (size_t i = 0; i + k < msg->len; i++) {
+        if (memcmp(msg->ptr + i, key, k) != 0) continue;
+        int64_t id = 0;
+        size_t j = i + k;
+        bool neg = j < msg->len && msg->ptr[j] == '-';
+        if (neg) j++;
+        for (; j < msg->len && msg->ptr[j] >= '0' && msg->ptr[j] <= '9' && id < INT64_MAX / 10; j++)
+            id = id * 10 + (msg->ptr[j] - '0');
+        if (neg) id = -id;
+        for (int p = 0; p < n; p++)
+            if (c->pending[p].id == id && c->pending[p].kind != 'c') return &c->pending[p];
+        return NULL;
+    }
+    return NULL;
+}
+
+/* Report a server error Ack: its code and text (cut to fit) in the error. */
+static int server_error(canal_client *c, int code, const ack_view *av, const char *head) {
+    if (c->err != CANAL_OK) return c->err;
+    int len = av->message.len > 400 ? 400 : (int)av->message.len;
+    set_error(c, code, "%s: server error %d: %.*s%s", head, av->code, len,
+              (const char *)av->message.ptr, av->message.len > 400 ? "..." : "");
+    c->server_code = av->code;
+    return code;
+}
+
+/* An error Ack arrived where the reply to `what` was due. The server does
+ * not confirm acks and rollbacks, it only reports their failures, and such a
+ * report arrives here (§5.1). Canal's texts tell them apart: a refused ack
+ * names the batch or the Ack request, or says the destination or the
+ * subscription is gone; a refused rollback names the batch or the Rollback
+ * request, or says the destination is not running (a rollback is ignored,
+ * not refused, when not subscribed). If the Ack belongs to an earlier
+ * request, the reply to this one is still on its way: the stream is out of
+ * step, so close. */
+static int error_ack(canal_client *c, const ack_view *av, const char *what, int err_code) {
+    char head[320], op[64] = "";
+    const canal_bytes *m = &av->message;
+    bool acks = false, rollbacks = false;
+    for (int i = 0; i < c->n_pending && i < CANAL_MAX_PENDING; i++) {
+        if (c->pending[i].kind == 'a') acks = true;
+        else rollbacks = true;
+    }
+    bool gone = contains(m, "should start first");
+    bool earlier =
+        (acks && (contains(m, "batchId") || contains(m, "ack error") || contains(m, "Ack:") ||
+                  contains(m, "should subscribe first") || gone)) ||
+        (rollbacks && (contains(m, "batchId") || contains(m, "rollback error") ||
+                       contains(m, "Rollback:") || gone));
+    if (earlier) {
+        const struct pending_op *named = named_op(c, m);
+        if (named) describe_op(named, op, sizeof op);
+        else if (c->n_pending == 1) describe_op(&c->pending[0], op, sizeof op);
+        else snprintf(op, sizeof op, "one of the %d acks/rollbacks sent since the last reply",
+                      c->n_pending);
+        snprintf(head, sizeof head,
+                 "server refused %s (or the %s request after it); connection closed, "
+                 "canal_connect resumes and unacked batches are redelivered",
+                 op, what);
+        return fail_conn(c, server_error(c, CANAL_ESERVER, av, head));
+    }
+    /* It answers this request, so every earlier ack/rollback went through. */
+    c->n_pending = 0;
+    if (err_code == CANAL_EAUTH) snprintf(head, sizeof head, "authentication failed");
+    else snprintf(head, sizeof head, "%s refused", what);
+    return server_error(c, err_code, av, head);
+}
+
+/* Read the reply to a request that expects an Ack (auth, sub, unsub). */
+static int read_ack_reply(canal_client *c, const char *what, int err_code) {
+    const uint8_t *body;
+    size_t len;
+    packet_view pv;
+    ack_view av;
+    int rc;
+    if ((rc = read_frame(c, what, &body, &len)) < 0) return rc;
+    if ((rc = parse_packet(c, body, len, &pv, what)) < 0) return fail_conn(c, rc);
+    if (pv.type != caocp_PacketType_ACK)
+        return fail_conn(c, set_error(c, CANAL_EPROTO, "%s: expected an ACK packet, got type %d (%s)", what,
+                         pv.type, packet_type_name(pv.type)));
+    if ((rc = parse_ack(c, &pv, &av, what)) < 0) return fail_conn(c, rc);
+    if (av.code > 0) return error_ack(c, &av, what, err_code);
+    c->n_pending = 0;
+    return CANAL_OK;
+}
+
+/* Handshake and login: the server speaks first. */
+static int login(canal_client *c) {
+    const uint8_t *body;
+    size_t len;
+    packet_view pv;
+    canal_bytes seed;
+    int rc;
+    if ((rc = read_frame(c, "the handshake", &body, &len)) < 0) return rc;
+    if ((rc = parse_packet(c, body, len, &pv, "handshake")) < 0 ||
+        (rc = parse_handshake(c, &pv, &seed)) < 0)
+        return fail_conn(c, rc);
+    if ((rc = send_auth(c, seed)) < 0) return rc;
+    /* On a refusal the server keeps the socket open; start_session closes it. */
+    return read_ack_reply(c, "authentication", CANAL_EAUTH);
+}
+
+/* A reconnect restores the subscription (as the Java cluster client does)
+ * and then rolls back, so unacked batches come again. */
+static int resume(canal_client *c) {
+    int rc;
+    if (c->state == SUB_ON) {
+        if ((rc = send_sub(c, c->filter)) < 0) return rc;
+        if ((rc = read_ack_reply(c, "re-subscription", CANAL_ESERVER)) < 0) return rc;
+    }
+    if (!c->rollback_on_connect) return CANAL_OK;
+    if ((rc = send_rollback(c, 0)) < 0) return rc;
+    /* The server forgets every unacked batch; without this rollback it
+     * keeps them for this identity, so their ids stay good to ack. */
+    c->outstanding.n = 0;
+    c->pending[0].kind = 'c', c->pending[0].id = 0;
+    c->n_pending = 1;
+    return CANAL_OK;
+}
+
+/* Handshake, login, re-subscription and rollback on a connected socket,
+ * all within one deadline. A failed start leaves the client disconnected,
+ * whatever failed. */
+static int start_session(canal_client *c) {
+    c->deadline = now_ms() + c->read_timeout_ms;
+    int rc = login(c);
+    if (rc == CANAL_OK) rc = resume(c);
+    return rc < 0 && c->fd >= 0 ? fail_conn(c, rc) : rc;
+}
+
+/* Common entry checks for calls that need a live connection. */
+static int need_conn(canal_client *c, const char *what) {
+    clear_error(c);
+    c->deadline = now_ms() + c->read_timeout_ms;
+    if (c->bad_options) return set_error(c, CANAL_EINVAL, "%s", c->bad_options);
+    if (c->fd < 0)
+        return set_error(c, CANAL_ESTATE, "%s: not connected (call canal_connect)", what);
+    return CANAL_OK;
+}
+
+/* After canal_unsubscribe the server ignores rollbacks and refuses acks
+ * while keeping the batches; sending them would only put the two sides out
+ * of step. */
+static int need_subscription(canal_client *c, const char *what) {
+    if (c->state == SUB_OFF)
+        return set_error(c, CANAL_ESTATE, "%s: not subscribed (canal_unsubscribe was called)", what);
+    return CANAL_OK;
+}
+
+/* Check a batch id against the unacked batches (§5.5: the server
+ * wants acks in order and only for outstanding batches). */
+static int check_batch(canal_client *c, int64_t id, const char *what) {
+    const int64_t *ids = c->outstanding.p;
+    size_t i;
+    for (i = 0; i < c->outstanding.n; i++)
+        if (ids[i] == id) break;
+    if (i == c->outstanding.n)
+        return set_error(c, CANAL_EINVAL,
+                         "%s: batch %" PRId64
+                         " is not outstanding on this connection (already acked, rolled back, "
+                         "empty, or dropped by the rollback of a reconnect)",
+                         what, id);
+    if (i != 0)
+        return set_error(c, CANAL_ESTATE,
+                         "%s: batch %" PRId64 " is not the oldest unacked batch (%" PRId64
+                         "); ack in order",
+                         what, id, ids[0]);
+    return CANAL_OK;
+}
+
+static void drop_first_batch(canal_client *c) {
+    int64_t *ids = c->outstanding.p;
+    memmove(ids, ids + 1, (c->outstanding.n - 1) * sizeof *ids);
+    c->outstanding.n--;
+}
+
+/* The reply to GET: MESSAGES, decoded into the current message, or an
+ * error Ack. */
+static int read_get_reply(canal_client *c) {
+    const uint8_t *body;
+    size_t len;
+    packet_view pv;
+    int rc;
+    if ((rc = read_frame(c, "the reply to GET", &body, &len)) < 0) return rc;
+    if ((rc = parse_packet(c, body, len, &pv, "get")) < 0) return fail_conn(c, rc);
+    if (pv.type == caocp_PacketType_ACK) {
+        ack_view av;
+        if ((rc = parse_ack(c, &pv, &av, "get")) < 0) return fail_conn(c, rc);
+        if (av.code <= 0)
+            return fail_conn(c, set_error(c, CANAL_EPROTO,
+                                          "get: expected MESSAGES, got an ACK without error"));
+        return error_ack(c, &av, "get", CANAL_ESERVER);
+    }
+    if ((rc = decode_messages_packet(c, &pv, "get")) < 0) {
+        /* A reply we cannot read leaves a batch outstanding that we cannot
+         * name: the connection is out of step. */
+        drop_message(c);
+        return fail_conn(c, rc);
+    }
+    c->n_pending = 0;
+    return CANAL_OK;
+}
+
+/* Keep the id of the batch just received until it is acked or rolled
+ * back. The server holds the batch whatever happens here, so a batch that
+ * cannot be kept puts the two sides out of step. */
+static int record_batch(canal_client *c) {
+    int64_t id = c->msg.batch_id;
+    if (id == -1) return CANAL_OK; /* an empty batch: nothing to ack */
+    if (id <= 0) {
+        drop_message(c);
+        return fail_conn(c, set_error(c, CANAL_EPROTO,
+                                      "get: server sent invalid batch id %" PRId64, id));
+    }
+    if (!vec_reserve(c, &c->outstanding, c->outstanding.n + 1, sizeof(int64_t))) {
+        drop_message(c);
+        return fail_conn(c, set_error(c, CANAL_ENOMEM, "no memory to track batch %" PRId64, id));
+    }
+    ((int64_t *)c->outstanding.p)[c->outstanding.n++] = id;
+    return CANAL_OK;
+}
+
+/* ------------------------------------------------------------ 12. the calls on a client */
+
+/* Lifecycle, connection, subscription, batches, errors, decoding: each
+ * after the calls it uses. */
+
+void canal_client_free(canal_client *c) {
+    if (!c) return;
+    close_fd(c);
+    mem_free(c, c->host);
+    mem_free(c, c->destination);
+    mem_free(c, c->username);
+    mem_free(c, c->filter);
+    mem_free(c, c->rbuf);
+    mem_free(c, c->wbuf);
+    mem_free(c, c->hdr_str.base);
+    mem_free(c, c->rc_str.base);
+    vec *vs[] = {&c->outstanding, &c->entries,  &c->hdr_views, &c->hdr_pairs, &c->cols_before, &c->cols_after,
+                 &c->rows,        &c->row_ixs,  &c->fixes,     &c->col_pairs,   &c->row_pairs,
+                 &c->rc_pairs};
+    for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) vec_free(c, vs[i]);
+    wipe(c->stage1, sizeof c->stage1);
+    canal_free_fn f = c->free_fn;
+    void *ud = c->alloc_ud;
+    /* Poison, so a use after free shows up quickly. */
+    memset(c, 0xff, sizeof *c);
+    if (f) f(ud, c);
+    else free(c);
+}
+
+/* Copy valid options into the client: strings duplicated, the password
+ * kept only as SHA-1(password). False when out of memory. */
+static bool copy_options(canal_client *c, const canal_options *opt) {
+    c->port = opt->port;
+    c->connect_timeout_ms = opt->connect_timeout_ms;
+    c->read_timeout_ms = opt->read_timeout_ms;
+    c->idle_timeout_ms = opt->idle_timeout_ms;
+    c->max_frame = opt->max_frame;
+    c->rollback_on_connect = opt->rollback_on_connect;
+    c->validate_utf8 = opt->validate_utf8;
+    snprintf(c->client_id, sizeof c->client_id, "%d", opt->client_id);
+    c->host = mem_strdup(c, opt->host);
+    c->destination = mem_strdup(c, opt->destination);
+    c->username = mem_strdup(c, opt->username ? opt->username : "");
+    c->filter = mem_strdup(c, opt->filter ? opt->filter : "");
+    /* A small pool gets a small first buffer; it grows as frames need. */
+    c->rcap = c->in_pool ? 1024 : CANAL_INITIAL_RBUF;
+    c->rbuf = mem_alloc(c, c->rcap);
+    if (!c->host || !c->destination || !c->username || !c->filter || !c->rbuf ||
+        !vec_reserve(c, &c->outstanding, 16, sizeof(int64_t)))
+        return false;
+    if (opt->password) {
+        c->has_password = true;
+        sha1(opt->password, strlen(opt->password), c->stage1);
+    }
+    return true;
+}
+
+canal_client *canal_client_new(const canal_options *opt) {
+    canal_options defaults;
+    if (!opt) {
+        canal_options_init(&defaults);
+        opt = &defaults;
+    }
+    canal_malloc_fn mf = NULL;
+    canal_realloc_fn rf = NULL;
+    canal_free_fn ff = NULL;
+    void *ud = NULL;
+    if (opt->heap) {
+        if (opt->heap_size < CANAL_MIN_HEAP || !(ud = pool_init(opt->heap, opt->heap_size)))
+            return NULL;
+        mf = pool_malloc, rf = pool_realloc, ff = pool_free;
+    } else if (opt->malloc_fn && opt->realloc_fn && opt->free_fn) {
+        mf = opt->malloc_fn, rf = opt->realloc_fn, ff = opt->free_fn, ud = opt->alloc_ud;
+    }
+    canal_client *c = mf ? mf(ud, sizeof *c) : malloc(sizeof *c);
+    if (!c) return NULL;
+    memset(c, 0, sizeof *c);
+    c->fd = -1;
+    c->malloc_fn = mf, c->realloc_fn = rf, c->free_fn = ff, c->alloc_ud = ud;
+    c->in_pool = opt->heap != NULL;
+    c->validate_utf8 = opt->validate_utf8; /* decoding works even with bad options */
+    c->msg.batch_id = -1;
+    if ((c->bad_options = check_options(opt)) != NULL) {
+        /* Keep the client so the reason can be read; every call repeats it. */
+        set_error(c, CANAL_EINVAL, "%s", c->bad_options);
+        return c;
+    }
+    if (!copy_options(c, opt)) {
+        canal_client_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void canal_disconnect(canal_client *c) {
+    if (!c) return;
+    close_fd(c);
+    drop_message(c);
+}
+
+bool canal_is_connected(const canal_client *c) { return c && c->fd >= 0; }
+
+int canal_connect(canal_client *c) {
+    if (!c) return CANAL_EINVAL;
+    canal_disconnect(c);
+    clear_error(c);
+    if (c->bad_options) return set_error(c, CANAL_EINVAL, "%s", c->bad_options);
+    int rc = tcp_connect(c);
+    if (rc < 0) return rc;
+    return start_session(c);
+}
+
+int canal_connect_fd(canal_client *c, int fd) {
+    if (!c) {
+        if (fd >= 0) close(fd); /* it was handed over: do not leak it */
+        return CANAL_EINVAL;
+    }
+    clear_error(c);
+    if (fd < 0) return set_error(c, CANAL_EINVAL, "connect_fd: negative file descriptor");
+    if (fd == c->fd)
+        return set_error(c, CANAL_ESTATE,
+                         "connect_fd: descriptor %d is this client's live connection", fd);
+    canal_disconnect(c);
+    clear_error(c);
+    if (c->bad_options) {
+        close(fd);
+        return set_error(c, CANAL_EINVAL, "%s", c->bad_options);
+    }
+    c->fd = fd;
+    if (set_nonblock_nodelay(fd) < 0)
+        return fail_conn(c, set_error(c, CANAL_EIO, "cannot set up descriptor %d: %s", fd, strerror(errno)));
+    return start_session(c);
+}
+
+int canal_subscribe(canal_client *c, const char *filter) {
+    if (!c) return CANAL_EINVAL;
+    drop_message(c); /* documented to end it, whatever happens next */
+    int rc = need_conn(c, "subscribe");
+    if (rc < 0) return rc;
+    if (!filter) filter = c->filter;
+    if ((rc = send_sub(c, filter)) < 0) return rc;
+    if ((rc = read_ack_reply(c, "subscription", CANAL_ESERVER)) < 0) return rc;
+    if (strcmp(c->filter, filter) != 0) {
+        char *copy = mem_strdup(c, filter);
+        if (!copy) return set_error(c, CANAL_ENOMEM, "no memory to keep the filter");
+        mem_free(c, c->filter);
+        c->filter = copy;
+    }
+    c->state = SUB_ON;
+    return CANAL_OK;
+}
+
+int canal_unsubscribe(canal_client *c) {
+    if (!c) return CANAL_EINVAL;
+    drop_message(c);
+    int rc = need_conn(c, "unsubscribe");
+    if (rc < 0) return rc;
+    if ((rc = send_unsub(c)) < 0) return rc;
+    if ((rc = read_ack_reply(c, "unsubscription", CANAL_ESERVER)) < 0) return rc;
+    c->state = SUB_OFF;
+    return CANAL_OK;
+}
+
+int canal_get(canal_client *c, int batch_size, int timeout_ms, const canal_message **out) {
+    if (!c) return CANAL_EINVAL;
+    if (out) *out = NULL;
+    drop_message(c);
+    int rc = need_conn(c, "get");
+    if (rc < 0) return rc;
+    if (!out) return set_error(c, CANAL_EINVAL, "get: out is NULL");
+    if ((rc = send_get(c, batch_size, timeout_ms)) < 0 || (rc = read_get_reply(c)) < 0 ||
+        (rc = record_batch(c)) < 0)
+        return rc;
+    *out = &c->msg;
+    return CANAL_OK;
+}
+
+int canal_ack(canal_client *c, int64_t batch_id) {
+    if (!c) return CANAL_EINVAL;
+    int rc = need_conn(c, "ack");
+    if (rc < 0) return rc;
+    if (batch_id == -1)
+        return set_error(c, CANAL_EINVAL, "ack: batch -1 is an empty batch; there is nothing to ack");
+    if ((rc = need_subscription(c, "ack")) < 0 || (rc = check_batch(c, batch_id, "ack")) < 0)
+        return rc;
+    if ((rc = send_ack(c, batch_id)) < 0) return rc;
+    drop_first_batch(c);
+    add_pending(c, 'a', batch_id);
+    return CANAL_OK;
+}
+
+int canal_rollback(canal_client *c, int64_t batch_id) {
+    if (!c) return CANAL_EINVAL;
+    int rc = need_conn(c, "rollback");
+    if (rc < 0) return rc;
+    if ((rc = need_subscription(c, "rollback")) < 0) return rc;
+    if (batch_id != 0 && (rc = check_batch(c, batch_id, "rollback")) < 0) return rc;
+    if ((rc = send_rollback(c, batch_id)) < 0) return rc;
+    /* The server forgets the batch (or all of them) and rewinds to the last
+     * acked position; other ids stay registered there, so they stay here. */
+    if (batch_id == 0) c->outstanding.n = 0;
+    else drop_first_batch(c);
+    add_pending(c, 'r', batch_id);
+    return CANAL_OK;
+}
+
+int canal_errcode(const canal_client *c) { return c ? c->err : CANAL_EINVAL; }
+
+const char *canal_errstr(const canal_client *c) { return c ? c->errstr : "client is NULL"; }
+
+int canal_server_code(const canal_client *c) { return c ? c->server_code : 0; }
+
+int canal_message_parse(canal_client *c, const void *buf, size_t len, bool is_packet,
+                        const canal_message **out) {
+    if (!c) return CANAL_EINVAL;
+    if (out) *out = NULL;
+    drop_message(c);
+    clear_error(c);
+    if (!out || (!buf && len > 0))
+        return set_error(c, CANAL_EINVAL, "message_parse: NULL %s", out ? "buf" : "out");
+    if (!buf) buf = empty_str;
+    int rc;
+    if (is_packet) {
+        packet_view pv;
+        if ((rc = parse_packet(c, buf, len, &pv, "message_parse")) < 0) return rc;
+        rc = decode_messages_packet(c, &pv, "message_parse");
+    } else {
+        rc = decode_messages(c, buf, len, "message_parse");
+    }
+    if (rc < 0) return rc;
+    *out = &c->msg;
     return CANAL_OK;
 }
 
@@ -2108,40 +2193,4 @@ int canal_entry_rowchange(canal_client *c, const canal_entry *e, canal_rowchange
                          "entry_rowchange: the entry is not from the current message (each get, "
                          "parse, subscribe or connect replaces it)");
     return canal_rowchange_parse(c, e->store_value.ptr, e->store_value.len, out);
-}
-
-/* ------------------------------------------------------------ names, binary */
-
-const char *canal_entry_type_name(int t) {
-    static const char *names[] = {"ENTRYTYPECOMPATIBLEPROTO2", "TRANSACTIONBEGIN", "ROWDATA",
-                                  "TRANSACTIONEND", "HEARTBEAT", "GTIDLOG"};
-    return t >= 0 && t < (int)(sizeof names / sizeof names[0]) ? names[t] : "UNRECOGNIZED";
-}
-
-const char *canal_event_type_name(int t) {
-    static const char *names[] = {"EVENTTYPECOMPATIBLEPROTO2", "INSERT", "UPDATE", "DELETE",
-                                  "CREATE", "ALTER", "ERASE", "QUERY", "TRUNCATE", "RENAME",
-                                  "CINDEX", "DINDEX", "GTID", "XACOMMIT", "XAROLLBACK",
-                                  "MHEARTBEAT"};
-    return t >= 0 && t < (int)(sizeof names / sizeof names[0]) ? names[t] : "UNRECOGNIZED";
-}
-
-int canal_latin1_to_bytes(const char *in, size_t in_len, uint8_t *out, size_t *out_len) {
-    if ((!in && in_len) || (!out && in_len) || !out_len) return CANAL_EINVAL;
-    const uint8_t *p = (const uint8_t *)in;
-    size_t o = 0;
-    for (size_t i = 0; i < in_len;) {
-        uint8_t b = p[i];
-        if (b < 0x80) {
-            out[o++] = b;
-            i++;
-        } else if ((b == 0xC2 || b == 0xC3) && i + 1 < in_len && (p[i + 1] & 0xC0) == 0x80) {
-            out[o++] = (uint8_t)((b & 0x03) << 6 | (p[i + 1] & 0x3F));
-            i += 2;
-        } else {
-            return CANAL_EINVAL;
-        }
-    }
-    *out_len = o;
-    return CANAL_OK;
 }
