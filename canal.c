@@ -118,6 +118,50 @@ enum sub_state {
     SUB_OFF    /* canal_unsubscribe ran since the last subscribe */
 };
 
+/* An ack or rollback sent that the server has not answered: it only
+ * answers those it refuses (§5.1). */
+typedef struct pending_op {
+    char kind; /* 'a' ack, 'r' rollback, 'c' the rollback sent on connect */
+    int64_t id;
+} pending_op;
+
+/* The connection: the socket and its buffers. It ends with close_fd. */
+struct conn {
+    int fd;
+    uint8_t *rbuf;          /* frames received: the current one, then bytes read ahead */
+    size_t rcap, rpos, rlen;
+    uint8_t *wbuf;          /* the request being sent */
+    size_t wcap;
+    int64_t deadline;       /* of the public call running: read_timeout_ms from its start */
+};
+
+/* The session: what a reconnect restores, and what the server owes. */
+struct session {
+    enum sub_state state;
+    char *filter;           /* the last subscribed filter, for reconnects */
+    vec outstanding;        /* int64_t batch ids received, not yet acked */
+    /* Acks and rollbacks sent since the last reply: the first
+     * CANAL_MAX_PENDING one by one, and how many in all. */
+    pending_op pending[CANAL_MAX_PENDING];
+    int n_pending;
+};
+
+/* The current batch: the decoded message and the bytes its views point
+ * into, and the last row change decoded from it; the vectors and arenas
+ * are kept from batch to batch, so a steady stream does not allocate. */
+struct batch {
+    canal_message msg;
+    const uint8_t *msg_buf;
+    size_t msg_len;
+    vec entries;   /* canal_entry */
+    vec hdr_views; /* canal_bytes: each entry's header, between the two passes */
+    vec hdr_pairs;
+    arena hdr_str;
+    vec cols_before, cols_after, rows, row_ixs, fixes;
+    vec col_pairs, row_pairs, rc_pairs;
+    arena rc_str;
+};
+
 struct canal_client {
     /* options, copied */
     char *host;
@@ -137,42 +181,11 @@ struct canal_client {
     uint8_t stage1[20]; /* SHA-1(password); the clear text is never kept */
     const char *bad_options; /* why the options are invalid: every network call fails with it */
 
-    /* connection */
-    int fd;
-    enum sub_state state;
-    char *filter;           /* the last subscribed filter, for reconnects */
-    vec outstanding;        /* int64_t batch ids received, not yet acked */
-    /* Acks and rollbacks sent since the last reply, which the server
-     * only answers when it refuses them: kind and batch id of the first
-     * CANAL_MAX_PENDING, and how many in all. */
-    struct pending_op {
-        char kind; /* 'a' ack, 'r' rollback, 'c' the rollback sent on connect */
-        int64_t id;
-    } pending[CANAL_MAX_PENDING];
-    int n_pending;
-    int64_t deadline;       /* of the public call running: read_timeout_ms from its start */
+    struct conn conn;
+    struct session sess;
+    struct batch batch;
 
-    /* buffers */
-    uint8_t *rbuf;
-    size_t rcap, rpos, rlen;
-    uint8_t *wbuf;
-    size_t wcap;
-
-    /* decoded message, and the bytes its views point into */
-    canal_message msg;
-    const uint8_t *msg_buf;
-    size_t msg_len;
-    vec entries;  /* canal_entry */
-    vec hdr_views; /* canal_bytes: each entry's header, between the two passes */
-    vec hdr_pairs;
-    arena hdr_str;
-
-    /* decoded row change */
-    vec cols_before, cols_after, rows, row_ixs, fixes;
-    vec col_pairs, row_pairs, rc_pairs;
-    arena rc_str;
-
-    /* last error */
+    /* the last error */
     int err;
     int server_code;
     char errstr[CANAL_ERRSTR_SIZE];
@@ -227,10 +240,10 @@ static void clear_error(canal_client *c) {
 }
 
 static void close_fd(canal_client *c) {
-    if (c->fd >= 0) close(c->fd);
-    c->fd = -1;
-    c->rpos = c->rlen = 0;
-    c->n_pending = 0; /* what the server did with them is unknown now */
+    if (c->conn.fd >= 0) close(c->conn.fd);
+    c->conn.fd = -1;
+    c->conn.rpos = c->conn.rlen = 0;
+    c->sess.n_pending = 0; /* what the server did with them is unknown now */
 }
 
 /* Fail and close: the error rc, already recorded, ends the connection.
@@ -662,30 +675,32 @@ static int wait_fd(int fd, short events, int64_t deadline) {
 
 static int send_all(canal_client *c, const uint8_t *p, size_t n, const char *what) {
     while (n > 0) {
-        ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t w = send(c->conn.fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w > 0) {
             p += w, n -= (size_t)w;
             continue;
         }
         if (w < 0 && errno == EINTR) continue;
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            int r = wait_fd(c->fd, POLLOUT, c->deadline);
+            int r = wait_fd(c->conn.fd, POLLOUT, c->conn.deadline);
             if (r > 0) continue;
             if (r == 0)
                 return fail_conn(c, set_error(c, CANAL_ETIMEOUT, "timed out after %d ms sending %s",
                                  c->read_timeout_ms, what));
         }
-        return fail_conn(c, set_error(c, CANAL_EIO, "sending %s failed: %s", what, strerror(errno)));
+        return fail_conn(c, set_error(c, CANAL_EIO, "sending %s failed: %s", what,
+                                      strerror(errno)));
     }
     return CANAL_OK;
 }
 
 /* Read whatever the socket has (at least one byte) into the receive buffer. */
 static int fill(canal_client *c, const char *what, const char *part, size_t got, size_t want) {
+    struct conn *k = &c->conn;
     for (;;) {
-        ssize_t r = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, MSG_DONTWAIT);
+        ssize_t r = recv(k->fd, k->rbuf + k->rlen, k->rcap - k->rlen, MSG_DONTWAIT);
         if (r > 0) {
-            c->rlen += (size_t)r;
+            k->rlen += (size_t)r;
             return CANAL_OK;
         }
         if (r == 0)
@@ -695,7 +710,7 @@ static int fill(canal_client *c, const char *what, const char *part, size_t got,
                              what, got, want, part));
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            int w = wait_fd(c->fd, POLLIN, c->deadline);
+            int w = wait_fd(c->conn.fd, POLLIN, c->conn.deadline);
             if (w > 0) continue;
             if (w == 0)
                 return fail_conn(c, set_error(c, CANAL_ETIMEOUT,
@@ -783,7 +798,7 @@ static int tcp_connect(canal_client *c) {
     }
     freeaddrinfo(res);
     if (fd < 0) return set_error(c, code, "cannot connect to %s:%d: %s", c->host, c->port, why);
-    c->fd = fd;
+    c->conn.fd = fd;
     return CANAL_OK;
 }
 
@@ -808,11 +823,12 @@ static int frame_header(const uint8_t *p, size_t have, size_t max_frame, uint32_
 
 /* Make the receive buffer hold a frame of `total` bytes (n of body). */
 static int frame_room(canal_client *c, size_t total, uint32_t n, const char *what) {
-    if (total <= c->rcap) return CANAL_OK;
-    size_t cap = c->rcap + c->rcap / 2;
+    struct conn *k = &c->conn;
+    if (total <= k->rcap) return CANAL_OK;
+    size_t cap = k->rcap + k->rcap / 2;
     if (cap < total) cap = total;
     if (cap > c->max_frame + 4) cap = c->max_frame + 4;
-    uint8_t *p = mem_realloc(c, c->rbuf, cap);
+    uint8_t *p = mem_realloc(c, k->rbuf, cap);
     if (!p && c->in_pool)
         return fail_conn(c, set_error(c, CANAL_ETOOBIG,
                                       "frame of %u bytes in %s does not fit the client's heap "
@@ -821,8 +837,8 @@ static int frame_room(canal_client *c, size_t total, uint32_t n, const char *wha
     if (!p)
         return fail_conn(c, set_error(c, CANAL_ENOMEM, "no memory for a frame of %u bytes in %s",
                                       n, what));
-    c->rbuf = p;
-    c->rcap = cap;
+    k->rbuf = p;
+    k->rcap = cap;
     return CANAL_OK;
 }
 
@@ -831,15 +847,16 @@ static int frame_room(canal_client *c, size_t total, uint32_t n, const char *wha
  * read_frame, which moves the buffer: whatever points into it (the current
  * message) must have ended before. */
 static int read_frame(canal_client *c, const char *what, const uint8_t **body, size_t *len) {
+    struct conn *k = &c->conn;
     int rc;
     uint32_t n = 0;
-    if (c->rpos > 0) { /* drop the previous frame; keep bytes read ahead */
-        memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
-        c->rlen -= c->rpos;
-        c->rpos = 0;
+    if (k->rpos > 0) { /* drop the previous frame; keep bytes read ahead */
+        memmove(k->rbuf, k->rbuf + k->rpos, k->rlen - k->rpos);
+        k->rlen -= k->rpos;
+        k->rpos = 0;
     }
-    while ((rc = frame_header(c->rbuf, c->rlen, c->max_frame, &n)) == 0)
-        if ((rc = fill(c, what, "header", c->rlen, 4)) < 0) return rc;
+    while ((rc = frame_header(k->rbuf, k->rlen, c->max_frame, &n)) == 0)
+        if ((rc = fill(c, what, "header", k->rlen, 4)) < 0) return rc;
     if (rc == CANAL_EPROTO)
         return fail_conn(c, set_error(c, CANAL_EPROTO, "negative frame length %u (0x%08x) in %s",
                                       n, n, what));
@@ -849,11 +866,11 @@ static int read_frame(canal_client *c, const char *what, const uint8_t **body, s
                                       c->max_frame, what));
     size_t total = 4 + (size_t)n;
     if ((rc = frame_room(c, total, n, what)) < 0) return rc;
-    while (c->rlen < total)
-        if ((rc = fill(c, what, "body", c->rlen - 4, n)) < 0) return rc;
-    *body = c->rbuf + 4;
+    while (k->rlen < total)
+        if ((rc = fill(c, what, "body", k->rlen - 4, n)) < 0) return rc;
+    *body = k->rbuf + 4;
     *len = n;
-    c->rpos = total;
+    k->rpos = total;
     return CANAL_OK;
 }
 
@@ -1094,20 +1111,20 @@ static int send_packet(canal_client *c, caocp_PacketType type, const pb_msgdesc_
         return set_error(c, CANAL_EINVAL, "cannot encode %s", what);
     if (size > 0x7fffffff)
         return set_error(c, CANAL_ETOOBIG, "%s of %zu bytes is too large to send", what, size);
-    if (size + 4 > c->wcap) {
-        uint8_t *p = mem_realloc(c, c->wbuf, size + 4);
+    if (size + 4 > c->conn.wcap) {
+        uint8_t *p = mem_realloc(c, c->conn.wbuf, size + 4);
         if (!p) return set_error(c, CANAL_ENOMEM, "no memory to encode %s", what);
-        c->wbuf = p;
-        c->wcap = size + 4;
+        c->conn.wbuf = p;
+        c->conn.wcap = size + 4;
     }
-    pb_ostream_t os = pb_ostream_from_buffer(c->wbuf + 4, size);
+    pb_ostream_t os = pb_ostream_from_buffer(c->conn.wbuf + 4, size);
     if (!pb_encode(&os, caocp_Packet_fields, &pkt))
         return set_error(c, CANAL_EINVAL, "cannot encode %s: %s", what, PB_GET_ERROR(&os));
-    c->wbuf[0] = (uint8_t)(size >> 24), c->wbuf[1] = (uint8_t)(size >> 16);
-    c->wbuf[2] = (uint8_t)(size >> 8), c->wbuf[3] = (uint8_t)size;
-    int rc = send_all(c, c->wbuf, size + 4, what);
+    c->conn.wbuf[0] = (uint8_t)(size >> 24), c->conn.wbuf[1] = (uint8_t)(size >> 16);
+    c->conn.wbuf[2] = (uint8_t)(size >> 8), c->conn.wbuf[3] = (uint8_t)size;
+    int rc = send_all(c, c->conn.wbuf, size + 4, what);
     /* A password token lived in wbuf for ClientAuth: do not leave it there. */
-    if (type == caocp_PacketType_CLIENTAUTHENTICATION) wipe(c->wbuf, c->wcap);
+    if (type == caocp_PacketType_CLIENTAUTHENTICATION) wipe(c->conn.wbuf, c->conn.wcap);
     return rc;
 }
 
@@ -1270,21 +1287,21 @@ static int send_rollback(canal_client *c, int64_t batch_id) {
 /* The current message ends: its views may point into rbuf or a caller's
  * buffer that is about to change. */
 static void drop_message(canal_client *c) {
-    c->msg_buf = NULL;
-    c->msg_len = 0;
-    c->msg.batch_id = -1;
-    c->msg.n_entries = 0;
-    c->msg.entries = NULL;
+    c->batch.msg_buf = NULL;
+    c->batch.msg_len = 0;
+    c->batch.msg.batch_id = -1;
+    c->batch.msg.n_entries = 0;
+    c->batch.msg.entries = NULL;
 }
 
 static bool dec_entry_raw(pb_istream_t *s, const pb_field_t *f, void **arg) {
     (void)f;
     canal_client *c = *arg;
-    if (!vec_reserve(c, &c->entries, c->entries.n + 1, sizeof(canal_entry))) {
-        set_error(c, CANAL_ENOMEM, "no memory for %zu entries", c->entries.n + 1);
+    if (!vec_reserve(c, &c->batch.entries, c->batch.entries.n + 1, sizeof(canal_entry))) {
+        set_error(c, CANAL_ENOMEM, "no memory for %zu entries", c->batch.entries.n + 1);
         return false;
     }
-    canal_entry *e = (canal_entry *)c->entries.p + c->entries.n++;
+    canal_entry *e = (canal_entry *)c->batch.entries.p + c->batch.entries.n++;
     memset(e, 0, sizeof *e);
     take_view(s, &e->raw.ptr, &e->raw.len);
     return true;
@@ -1310,8 +1327,8 @@ static bool dec_entry_header_view(pb_istream_t *s, const pb_field_t *f, void **a
  * field lookup was most of that cost. */
 static int decode_header(canal_client *c, dec_ctx *x, canal_entry *e, canal_bytes hb, size_t i) {
     canal_header *h = &e->header;
-    pair_target props = {x, &c->hdr_pairs};
-    size_t p0 = c->hdr_pairs.n;
+    pair_target props = {x, &c->batch.hdr_pairs};
+    size_t p0 = c->batch.hdr_pairs.n;
     const uint8_t *p = hb.ptr, *end = hb.ptr + hb.len;
     wire_field f;
     int more;
@@ -1346,7 +1363,7 @@ static int decode_header(canal_client *c, dec_ctx *x, canal_entry *e, canal_byte
         return set_error(c, CANAL_EPROTO, "entry %zu: Header: %s in %s", i,
                          x->problem ? x->problem : "malformed", x->field ? x->field : "Header");
     }
-    h->n_props = c->hdr_pairs.n - p0;
+    h->n_props = c->batch.hdr_pairs.n - p0;
     h->props = NULL; /* pointed at once the pairs vector stops moving */
     return CANAL_OK;
 }
@@ -1385,11 +1402,11 @@ static int decode_entry(canal_client *c, canal_entry *e, canal_bytes *header, co
  * vector in entry order, are pointed at now that it no longer moves. */
 static int decode_headers(canal_client *c, const canal_bytes *views, size_t total,
                           const char *what) {
-    canal_entry *es = c->entries.p;
-    size_t i, n = c->entries.n;
-    if (!arena_reset(c, &c->hdr_str, total + 1))
+    canal_entry *es = c->batch.entries.p;
+    size_t i, n = c->batch.entries.n;
+    if (!arena_reset(c, &c->batch.hdr_str, total + 1))
         return set_error(c, CANAL_ENOMEM, "no memory for %zu bytes of headers", total);
-    dec_ctx x = {c, &c->hdr_str, NULL, NULL};
+    dec_ctx x = {c, &c->batch.hdr_str, NULL, NULL};
     for (i = 0; i < n; i++) {
         canal_header *h = &es[i].header;
         memset(h, 0, sizeof *h);
@@ -1397,7 +1414,7 @@ static int decode_headers(canal_client *c, const canal_bytes *views, size_t tota
         if (es[i].has_header && decode_header(c, &x, &es[i], views[i], i) < 0)
             return error_in(c, what);
     }
-    const canal_pair *pairs = c->hdr_pairs.p;
+    const canal_pair *pairs = c->batch.hdr_pairs.p;
     for (i = 0; i < n; i++) {
         canal_header *h = &es[i].header;
         h->props = NULL;
@@ -1409,29 +1426,29 @@ static int decode_headers(canal_client *c, const canal_bytes *views, size_t tota
     return CANAL_OK;
 }
 
-/* Decode a Messages body into c->msg: entry views, then their headers.
+/* Decode a Messages body into c->batch.msg: entry views, then their headers.
  * Callers have already ended the previous message (drop_message). */
 static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, const char *what) {
     caocp_Messages m;
     size_t i, n, hdr_total = 0;
     int rc;
-    c->entries.n = 0;
-    c->hdr_pairs.n = 0;
+    c->batch.entries.n = 0;
+    c->batch.hdr_pairs.n = 0;
     memset(&m, 0, sizeof m);
     m.messages.funcs.decode = dec_entry_raw;
     m.messages.arg = c;
     pb_istream_t s = pb_istream_from_buffer(buf, len);
     if (!pb_decode_ex(&s, caocp_Messages_fields, &m, PB_DECODE_NOINIT))
         return set_error(c, CANAL_EPROTO, "%s: malformed Messages (%s)", what, PB_GET_ERROR(&s));
-    canal_entry *es = c->entries.p;
-    n = c->entries.n;
+    canal_entry *es = c->batch.entries.p;
+    n = c->batch.entries.n;
     /* DML headers carry one prop (rowsCount): room for one per entry up
      * front keeps the pairs vector from growing batch after batch. */
-    if (!c->in_pool && !vec_reserve(c, &c->hdr_pairs, n, sizeof(canal_pair)))
+    if (!c->in_pool && !vec_reserve(c, &c->batch.hdr_pairs, n, sizeof(canal_pair)))
         return set_error(c, CANAL_ENOMEM, "no memory for %zu header props", n);
-    if (!vec_reserve(c, &c->hdr_views, n, sizeof(canal_bytes)))
+    if (!vec_reserve(c, &c->batch.hdr_views, n, sizeof(canal_bytes)))
         return set_error(c, CANAL_ENOMEM, "no memory for %zu entries", n);
-    canal_bytes *views = c->hdr_views.p;
+    canal_bytes *views = c->batch.hdr_views.p;
     for (i = 0; i < n; i++) {
         if (!within(es[i].raw, buf, len))
             return set_error(c, CANAL_EPROTO, "%s: entry %zu of %zu is not length-delimited",
@@ -1440,11 +1457,11 @@ static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, cons
         hdr_total += views[i].len + 1;
     }
     if ((rc = decode_headers(c, views, hdr_total, what)) < 0) return rc;
-    c->msg.batch_id = m.batch_id;
-    c->msg.n_entries = n;
-    c->msg.entries = n ? es : NULL;
-    c->msg_buf = buf;
-    c->msg_len = len;
+    c->batch.msg.batch_id = m.batch_id;
+    c->batch.msg.n_entries = n;
+    c->batch.msg.entries = n ? es : NULL;
+    c->batch.msg_buf = buf;
+    c->batch.msg_len = len;
     return CANAL_OK;
 }
 
@@ -1462,9 +1479,9 @@ static int decode_messages_packet(canal_client *c, const packet_view *pv, const 
 
 /* One of the current message's entries, or a copy of one. */
 static bool is_current_entry(const canal_client *c, const canal_entry *e) {
-    const canal_entry *es = c->msg.entries;
-    size_t n = c->msg.n_entries;
-    if (!c->msg_buf || !es) return false;
+    const canal_entry *es = c->batch.msg.entries;
+    size_t n = c->batch.msg.n_entries;
+    if (!c->batch.msg_buf || !es) return false;
     uintptr_t p = (uintptr_t)e, b = (uintptr_t)es;
     if (p >= b && p < b + n * sizeof *es) return (p - b) % sizeof *es == 0;
     for (size_t i = 0; i < n; i++)
@@ -1506,7 +1523,7 @@ static bool decode_column(rc_ctx *r, const uint8_t *p, const uint8_t *end, canal
     int more;
     memset(col, 0, sizeof *col);
     col->name = col->value = col->mysql_type = EMPTY;
-    size_t p0 = c->col_pairs.n;
+    size_t p0 = c->batch.col_pairs.n;
     while ((more = next_field(&p, end, &f, &x->problem)) > 0) {
         bool ok = true;
         if (f.wt == 0) {
@@ -1536,7 +1553,7 @@ static bool decode_column(rc_ctx *r, const uint8_t *p, const uint8_t *end, canal
         x->field = "Column";
         return false;
     }
-    col->n_props = c->col_pairs.n - p0;
+    col->n_props = c->batch.col_pairs.n - p0;
     return true;
 }
 
@@ -1544,9 +1561,9 @@ static bool dec_column(pb_istream_t *s, const pb_field_t *f, void **arg) {
     rc_ctx *r = *arg;
     canal_client *c = r->x.c;
     bool after = f->tag == caocp_RowData_afterColumns_tag;
-    vec *v = after ? &c->cols_after : &c->cols_before;
+    vec *v = after ? &c->batch.cols_after : &c->batch.cols_before;
     const uint8_t *p;
-    size_t n, p0 = c->col_pairs.n;
+    size_t n, p0 = c->batch.col_pairs.n;
     take_view(s, &p, &n);
     if (!vec_reserve(c, v, v->n + 1, sizeof(canal_column))) {
         set_error(c, CANAL_ENOMEM, "no memory for %zu columns", v->n + 1);
@@ -1555,12 +1572,12 @@ static bool dec_column(pb_istream_t *s, const pb_field_t *f, void **arg) {
     canal_column *col = (canal_column *)v->p + v->n;
     if (!decode_column(r, p, p + n, col)) return false;
     if (col->n_props) { /* pointed at once the pairs vector stops moving */
-        if (!vec_reserve(c, &c->fixes, c->fixes.n + 1, sizeof(col_fix))) {
+        if (!vec_reserve(c, &c->batch.fixes, c->batch.fixes.n + 1, sizeof(col_fix))) {
             set_error(c, CANAL_ENOMEM, "no memory for column props");
             return false;
         }
         col_fix fx = {after, v->n, p0};
-        ((col_fix *)c->fixes.p)[c->fixes.n++] = fx;
+        ((col_fix *)c->batch.fixes.p)[c->batch.fixes.n++] = fx;
     }
     v->n++;
     return true;
@@ -1572,23 +1589,23 @@ static bool dec_row(pb_istream_t *s, const pb_field_t *f, void **arg) {
     canal_client *c = r->x.c;
     caocp_RowData m;
     row_ix ix;
-    ix.b0 = c->cols_before.n;
-    ix.a0 = c->cols_after.n;
-    ix.p0 = c->row_pairs.n;
+    ix.b0 = c->batch.cols_before.n;
+    ix.a0 = c->batch.cols_after.n;
+    ix.p0 = c->batch.row_pairs.n;
     memset(&m, 0, sizeof m);
     m.beforeColumns.funcs.decode = m.afterColumns.funcs.decode = dec_column;
     m.beforeColumns.arg = m.afterColumns.arg = r;
     m.props.funcs.decode = dec_pair;
     m.props.arg = &r->row_props;
     if (!pb_decode_ex(s, caocp_RowData_fields, &m, PB_DECODE_NOINIT)) return false;
-    ix.nb = c->cols_before.n - ix.b0;
-    ix.na = c->cols_after.n - ix.a0;
-    ix.np = c->row_pairs.n - ix.p0;
-    if (!vec_reserve(c, &c->row_ixs, c->row_ixs.n + 1, sizeof(row_ix))) {
-        set_error(c, CANAL_ENOMEM, "no memory for %zu rows", c->row_ixs.n + 1);
+    ix.nb = c->batch.cols_before.n - ix.b0;
+    ix.na = c->batch.cols_after.n - ix.a0;
+    ix.np = c->batch.row_pairs.n - ix.p0;
+    if (!vec_reserve(c, &c->batch.row_ixs, c->batch.row_ixs.n + 1, sizeof(row_ix))) {
+        set_error(c, CANAL_ENOMEM, "no memory for %zu rows", c->batch.row_ixs.n + 1);
         return false;
     }
-    ((row_ix *)c->row_ixs.p)[c->row_ixs.n++] = ix;
+    ((row_ix *)c->batch.row_ixs.p)[c->batch.row_ixs.n++] = ix;
     r->row++;
     return true;
 }
@@ -1616,41 +1633,42 @@ static void empty_rowchange(canal_rowchange *out) {
 /* The decode state of one RowChange: vectors emptied, an arena for all its
  * strings (the encoded size bounds them), each kind of props to its vector. */
 static int rowchange_start(canal_client *c, rc_ctx *r, size_t len) {
-    c->cols_before.n = c->cols_after.n = c->rows.n = c->row_ixs.n = c->fixes.n = 0;
-    c->col_pairs.n = c->row_pairs.n = c->rc_pairs.n = 0;
-    if (!arena_reset(c, &c->rc_str, len + 1))
+    struct batch *b = &c->batch;
+    b->cols_before.n = b->cols_after.n = b->rows.n = b->row_ixs.n = b->fixes.n = 0;
+    b->col_pairs.n = b->row_pairs.n = b->rc_pairs.n = 0;
+    if (!arena_reset(c, &c->batch.rc_str, len + 1))
         return set_error(c, CANAL_ENOMEM, "no memory to decode a RowChange of %zu bytes", len);
     memset(r, 0, sizeof *r);
     r->x.c = c;
-    r->x.str = &c->rc_str;
+    r->x.str = &c->batch.rc_str;
     r->col_props.x = r->row_props.x = r->rc_props.x = &r->x;
-    r->col_props.v = &c->col_pairs;
-    r->row_props.v = &c->row_pairs;
-    r->rc_props.v = &c->rc_pairs;
+    r->col_props.v = &c->batch.col_pairs;
+    r->row_props.v = &c->batch.row_pairs;
+    r->rc_props.v = &c->batch.rc_pairs;
     return CANAL_OK;
 }
 
 /* Every vector is final now: turn the rows' indexes into pointers, and
  * point the columns that have props at theirs. */
 static int rowchange_finish(canal_client *c, canal_rowchange *out) {
-    size_t nrows = c->row_ixs.n;
-    if (!vec_reserve(c, &c->rows, nrows, sizeof(canal_row)))
+    size_t nrows = c->batch.row_ixs.n;
+    if (!vec_reserve(c, &c->batch.rows, nrows, sizeof(canal_row)))
         return set_error(c, CANAL_ENOMEM, "no memory for %zu rows", nrows);
-    const row_ix *ixs = c->row_ixs.p;
-    canal_row *rows = c->rows.p;
-    canal_column *before = c->cols_before.p, *after = c->cols_after.p;
+    const row_ix *ixs = c->batch.row_ixs.p;
+    canal_row *rows = c->batch.rows.p;
+    canal_column *before = c->batch.cols_before.p, *after = c->batch.cols_after.p;
     for (size_t i = 0; i < nrows; i++) {
         rows[i].before = ixs[i].nb ? before + ixs[i].b0 : NULL;
         rows[i].n_before = ixs[i].nb;
         rows[i].after = ixs[i].na ? after + ixs[i].a0 : NULL;
         rows[i].n_after = ixs[i].na;
-        rows[i].props = pairs_at(&c->row_pairs, ixs[i].p0, ixs[i].np);
+        rows[i].props = pairs_at(&c->batch.row_pairs, ixs[i].p0, ixs[i].np);
         rows[i].n_props = ixs[i].np;
     }
-    const col_fix *fx = c->fixes.p;
-    for (size_t i = 0; i < c->fixes.n; i++) {
+    const col_fix *fx = c->batch.fixes.p;
+    for (size_t i = 0; i < c->batch.fixes.n; i++) {
         canal_column *col = (fx[i].after ? after : before) + fx[i].col;
-        col->props = pairs_at(&c->col_pairs, fx[i].p0, col->n_props);
+        col->props = pairs_at(&c->batch.col_pairs, fx[i].p0, col->n_props);
     }
     out->rows = nrows ? rows : NULL;
     out->n_rows = nrows;
@@ -1662,9 +1680,12 @@ static int rowchange_finish(canal_client *c, canal_rowchange *out) {
 /* The conversation: the record of acks and rollbacks the server has not
  * answered, replies and the errors they carry, connect, get, ack. */
 
-static void add_pending(canal_client *c, char kind, int64_t id) {
-    if (c->n_pending < CANAL_MAX_PENDING) c->pending[c->n_pending].kind = kind, c->pending[c->n_pending].id = id;
-    if (c->n_pending < INT_MAX) c->n_pending++;
+static void add_pending(struct session *ss, char kind, int64_t id) {
+    if (ss->n_pending < CANAL_MAX_PENDING) {
+        ss->pending[ss->n_pending].kind = kind;
+        ss->pending[ss->n_pending].id = id;
+    }
+    if (ss->n_pending < INT_MAX) ss->n_pending++;
 }
 
 static bool contains(const canal_bytes *b, const char *needle) {
@@ -1674,7 +1695,7 @@ static bool contains(const canal_bytes *b, const char *needle) {
     return false;
 }
 
-static void describe_op(const struct pending_op *op, char *out, size_t cap) {
+static void describe_op(const pending_op *op, char *out, size_t cap) {
     if (op->kind == 'a') snprintf(out, cap, "the ack of batch %" PRId64, op->id);
     else if (op->kind == 'c') snprintf(out, cap, "the rollback sent on connect");
     else if (op->id == 0) snprintf(out, cap, "the rollback of all batches");
@@ -1682,10 +1703,10 @@ static void describe_op(const struct pending_op *op, char *out, size_t cap) {
 }
 
 /* Which pending ack/rollback an error text names ("batchId:5"), if any. */
-static const struct pending_op *named_op(const canal_client *c, const canal_bytes *msg) {
+static const pending_op *named_op(const struct session *ss, const canal_bytes *msg) {
     static const char key[] = "batchId:";
     size_t k = sizeof key - 1;
-    int n = c->n_pending < CANAL_MAX_PENDING ? c->n_pending : CANAL_MAX_PENDING;
+    int n = ss->n_pending < CANAL_MAX_PENDING ? ss->n_pending : CANAL_MAX_PENDING;
     for (size_t i = 0; i + k < msg->len; i++) {
         if (memcmp(msg->ptr + i, key, k) != 0) continue;
         int64_t id = 0;
@@ -1696,7 +1717,7 @@ static const struct pending_op *named_op(const canal_client *c, const canal_byte
             id = id * 10 + (msg->ptr[j] - '0');
         if (neg) id = -id;
         for (int p = 0; p < n; p++)
-            if (c->pending[p].id == id && c->pending[p].kind != 'c') return &c->pending[p];
+            if (ss->pending[p].id == id && ss->pending[p].kind != 'c') return &ss->pending[p];
         return NULL;
     }
     return NULL;
@@ -1725,8 +1746,8 @@ static int error_ack(canal_client *c, const ack_view *av, const char *what, int 
     char head[320], op[64] = "";
     const canal_bytes *m = &av->message;
     bool acks = false, rollbacks = false;
-    for (int i = 0; i < c->n_pending && i < CANAL_MAX_PENDING; i++) {
-        if (c->pending[i].kind == 'a') acks = true;
+    for (int i = 0; i < c->sess.n_pending && i < CANAL_MAX_PENDING; i++) {
+        if (c->sess.pending[i].kind == 'a') acks = true;
         else rollbacks = true;
     }
     bool gone = contains(m, "should start first");
@@ -1736,11 +1757,11 @@ static int error_ack(canal_client *c, const ack_view *av, const char *what, int 
         (rollbacks && (contains(m, "batchId") || contains(m, "rollback error") ||
                        contains(m, "Rollback:") || gone));
     if (earlier) {
-        const struct pending_op *named = named_op(c, m);
+        const pending_op *named = named_op(&c->sess, m);
         if (named) describe_op(named, op, sizeof op);
-        else if (c->n_pending == 1) describe_op(&c->pending[0], op, sizeof op);
+        else if (c->sess.n_pending == 1) describe_op(&c->sess.pending[0], op, sizeof op);
         else snprintf(op, sizeof op, "one of the %d acks/rollbacks sent since the last reply",
-                      c->n_pending);
+                      c->sess.n_pending);
         snprintf(head, sizeof head,
                  "server refused %s (or the %s request after it); connection closed, "
                  "canal_connect resumes and unacked batches are redelivered",
@@ -1748,7 +1769,7 @@ static int error_ack(canal_client *c, const ack_view *av, const char *what, int 
         return fail_conn(c, server_error(c, CANAL_ESERVER, av, head));
     }
     /* It answers this request, so every earlier ack/rollback went through. */
-    c->n_pending = 0;
+    c->sess.n_pending = 0;
     if (err_code == CANAL_EAUTH) snprintf(head, sizeof head, "authentication failed");
     else snprintf(head, sizeof head, "%s refused", what);
     return server_error(c, err_code, av, head);
@@ -1764,11 +1785,12 @@ static int read_ack_reply(canal_client *c, const char *what, int err_code) {
     if ((rc = read_frame(c, what, &body, &len)) < 0) return rc;
     if ((rc = parse_packet(c, body, len, &pv, what)) < 0) return fail_conn(c, rc);
     if (pv.type != caocp_PacketType_ACK)
-        return fail_conn(c, set_error(c, CANAL_EPROTO, "%s: expected an ACK packet, got type %d (%s)", what,
-                         pv.type, packet_type_name(pv.type)));
+        return fail_conn(c, set_error(c, CANAL_EPROTO,
+                                      "%s: expected an ACK packet, got type %d (%s)", what,
+                                      pv.type, packet_type_name(pv.type)));
     if ((rc = parse_ack(c, &pv, &av, what)) < 0) return fail_conn(c, rc);
     if (av.code > 0) return error_ack(c, &av, what, err_code);
-    c->n_pending = 0;
+    c->sess.n_pending = 0;
     return CANAL_OK;
 }
 
@@ -1792,17 +1814,17 @@ static int login(canal_client *c) {
  * and then rolls back, so unacked batches come again. */
 static int resume(canal_client *c) {
     int rc;
-    if (c->state == SUB_ON) {
-        if ((rc = send_sub(c, c->filter)) < 0) return rc;
+    if (c->sess.state == SUB_ON) {
+        if ((rc = send_sub(c, c->sess.filter)) < 0) return rc;
         if ((rc = read_ack_reply(c, "re-subscription", CANAL_ESERVER)) < 0) return rc;
     }
     if (!c->rollback_on_connect) return CANAL_OK;
     if ((rc = send_rollback(c, 0)) < 0) return rc;
     /* The server forgets every unacked batch; without this rollback it
      * keeps them for this identity, so their ids stay good to ack. */
-    c->outstanding.n = 0;
-    c->pending[0].kind = 'c', c->pending[0].id = 0;
-    c->n_pending = 1;
+    c->sess.outstanding.n = 0;
+    c->sess.pending[0].kind = 'c', c->sess.pending[0].id = 0;
+    c->sess.n_pending = 1;
     return CANAL_OK;
 }
 
@@ -1810,18 +1832,18 @@ static int resume(canal_client *c) {
  * all within one deadline. A failed start leaves the client disconnected,
  * whatever failed. */
 static int start_session(canal_client *c) {
-    c->deadline = now_ms() + c->read_timeout_ms;
+    c->conn.deadline = now_ms() + c->read_timeout_ms;
     int rc = login(c);
     if (rc == CANAL_OK) rc = resume(c);
-    return rc < 0 && c->fd >= 0 ? fail_conn(c, rc) : rc;
+    return rc < 0 && c->conn.fd >= 0 ? fail_conn(c, rc) : rc;
 }
 
 /* Common entry checks for calls that need a live connection. */
 static int need_conn(canal_client *c, const char *what) {
     clear_error(c);
-    c->deadline = now_ms() + c->read_timeout_ms;
+    c->conn.deadline = now_ms() + c->read_timeout_ms;
     if (c->bad_options) return set_error(c, CANAL_EINVAL, "%s", c->bad_options);
-    if (c->fd < 0)
+    if (c->conn.fd < 0)
         return set_error(c, CANAL_ESTATE, "%s: not connected (call canal_connect)", what);
     return CANAL_OK;
 }
@@ -1830,7 +1852,7 @@ static int need_conn(canal_client *c, const char *what) {
  * while keeping the batches; sending them would only put the two sides out
  * of step. */
 static int need_subscription(canal_client *c, const char *what) {
-    if (c->state == SUB_OFF)
+    if (c->sess.state == SUB_OFF)
         return set_error(c, CANAL_ESTATE, "%s: not subscribed (canal_unsubscribe was called)", what);
     return CANAL_OK;
 }
@@ -1838,11 +1860,11 @@ static int need_subscription(canal_client *c, const char *what) {
 /* Check a batch id against the unacked batches (§5.5: the server
  * wants acks in order and only for outstanding batches). */
 static int check_batch(canal_client *c, int64_t id, const char *what) {
-    const int64_t *ids = c->outstanding.p;
+    const int64_t *ids = c->sess.outstanding.p;
     size_t i;
-    for (i = 0; i < c->outstanding.n; i++)
+    for (i = 0; i < c->sess.outstanding.n; i++)
         if (ids[i] == id) break;
-    if (i == c->outstanding.n)
+    if (i == c->sess.outstanding.n)
         return set_error(c, CANAL_EINVAL,
                          "%s: batch %" PRId64
                          " is not outstanding on this connection (already acked, rolled back, "
@@ -1857,9 +1879,9 @@ static int check_batch(canal_client *c, int64_t id, const char *what) {
 }
 
 static void drop_first_batch(canal_client *c) {
-    int64_t *ids = c->outstanding.p;
-    memmove(ids, ids + 1, (c->outstanding.n - 1) * sizeof *ids);
-    c->outstanding.n--;
+    int64_t *ids = c->sess.outstanding.p;
+    memmove(ids, ids + 1, (c->sess.outstanding.n - 1) * sizeof *ids);
+    c->sess.outstanding.n--;
 }
 
 /* The reply to GET: MESSAGES, decoded into the current message, or an
@@ -1885,7 +1907,7 @@ static int read_get_reply(canal_client *c) {
         drop_message(c);
         return fail_conn(c, rc);
     }
-    c->n_pending = 0;
+    c->sess.n_pending = 0;
     return CANAL_OK;
 }
 
@@ -1893,18 +1915,18 @@ static int read_get_reply(canal_client *c) {
  * back. The server holds the batch whatever happens here, so a batch that
  * cannot be kept puts the two sides out of step. */
 static int record_batch(canal_client *c) {
-    int64_t id = c->msg.batch_id;
+    int64_t id = c->batch.msg.batch_id;
     if (id == -1) return CANAL_OK; /* an empty batch: nothing to ack */
     if (id <= 0) {
         drop_message(c);
         return fail_conn(c, set_error(c, CANAL_EPROTO,
                                       "get: server sent invalid batch id %" PRId64, id));
     }
-    if (!vec_reserve(c, &c->outstanding, c->outstanding.n + 1, sizeof(int64_t))) {
+    if (!vec_reserve(c, &c->sess.outstanding, c->sess.outstanding.n + 1, sizeof(int64_t))) {
         drop_message(c);
         return fail_conn(c, set_error(c, CANAL_ENOMEM, "no memory to track batch %" PRId64, id));
     }
-    ((int64_t *)c->outstanding.p)[c->outstanding.n++] = id;
+    ((int64_t *)c->sess.outstanding.p)[c->sess.outstanding.n++] = id;
     return CANAL_OK;
 }
 
@@ -1919,14 +1941,15 @@ void canal_client_free(canal_client *c) {
     mem_free(c, c->host);
     mem_free(c, c->destination);
     mem_free(c, c->username);
-    mem_free(c, c->filter);
-    mem_free(c, c->rbuf);
-    mem_free(c, c->wbuf);
-    mem_free(c, c->hdr_str.base);
-    mem_free(c, c->rc_str.base);
-    vec *vs[] = {&c->outstanding, &c->entries,  &c->hdr_views, &c->hdr_pairs, &c->cols_before, &c->cols_after,
-                 &c->rows,        &c->row_ixs,  &c->fixes,     &c->col_pairs,   &c->row_pairs,
-                 &c->rc_pairs};
+    mem_free(c, c->sess.filter);
+    mem_free(c, c->conn.rbuf);
+    mem_free(c, c->conn.wbuf);
+    mem_free(c, c->batch.hdr_str.base);
+    mem_free(c, c->batch.rc_str.base);
+    struct batch *b = &c->batch;
+    vec *vs[] = {&c->sess.outstanding, &b->entries,   &b->hdr_views, &b->hdr_pairs,
+                 &b->cols_before,      &b->cols_after, &b->rows,      &b->row_ixs,
+                 &b->fixes,            &b->col_pairs,  &b->row_pairs, &b->rc_pairs};
     for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) vec_free(c, vs[i]);
     wipe(c->stage1, sizeof c->stage1);
     canal_free_fn f = c->free_fn;
@@ -1951,12 +1974,12 @@ static bool copy_options(canal_client *c, const canal_options *opt) {
     c->host = mem_strdup(c, opt->host);
     c->destination = mem_strdup(c, opt->destination);
     c->username = mem_strdup(c, opt->username ? opt->username : "");
-    c->filter = mem_strdup(c, opt->filter ? opt->filter : "");
+    c->sess.filter = mem_strdup(c, opt->filter ? opt->filter : "");
     /* A small pool gets a small first buffer; it grows as frames need. */
-    c->rcap = c->in_pool ? 1024 : CANAL_INITIAL_RBUF;
-    c->rbuf = mem_alloc(c, c->rcap);
-    if (!c->host || !c->destination || !c->username || !c->filter || !c->rbuf ||
-        !vec_reserve(c, &c->outstanding, 16, sizeof(int64_t)))
+    c->conn.rcap = c->in_pool ? 1024 : CANAL_INITIAL_RBUF;
+    c->conn.rbuf = mem_alloc(c, c->conn.rcap);
+    if (!c->host || !c->destination || !c->username || !c->sess.filter || !c->conn.rbuf ||
+        !vec_reserve(c, &c->sess.outstanding, 16, sizeof(int64_t)))
         return false;
     if (opt->password) {
         c->has_password = true;
@@ -1985,11 +2008,11 @@ canal_client *canal_client_new(const canal_options *opt) {
     canal_client *c = mf ? mf(ud, sizeof *c) : malloc(sizeof *c);
     if (!c) return NULL;
     memset(c, 0, sizeof *c);
-    c->fd = -1;
+    c->conn.fd = -1;
     c->malloc_fn = mf, c->realloc_fn = rf, c->free_fn = ff, c->alloc_ud = ud;
     c->in_pool = opt->heap != NULL;
     c->validate_utf8 = opt->validate_utf8; /* decoding works even with bad options */
-    c->msg.batch_id = -1;
+    c->batch.msg.batch_id = -1;
     if ((c->bad_options = check_options(opt)) != NULL) {
         /* Keep the client so the reason can be read; every call repeats it. */
         set_error(c, CANAL_EINVAL, "%s", c->bad_options);
@@ -2008,7 +2031,7 @@ void canal_disconnect(canal_client *c) {
     drop_message(c);
 }
 
-bool canal_is_connected(const canal_client *c) { return c && c->fd >= 0; }
+bool canal_is_connected(const canal_client *c) { return c && c->conn.fd >= 0; }
 
 int canal_connect(canal_client *c) {
     if (!c) return CANAL_EINVAL;
@@ -2027,7 +2050,7 @@ int canal_connect_fd(canal_client *c, int fd) {
     }
     clear_error(c);
     if (fd < 0) return set_error(c, CANAL_EINVAL, "connect_fd: negative file descriptor");
-    if (fd == c->fd)
+    if (fd == c->conn.fd)
         return set_error(c, CANAL_ESTATE,
                          "connect_fd: descriptor %d is this client's live connection", fd);
     canal_disconnect(c);
@@ -2036,9 +2059,10 @@ int canal_connect_fd(canal_client *c, int fd) {
         close(fd);
         return set_error(c, CANAL_EINVAL, "%s", c->bad_options);
     }
-    c->fd = fd;
+    c->conn.fd = fd;
     if (set_nonblock_nodelay(fd) < 0)
-        return fail_conn(c, set_error(c, CANAL_EIO, "cannot set up descriptor %d: %s", fd, strerror(errno)));
+        return fail_conn(c, set_error(c, CANAL_EIO, "cannot set up descriptor %d: %s", fd,
+                                      strerror(errno)));
     return start_session(c);
 }
 
@@ -2047,16 +2071,16 @@ int canal_subscribe(canal_client *c, const char *filter) {
     drop_message(c); /* documented to end it, whatever happens next */
     int rc = need_conn(c, "subscribe");
     if (rc < 0) return rc;
-    if (!filter) filter = c->filter;
+    if (!filter) filter = c->sess.filter;
     if ((rc = send_sub(c, filter)) < 0) return rc;
     if ((rc = read_ack_reply(c, "subscription", CANAL_ESERVER)) < 0) return rc;
-    if (strcmp(c->filter, filter) != 0) {
+    if (strcmp(c->sess.filter, filter) != 0) {
         char *copy = mem_strdup(c, filter);
         if (!copy) return set_error(c, CANAL_ENOMEM, "no memory to keep the filter");
-        mem_free(c, c->filter);
-        c->filter = copy;
+        mem_free(c, c->sess.filter);
+        c->sess.filter = copy;
     }
-    c->state = SUB_ON;
+    c->sess.state = SUB_ON;
     return CANAL_OK;
 }
 
@@ -2067,7 +2091,7 @@ int canal_unsubscribe(canal_client *c) {
     if (rc < 0) return rc;
     if ((rc = send_unsub(c)) < 0) return rc;
     if ((rc = read_ack_reply(c, "unsubscription", CANAL_ESERVER)) < 0) return rc;
-    c->state = SUB_OFF;
+    c->sess.state = SUB_OFF;
     return CANAL_OK;
 }
 
@@ -2081,7 +2105,7 @@ int canal_get(canal_client *c, int batch_size, int timeout_ms, const canal_messa
     if ((rc = send_get(c, batch_size, timeout_ms)) < 0 || (rc = read_get_reply(c)) < 0 ||
         (rc = record_batch(c)) < 0)
         return rc;
-    *out = &c->msg;
+    *out = &c->batch.msg;
     return CANAL_OK;
 }
 
@@ -2095,7 +2119,7 @@ int canal_ack(canal_client *c, int64_t batch_id) {
         return rc;
     if ((rc = send_ack(c, batch_id)) < 0) return rc;
     drop_first_batch(c);
-    add_pending(c, 'a', batch_id);
+    add_pending(&c->sess, 'a', batch_id);
     return CANAL_OK;
 }
 
@@ -2108,9 +2132,9 @@ int canal_rollback(canal_client *c, int64_t batch_id) {
     if ((rc = send_rollback(c, batch_id)) < 0) return rc;
     /* The server forgets the batch (or all of them) and rewinds to the last
      * acked position; other ids stay registered there, so they stay here. */
-    if (batch_id == 0) c->outstanding.n = 0;
+    if (batch_id == 0) c->sess.outstanding.n = 0;
     else drop_first_batch(c);
-    add_pending(c, 'r', batch_id);
+    add_pending(&c->sess, 'r', batch_id);
     return CANAL_OK;
 }
 
@@ -2138,7 +2162,7 @@ int canal_message_parse(canal_client *c, const void *buf, size_t len, bool is_pa
         rc = decode_messages(c, buf, len, "message_parse");
     }
     if (rc < 0) return rc;
-    *out = &c->msg;
+    *out = &c->batch.msg;
     return CANAL_OK;
 }
 
@@ -2173,8 +2197,8 @@ int canal_rowchange_parse(canal_client *c, const void *buf, size_t len, canal_ro
     out->event_type = out->has_event_type ? enum_value(m.eventType) : 0;
     out->has_is_ddl = m.which_isDdl_present == caocp_RowChange_isDdl_tag;
     out->is_ddl = out->has_is_ddl && m.isDdl;
-    out->props = pairs_at(&c->rc_pairs, 0, c->rc_pairs.n);
-    out->n_props = c->rc_pairs.n;
+    out->props = pairs_at(&c->batch.rc_pairs, 0, c->batch.rc_pairs.n);
+    out->n_props = c->batch.rc_pairs.n;
     return rowchange_finish(c, out);
 }
 

@@ -1063,8 +1063,8 @@ static void test_password_not_kept(void) {
     CHECK(canal_connect_fd(c, p.fd) == CANAL_OK);
     char token[41];
     scramble_hex(stage1, (const uint8_t *)"\1\2\3\4\5\6\7\10", 8, token);
-    const void *places[][2] = {{c, (void *)sizeof *c}, {c->wbuf, (void *)c->wcap},
-                               {c->rbuf, (void *)c->rcap}};
+    const void *places[][2] = {{c, (void *)sizeof *c}, {c->conn.wbuf, (void *)c->conn.wcap},
+                               {c->conn.rbuf, (void *)c->conn.rcap}};
     for (size_t i = 0; i < 3; i++) {
         const char *base = places[i][0];
         size_t len = (size_t)places[i][1];
