@@ -86,8 +86,7 @@ struct buf {
     bool failed;
 };
 
-static bool buf_reserve(struct buf *b, size_t extra)
-{
+static bool buf_reserve(struct buf *b, size_t extra) {
     if (b->failed)
         return false;
     if (extra <= b->cap - b->len)
@@ -109,8 +108,7 @@ static bool buf_reserve(struct buf *b, size_t extra)
     return true;
 }
 
-static void buf_add(struct buf *b, const void *p, size_t n)
-{
+static void buf_add(struct buf *b, const void *p, size_t n) {
     if (n > 0 && buf_reserve(b, n)) {
         memcpy(b->p + b->len, p, n);
         b->len += n;
@@ -123,8 +121,7 @@ static void buf_addc(struct buf *b, char ch) { buf_add(b, &ch, 1); }
  * which may contain NUL bytes (use the length-carrying functions below). */
 static void buf_adds(struct buf *b, const char *s) { buf_add(b, s, strlen(s)); }
 
-static void buf_addi(struct buf *b, int64_t v)
-{
+static void buf_addi(struct buf *b, int64_t v) {
     char tmp[32];
     int n = snprintf(tmp, sizeof tmp, "%" PRId64, v);
     if (n < 0 || (size_t)n >= sizeof tmp)
@@ -134,8 +131,7 @@ static void buf_addi(struct buf *b, int64_t v)
 }
 
 /* Append src to dst; a failure in src becomes a failure of dst. */
-static void buf_addbuf(struct buf *dst, const struct buf *src)
-{
+static void buf_addbuf(struct buf *dst, const struct buf *src) {
     if (src->failed)
         dst->failed = true;
     else
@@ -143,14 +139,12 @@ static void buf_addbuf(struct buf *dst, const struct buf *src)
 }
 
 /* Empty b for reuse, keeping its memory, and forget an earlier failure. */
-static void buf_reset(struct buf *b)
-{
+static void buf_reset(struct buf *b) {
     b->len = 0;
     b->failed = false;
 }
 
-static void buf_free(struct buf *b)
-{
+static void buf_free(struct buf *b) {
     free(b->p);
     memset(b, 0, sizeof *b);
 }
@@ -161,8 +155,7 @@ static void buf_free(struct buf *b)
  * Works byte by byte with the length, so NUL bytes are printed as \x00 rather
  * than ending the value. Bytes of multi-byte UTF-8 characters are all >= 0x80
  * and pass through unchanged. */
-static void text_escaped(struct buf *b, const char *s, size_t n, bool quoted)
-{
+static void text_escaped(struct buf *b, const char *s, size_t n, bool quoted) {
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
         if (ch == '\n') {
@@ -187,8 +180,7 @@ static void text_str(struct buf *b, canal_str s) { text_escaped(b, s.ptr, s.len,
 
 /* A value can print bare when a reader cannot mistake where it ends or take it
  * for SQL NULL. */
-static bool text_is_bare(canal_str s)
-{
+static bool text_is_bare(canal_str s) {
     if (s.len == 0 || (s.len == 4 && memcmp(s.ptr, "NULL", 4) == 0))
         return false;
     for (size_t i = 0; i < s.len; i++) {
@@ -200,15 +192,13 @@ static bool text_is_bare(canal_str s)
 }
 
 /* java.sql.Types codes of the columns Canal sends as ISO-8859-1 text. */
-static bool is_binary_type(int32_t sql_type)
-{
+static bool is_binary_type(int32_t sql_type) {
     return sql_type == 2004 || sql_type == -2 || sql_type == -3 || sql_type == -4;
 }
 
 /* Append one column value. 'bytes' is scratch space for binary values, kept
  * by the caller so that it is allocated once, not once per value. */
-static void text_value(struct buf *b, struct buf *bytes, const canal_column *col)
-{
+static void text_value(struct buf *b, struct buf *bytes, const canal_column *col) {
     if (col->is_null) {
         buf_adds(b, "NULL");
         return;
@@ -245,8 +235,7 @@ static void text_value(struct buf *b, struct buf *bytes, const canal_column *col
 
 /* "  after : id=1 *name=y qty=5" */
 static void text_columns(struct buf *b, struct buf *bytes, const char *label,
-                         const canal_column *cols, size_t n, bool mark_updated)
-{
+                         const canal_column *cols, size_t n, bool mark_updated) {
     buf_adds(b, label);
     for (size_t i = 0; i < n; i++) {
         buf_addc(b, ' ');
@@ -260,8 +249,7 @@ static void text_columns(struct buf *b, struct buf *bytes, const char *label,
 }
 
 /* "binlog mysql-bin.000001:1234 es=1700000000000[ gtid=...]" */
-static void text_position(struct buf *b, const canal_header *h)
-{
+static void text_position(struct buf *b, const canal_header *h) {
     buf_adds(b, "binlog ");
     text_str(b, h->logfile_name);
     buf_addc(b, ':');
@@ -276,8 +264,7 @@ static void text_position(struct buf *b, const canal_header *h)
 }
 
 /* An enum name; numbers the library does not know are kept, so show them. */
-static void text_type(struct buf *b, const char *name, int32_t number)
-{
+static void text_type(struct buf *b, const char *name, int32_t number) {
     buf_adds(b, name);
     if (strcmp(name, "UNRECOGNIZED") == 0) {
         buf_addc(b, '(');
@@ -289,8 +276,7 @@ static void text_type(struct buf *b, const char *name, int32_t number)
 /* The text block of one entry; rc is its decoded RowChange, or NULL when the
  * entry is not ROWDATA. */
 static void text_entry(struct buf *b, struct buf *bytes, const canal_entry *e,
-                       const canal_rowchange *rc)
-{
+                       const canal_rowchange *rc) {
     const canal_header *h = &e->header;
     if (!rc) {
         buf_adds(b, "-- ");
@@ -337,8 +323,7 @@ static void text_entry(struct buf *b, struct buf *bytes, const canal_entry *e,
  * U+007F and all non-ASCII. Only bytes below 0x20 and the two specials need
  * work, and none of them can occur inside a multi-byte UTF-8 sequence, so a
  * byte-wise scan bounded by n is both correct and safe. */
-static void json_str(struct buf *b, const char *s, size_t n)
-{
+static void json_str(struct buf *b, const char *s, size_t n) {
     size_t run = 0; /* start of the pending stretch of bytes that need no escape */
     buf_addc(b, '"');
     for (size_t i = 0; i < n; i++) {
@@ -385,13 +370,11 @@ struct colmap {
     size_t n, cap;
 };
 
-static bool same_name(canal_str a, canal_str b)
-{
+static bool same_name(canal_str a, canal_str b) {
     return a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0;
 }
 
-static bool colmap_has(const struct colmap *m, canal_str name)
-{
+static bool colmap_has(const struct colmap *m, canal_str name) {
     for (size_t i = 0; i < m->n; i++)
         if (same_name(m->cols[i]->name, name))
             return true;
@@ -399,8 +382,7 @@ static bool colmap_has(const struct colmap *m, canal_str name)
 }
 
 /* Returns false when out of memory. */
-static bool colmap_put(struct colmap *m, const canal_column *col)
-{
+static bool colmap_put(struct colmap *m, const canal_column *col) {
     for (size_t i = 0; i < m->n; i++) {
         if (same_name(m->cols[i]->name, col->name)) {
             m->cols[i] = col;
@@ -422,15 +404,13 @@ static bool colmap_put(struct colmap *m, const canal_column *col)
     return true;
 }
 
-static void colmap_free(struct colmap *m)
-{
+static void colmap_free(struct colmap *m) {
     free(m->cols);
     memset(m, 0, sizeof *m);
 }
 
 /* {"id":"1","name":null}: values are always JSON strings or null (8.2). */
-static void json_row(struct buf *b, const struct colmap *m)
-{
+static void json_row(struct buf *b, const struct colmap *m) {
     buf_addc(b, '{');
     for (size_t i = 0; i < m->n; i++) {
         const canal_column *c = m->cols[i];
@@ -459,8 +439,7 @@ struct flat {
     struct buf old;        /* "old" items */
 };
 
-static void flat_free(struct flat *f)
-{
+static void flat_free(struct flat *f) {
     colmap_free(&f->types);
     colmap_free(&f->row);
     colmap_free(&f->updated);
@@ -471,8 +450,7 @@ static void flat_free(struct flat *f)
 }
 
 /* Append the row m to the comma-separated list in b. */
-static void list_add_row(struct buf *b, const struct colmap *m)
-{
+static void list_add_row(struct buf *b, const struct colmap *m) {
     if (b->len > 0)
         buf_addc(b, ',');
     json_row(b, m);
@@ -480,8 +458,7 @@ static void list_add_row(struct buf *b, const struct colmap *m)
 
 /* Write ,"key":[items] or ,"key":null when the list is empty. Every item is at
  * least "{}" or "\"\"", so an empty buffer means an empty list. */
-static void json_list(struct buf *out, const char *key, const struct buf *items)
-{
+static void json_list(struct buf *out, const char *key, const struct buf *items) {
     buf_adds(out, key);
     if (items->len == 0 && !items->failed) {
         buf_adds(out, "null");
@@ -494,8 +471,7 @@ static void json_list(struct buf *out, const char *key, const struct buf *items)
 
 /* Write ,"key":{"name":type,...} with the sqlType codes or the mysqlType
  * texts of the columns in m, or ,"key":null when m is empty. */
-static void json_types(struct buf *out, const char *key, const struct colmap *m, bool mysql)
-{
+static void json_types(struct buf *out, const char *key, const struct colmap *m, bool mysql) {
     buf_adds(out, key);
     if (m->n == 0) {
         buf_adds(out, "null");
@@ -515,8 +491,7 @@ static void json_types(struct buf *out, const char *key, const struct colmap *m,
 
 /* Fill f->types, f->pk, f->data and f->old from the rows of rc, following
  * PROTOCOL.md 8.3 step by step. Returns false when out of memory. */
-static bool flat_rows(struct flat *f, const canal_rowchange *rc)
-{
+static bool flat_rows(struct flat *f, const canal_rowchange *rc) {
     int32_t t = rc->event_type;
     bool pk_done = false;
 
@@ -563,8 +538,7 @@ static bool flat_rows(struct flat *f, const canal_rowchange *rc)
 /* Append one FlatMessage line for a ROWDATA entry (PROTOCOL.md 8.2: all 14
  * keys, this order, nulls written). Returns false when out of memory. */
 static bool flat_entry(struct buf *out, struct flat *f, int64_t batch_id, int64_t ts,
-                       const canal_entry *e, const canal_rowchange *rc)
-{
+                       const canal_entry *e, const canal_rowchange *rc) {
     const canal_header *h = &e->header;
 
     f->types.n = f->updated.n = 0;
@@ -621,15 +595,13 @@ struct work {
     struct flat flat; /* FlatMessage scratch (JSON mode) */
 };
 
-static void work_free(struct work *w)
-{
+static void work_free(struct work *w) {
     buf_free(&w->out);
     buf_free(&w->bytes);
     flat_free(&w->flat);
 }
 
-static bool now_ms(int64_t *ms)
-{
+static bool now_ms(int64_t *ms) {
     struct timespec ts;
     if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
         return false;
@@ -639,8 +611,7 @@ static bool now_ms(int64_t *ms)
 
 /* Render the whole batch into w->out. Returns false after printing why. */
 static bool render_batch(canal_client *c, const struct config *cfg, struct work *w,
-                         const canal_message *m)
-{
+                         const canal_message *m) {
     int64_t ts = 0;
 
     buf_reset(&w->out);
@@ -683,8 +654,7 @@ static bool render_batch(canal_client *c, const struct config *cfg, struct work 
     return true;
 }
 
-static bool write_out(const struct buf *b)
-{
+static bool write_out(const struct buf *b) {
     if (b->len > 0 && fwrite(b->p, 1, b->len, stdout) != b->len) {
         fprintf(stderr, "example: cannot write output: %s\n", strerror(errno));
         return false;
@@ -698,8 +668,7 @@ static bool write_out(const struct buf *b)
 }
 
 /* Connect, subscribe and follow. Returns the exit status. */
-static int run(canal_client *c, const struct config *cfg, struct work *w)
-{
+static int run(canal_client *c, const struct config *cfg, struct work *w) {
     long batches = 0;
 
     if (canal_connect(c) < 0) {
@@ -743,8 +712,7 @@ static int run(canal_client *c, const struct config *cfg, struct work *w)
 
 /* ------------------------------------------------------------ command line */
 
-static void usage(FILE *f)
-{
+static void usage(FILE *f) {
     fputs("usage: example [options]\n"
           "Follow a Canal destination and print each batch, then ack it.\n"
           "\n"
@@ -773,8 +741,7 @@ static void usage(FILE *f)
 
 /* Parse a whole decimal integer in min..max. strtol alone accepts leading
  * blanks, a '+', and trailing junk ("10ms"); a command line deserves better. */
-static bool parse_long(const char *flag, const char *s, long min, long max, long *out)
-{
+static bool parse_long(const char *flag, const char *s, long min, long max, long *out) {
     char *end;
     long v;
 
@@ -796,8 +763,7 @@ static bool parse_long(const char *flag, const char *s, long min, long max, long
     return true;
 }
 
-static bool parse_int(const char *flag, const char *s, int min, int max, int *out)
-{
+static bool parse_int(const char *flag, const char *s, int min, int max, int *out) {
     long v;
     if (!parse_long(flag, s, min, max, &v))
         return false;
@@ -806,8 +772,7 @@ static bool parse_int(const char *flag, const char *s, int min, int max, int *ou
 }
 
 /* Returns -1 to go on, or the exit status (0 after --help, 2 on error). */
-static int parse_args(int argc, char **argv, struct config *cfg)
-{
+static int parse_args(int argc, char **argv, struct config *cfg) {
     enum { HOST = 256, PORT, DEST, CLIENT_ID, USER, PASSWORD, FILTER, BATCH_SIZE,
            TIMEOUT, READ_TIMEOUT, CONNECT_TIMEOUT, MAX_BATCHES, EXIT_IDLE, JSON, HELP };
     static const struct option longopts[] = {
@@ -913,8 +878,7 @@ static int parse_args(int argc, char **argv, struct config *cfg)
     return -1;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     struct config cfg;
     struct work w;
     canal_client *c;
