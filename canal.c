@@ -1823,8 +1823,8 @@ static int resume(canal_client *c) {
     /* The server forgets every unacked batch; without this rollback it
      * keeps them for this identity, so their ids stay good to ack. */
     c->sess.outstanding.n = 0;
-    c->sess.pending[0].kind = 'c', c->sess.pending[0].id = 0;
-    c->sess.n_pending = 1;
+    c->sess.n_pending = 0;
+    add_pending(&c->sess, 'c', 0);
     return CANAL_OK;
 }
 
