@@ -229,8 +229,7 @@ static void text_value(struct buf *b, struct buf *bytes, const canal_column *col
 
 /* "  after : id=1 *name=y qty=5" */
 static void text_columns(struct buf *b, struct buf *bytes, const char *label,
-                         const canal_column *cols, size_t n, bool mark_updated)
-{
+                         const canal_column *cols, size_t n, bool mark_updated) {
     buf_adds(b, label);
     for (size_t i = 0; i < n; i++) {
         buf_addc(b, ' ');
@@ -271,8 +270,7 @@ static void text_type(struct buf *b, const char *name, int32_t number) {
 /* The text block of one entry; rc is its decoded RowChange, or NULL when the
  * entry is not ROWDATA. */
 static void text_entry(struct buf *b, struct buf *bytes, const canal_entry *e,
-                       const canal_rowchange *rc)
-{
+                       const canal_rowchange *rc) {
     const canal_header *h = &e->header;
     if (!rc) {
         buf_adds(b, "-- ");
@@ -353,8 +351,7 @@ static int flat_to_buf(void *ud, const char *p, size_t n) {
 
 /* Render the whole batch into w->out. Returns false after printing why. */
 static bool render_batch(canal_client *c, const struct config *cfg, struct work *w,
-                         const canal_message *m)
-{
+                         const canal_message *m) {
     int64_t ts = 0;
 
     buf_reset(&w->out);
