@@ -1052,9 +1052,9 @@ static int parse_packet(canal_client *c, const uint8_t *buf, size_t len, packet_
                          what);
     pv->type = enum_value(pkt.type);
     pv->has_version = pkt.which_version_present == caocp_Packet_version_tag;
-    pv->version = pv->has_version ? pkt.version : 0;
+    pv->version = pv->has_version ? pkt.version_present.version : 0;
     pv->has_compression = pkt.which_compression_present == caocp_Packet_compression_tag;
-    pv->compression = pv->has_compression ? enum_value(pkt.compression) : 0;
+    pv->compression = pv->has_compression ? enum_value(pkt.compression_present.compression) : 0;
     return CANAL_OK;
 }
 
@@ -1094,7 +1094,7 @@ static int parse_ack(canal_client *c, const packet_view *pv, ack_view *av, const
         return set_error(c, CANAL_EPROTO,
                          "%s: malformed Ack (error_message is not length-delimited)", what);
     /* Only a positive code is an error (§10.2 trap 9). */
-    av->code = ack.which_error_code_present == caocp_Ack_error_code_tag ? ack.error_code : 0;
+    av->code = ack.which_error_code_present == caocp_Ack_error_code_tag ? ack.error_code_present.error_code : 0;
     return CANAL_OK;
 }
 
@@ -1284,9 +1284,9 @@ static int session_start(canal_client *c) {
     set_str(&auth.username, c->username);
     set_str(&auth.password, token);
     auth.which_net_read_timeout_present = caocp_ClientAuth_net_read_timeout_tag;
-    auth.net_read_timeout = c->idle_timeout_ms;
+    auth.net_read_timeout_present.net_read_timeout = c->idle_timeout_ms;
     auth.which_net_write_timeout_present = caocp_ClientAuth_net_write_timeout_tag;
-    auth.net_write_timeout = c->idle_timeout_ms;
+    auth.net_write_timeout_present.net_write_timeout = c->idle_timeout_ms;
     rc = send_packet(c, caocp_PacketType_CLIENTAUTHENTICATION, caocp_ClientAuth_fields, &auth,
                      "ClientAuth");
     wipe(token, sizeof token);
@@ -1587,7 +1587,7 @@ static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, cons
                              "%s: entry %zu of %zu: header or storeValue is not length-delimited",
                              what, i, n);
         e->has_entry_type = em.which_entryType_present == caocp_Entry_entryType_tag;
-        e->entry_type = e->has_entry_type ? enum_value(em.entryType) : 0;
+        e->entry_type = e->has_entry_type ? enum_value(em.entryType_present.entryType) : 0;
         e->store_value = fr.store;
         e->has_header = fr.has_header;
         /* Park the header view in the fields it will replace. */
@@ -1678,11 +1678,11 @@ int canal_get(canal_client *c, int batch_size, int timeout_ms, const canal_messa
     set_str(&g.client_id, c->client_id);
     g.fetch_size = batch_size > 0 ? batch_size : 1000;
     g.which_timeout_present = caocp_Get_timeout_tag;
-    g.timeout = timeout_ms < 0 ? -1 : timeout_ms;
+    g.timeout_present.timeout = timeout_ms < 0 ? -1 : timeout_ms;
     g.which_unit_present = caocp_Get_unit_tag;
-    g.unit = 2; /* TimeUnit.MILLISECONDS */
+    g.unit_present.unit = 2; /* TimeUnit.MILLISECONDS */
     g.which_auto_ack_present = caocp_Get_auto_ack_tag;
-    g.auto_ack = false;
+    g.auto_ack_present.auto_ack = false;
     if ((rc = send_packet(c, caocp_PacketType_GET, caocp_Get_fields, &g, "Get")) < 0) return rc;
 
     const uint8_t *body;
@@ -2005,9 +2005,9 @@ int canal_rowchange_parse(canal_client *c, const void *buf, size_t len, canal_ro
     }
     out->table_id = m.tableId;
     out->has_event_type = m.which_eventType_present == caocp_RowChange_eventType_tag;
-    out->event_type = out->has_event_type ? enum_value(m.eventType) : 0;
+    out->event_type = out->has_event_type ? enum_value(m.eventType_present.eventType) : 0;
     out->has_is_ddl = m.which_isDdl_present == caocp_RowChange_isDdl_tag;
-    out->is_ddl = out->has_is_ddl && m.isDdl;
+    out->is_ddl = out->has_is_ddl && m.isDdl_present.isDdl;
     out->props = pairs_at(&c->rc_pairs, 0, c->rc_pairs.n);
     out->n_props = c->rc_pairs.n;
 
