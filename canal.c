@@ -30,6 +30,11 @@
 #include <pb_decode.h>
 #include <pb_encode.h>
 
+/* Batch ids, offsets and enums are 64-bit fields (canal.h, "nanopb"). */
+#ifdef PB_WITHOUT_64BIT
+#error "canal-c needs nanopb with 64-bit fields: build without PB_WITHOUT_64BIT"
+#endif
+
 #include "pb/CanalProtocol.pb.h"
 #include "pb/EntryProtocol.pb.h"
 
@@ -134,7 +139,13 @@ struct canal_client {
 static const char empty_str[1] = "";
 static const canal_str EMPTY = {empty_str, 0};
 
-int canal_version(void) { return CANAL_VERSION_NUMBER; }
+int canal_version(void) {
+    /* A reference the linker must resolve: a nanopb runtime built with
+     * PB_WITHOUT_64BIT does not export pb_decode_varint (canal.h, "nanopb"). */
+    bool (*volatile need_pb64)(pb_istream_t *, uint64_t *) = pb_decode_varint;
+    (void)need_pb64;
+    return CANAL_VERSION_NUMBER;
+}
 
 const char *canal_strerror(int err) {
     switch (err) {
