@@ -44,7 +44,8 @@ define apt_install
 	fi
 endef
 
-DEB_PKGS := nanopb libnanopb-dev protobuf-compiler python3-protobuf valgrind clang libclang-rt-14-dev
+DEB_PKGS := nanopb libnanopb-dev protobuf-compiler python3-protobuf valgrind clang libclang-rt-14-dev \
+            cmake pkg-config
 deps:
 	$(call apt_install,$(DEB_PKGS))
 
@@ -131,6 +132,7 @@ demo: deps
 include bench/bench.mk
 include bench/e2e.mk
 include fuzz/fuzz.mk
+include tools/dist.mk
 
 # make bench [ROWS=500000]: every figure of the performance issue in one run.
 VENDORED := build-vendored
