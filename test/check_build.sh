@@ -1,9 +1,14 @@
 #!/bin/sh
 # Checks on how canal-c builds into other people's code: canal.o exports
-# only canal_* names; the README's example compiles as it stands; canal.h
-# is valid C++ too. Ends with "build: N passed, M failed".
-# usage: test/check_build.sh BUILD_DIR
+# only canal_* names; the README's example compiles as it stands; the C it
+# claims: canal.c, the codecs, the optional modules and both amalgamations
+# are C99, C11 and C17 with -pedantic-errors, and canal.h is also C++98..20,
+# with gcc and clang. Ends with "build: N passed, M failed".
+# usage: test/check_build.sh BUILD_DIR [NANOPB_SRC_DIR]
+# (NANOPB_SRC_DIR, nanopb's sources for the self-contained amalgamation,
+# defaults to build/nanopb-src, where `make nanopb-src` puts them)
 B=${1:-build}
+NANOPB_SRC=${2:-build/nanopb-src}
 CC=${CC:-cc}
 passed=0 failed=0
 ok() { passed=$((passed + 1)); echo "ok   $1"; }
@@ -37,5 +42,52 @@ int main() { canal_options o; canal_options_init(&o); return canal_version() > 0
         bad "canal.h does not compile as C++"
     fi
 fi
+# ---------------------------------------------------------------- the C claimed
+# Every source in every form, as C99/C11/C17, pedantic, warnings fatal.
+PEDANTIC="-pedantic-errors -Wall -Wextra -Werror"
+mods=""
+for m in canal_flat canal_zk; do [ -f "$m.c" ] && [ -f "$m.h" ] && mods="$mods $m.c"; done
+rm -rf "$B/tmp/std" && mkdir -p "$B/tmp/std"
+forms="repo"
+if /usr/bin/python3 tools/amalgamate.py "$B/tmp/std/dist" canal.h:canal.c canal_flat.h:canal_flat.c \
+       canal_zk.h:canal_zk.c >/dev/null; then forms="$forms dist"; else bad "tools/amalgamate.py failed"; fi
+if [ -f "$NANOPB_SRC/pb_decode.c" ] &&
+   /usr/bin/python3 tools/amalgamate.py --nanopb "$NANOPB_SRC" "$B/tmp/std/dist-libc" canal.h:canal.c \
+       canal_flat.h:canal_flat.c canal_zk.h:canal_zk.c >/dev/null; then forms="$forms dist-libc"
+else bad "no self-contained amalgamation (nanopb sources in $NANOPB_SRC? make nanopb-src)"; fi
+for cc in gcc clang; do
+    command -v $cc >/dev/null 2>&1 || { bad "$cc not installed"; continue; }
+    for std in c99 c11 c17; do
+        for form in $forms; do
+            case $form in
+            repo) srcs="canal.c pb/CanalProtocol.pb.c pb/EntryProtocol.pb.c$mods"; inc="-I. -DPB_ENABLE_MALLOC" ;;
+            dist) srcs=$(cd "$B/tmp/std/$form" && ls ./*.c); inc="-DPB_ENABLE_MALLOC" ;;
+            *) srcs=$(cd "$B/tmp/std/$form" && ls ./*.c); inc="" ;;
+            esac
+            dir=.; [ "$form" = repo ] || dir="$B/tmp/std/$form"
+            fails=""
+            for src in $srcs; do
+                (cd "$dir" && $cc -std=$std $PEDANTIC $inc -c "$src" -o /dev/null) ||
+                    fails="$fails $src"
+            done
+            if [ -z "$fails" ]; then ok "$form ($(echo $srcs | sed 's|\./||g')): $cc -std=$std -pedantic-errors clean"
+            else bad "$form: $cc -std=$std -pedantic-errors fails on$fails"; fi
+        done
+    done
+done
+hdrs="canal.h"
+for m in canal_flat canal_zk; do [ -f "$m.c" ] && [ -f "$m.h" ] && hdrs="$hdrs $m.h"; done
+for cxx in g++ clang++; do
+    command -v $cxx >/dev/null 2>&1 || { bad "$cxx not installed"; continue; }
+    for std in c++98 c++11 c++17 c++20; do
+        if for h in $hdrs; do printf '#include "%s"\nint main() { return canal_version() > 0 ? 0 : 1; }\n' "$h" |
+               $cxx -x c++ -std=$std $PEDANTIC -I. -fsyntax-only - || exit 1; done; then
+            ok "$hdrs: $cxx -std=$std -pedantic-errors clean"
+        else
+            bad "$hdrs: not $cxx -std=$std -pedantic-errors clean"
+        fi
+    done
+done
+
 echo "build: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
