@@ -86,7 +86,9 @@ uninstall:
 	rmdir $(DESTDIR)$(CMAKEDIR) 2>/dev/null || true
 
 # ---------------------------------------------------------------- size
-# Text bytes at -Os of the client in each form; nanopb's own share apart.
+# Text bytes at -Os of the client in each form: the client's own objects,
+# nanopb's runtime (from Debian's sources, built with the macros of that
+# form), and the sum; in the self-contained form they are one object.
 SIZE_B := build/size
 size: $(NANOPB_SRC_DIR)/pb_decode.c
 	@mkdir -p $(SIZE_B)
@@ -94,14 +96,13 @@ size: $(NANOPB_SRC_DIR)/pb_decode.c
 	@$(PYTHON) tools/amalgamate.py --nanopb $(NANOPB_SRC_DIR) $(SIZE_B)/dist-libc canal.h:canal.c >/dev/null
 	@set -e; text() { $(CC) $(STD) -Os $$2 -c -o $(SIZE_B)/t.o $$1 && size $(SIZE_B)/t.o | awk 'NR==2{print $$1}'; }; \
 	c=$$(text canal.c "-I. -DPB_ENABLE_MALLOC"); \
-	p=0; for f in $(PB_SRC); do p=$$((p + $$(text $$f -I.))); done; \
-	n=0; for f in pb_common pb_decode pb_encode; do n=$$((n + $$(text $(NANOPB_SRC_DIR)/$$f.c -I$(NANOPB_SRC_DIR)))); done; \
-	nb=0; for f in pb_common pb_decode pb_encode; do nb=$$((nb + $$(text $(NANOPB_SRC_DIR)/$$f.c "-I$(NANOPB_SRC_DIR) -DPB_BUFFER_ONLY"))); done; \
+	for f in $(PB_SRC); do c=$$((c + $$(text $$f -I.))); done; \
+	n=0; for f in pb_common pb_decode pb_encode; do \
+	  n=$$((n + $$(text $(NANOPB_SRC_DIR)/$$f.c "-I$(NANOPB_SRC_DIR) -DPB_ENABLE_MALLOC"))); done; \
 	d=$$(text $(SIZE_B)/dist/canal.c -DPB_ENABLE_MALLOC); \
 	s=$$(text $(SIZE_B)/dist-libc/canal.c ""); \
-	echo "text bytes at -Os ($$($(CC) --version | head -n1))"; \
-	printf '%-62s %7s\n' "canal.o + pb/*.pb.o (nanopb linked apart)" $$((c + p)); \
-	printf '%-62s %7s\n' "dist/canal.c (codecs folded in; nanopb linked apart)" $$d; \
-	printf '%-62s %7s\n' "nanopb runtime alone (pb_common, pb_decode, pb_encode)" $$n; \
-	printf '%-62s %7s\n' "nanopb runtime alone, PB_BUFFER_ONLY" $$nb; \
-	printf '%-62s %7s\n' "dist/canal.c self-contained (nanopb in, PB_BUFFER_ONLY)" $$s
+	echo "text bytes at -Os, $$($(CC) --version | head -n1)"; \
+	printf '%-58s %7s %7s %7s\n' form client nanopb total; \
+	printf '%-58s %7s %7s %7s\n' "canal.c + pb/*.pb.c, nanopb as Debian's (PB_ENABLE_MALLOC)" $$c $$n $$((c + n)); \
+	printf '%-58s %7s %7s %7s\n' "dist/canal.c, nanopb as Debian's (PB_ENABLE_MALLOC)" $$d $$n $$((d + n)); \
+	printf '%-58s %7s %7s %7s\n' "dist/canal.c self-contained (nanopb in, PB_BUFFER_ONLY)" - - $$s
