@@ -29,10 +29,13 @@ mk() { $MAKE --no-print-directory -C "$REPO" "$@"; }
 
 # ---------------------------------------------------------------- 1. amalgamation
 # $1 dir, $2 extra compile flags, $3 link flags
+# (the modules that need only libc, as libcanal has them; a module with
+# libs of its own, e.g. ZooKeeper, is amalgamated but not built here)
+LIB_SOURCES=$(mk -s print-lib-sources)
 pair() {
     d=$T/$1
     mkdir "$d/alone" && cp "$d"/*.h "$d"/*.c "$REPO/example.c" "$d/alone/" &&
-    (cd "$d/alone" && for c in *.c; do
+    (cd "$d/alone" && for c in example.c $LIB_SOURCES; do
          $CC -std=c99 -pedantic-errors -Wall -Wextra -Werror -O2 $2 -c "$c" || exit 1; done &&
      $CC -o example ./*.o $3)
 }

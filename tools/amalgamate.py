@@ -2,8 +2,9 @@
 """Write canal-c as a few files to drop into another tree (make amalgamation).
 
 usage: tools/amalgamate.py [--nanopb DIR] OUTDIR MODULE...
-  MODULE   header:source of one public module, e.g. canal.h:canal.c;
-           a module whose files are absent is skipped
+  MODULE   header:source[:libs] of one public module, e.g. canal.h:canal.c
+           (libs, what the module links beyond libc, is the Makefile's
+           business); a module whose files are absent is skipped
   --nanopb fold nanopb's runtime (pb.h, pb_common.c, pb_decode.c,
            pb_encode.c from DIR) in as well: the pair then needs only libc
 
@@ -135,7 +136,7 @@ def main(argv):
             sys.exit("amalgamate: no nanopb sources in %s" % nanopb)
     if len(argv) < 2:
         sys.exit(__doc__)
-    outdir, modules = argv[0], [m.split(":") for m in argv[1:]]
+    outdir, modules = argv[0], [tuple(m.split(":")[:2]) for m in argv[1:]]
     present = [(h, c) for h, c in modules if os.path.exists(h) and os.path.exists(c)]
     public = {os.path.basename(h) for h, _ in present}
     os.makedirs(outdir, exist_ok=True)

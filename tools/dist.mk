@@ -7,19 +7,27 @@
 #   make install PREFIX=/usr/local DESTDIR=   /   make uninstall (same variables)
 #   make size                         # -Os text size of the client in each form
 
-# Public modules, header:source. One whose files are not in the tree is skipped,
-# so optional modules are picked up when they land.
-MODULES := canal.h:canal.c canal_flat.h:canal_flat.c canal_zk.h:canal_zk.c
-MODULES_PRESENT = $(foreach m,$(MODULES),$(if $(and $(wildcard $(word 1,$(subst :, ,$(m)))),$(wildcard $(word 2,$(subst :, ,$(m))))),$(m)))
-MODULE_HEADERS  = $(foreach m,$(MODULES_PRESENT),$(word 1,$(subst :, ,$(m))))
-MODULE_SOURCES  = $(foreach m,$(MODULES_PRESENT),$(word 2,$(subst :, ,$(m))))
+# Public modules, header:source[:libs]. One whose files are not in the tree is
+# skipped, so optional modules are picked up when they land. Every module is
+# amalgamated; libcanal (install) has those that need nothing beyond libc; a
+# module with libs is vendored from dist/ and linked with them.
+MODULES := canal.h:canal.c canal_flat.h:canal_flat.c canal_zk.h:canal_zk.c:-lzookeeper_mt
+mod_field = $(word $(1),$(subst :, ,$(2)))
+MODULES_PRESENT = $(foreach m,$(MODULES),$(if $(and $(wildcard $(call mod_field,1,$(m))),$(wildcard $(call mod_field,2,$(m)))),$(m)))
+LIB_MODULES     = $(foreach m,$(MODULES_PRESENT),$(if $(call mod_field,3,$(m)),,$(m)))
+MODULE_HEADERS  = $(foreach m,$(LIB_MODULES),$(call mod_field,1,$(m)))
+MODULE_SOURCES  = $(foreach m,$(LIB_MODULES),$(call mod_field,2,$(m)))
 
 # nanopb's sources to fold in: NANOPB_DIR if given, else Debian's source
 # package of the installed generator (the rule in bench/bench.mk fetches it).
 NANOPB_SRC_DIR = $(if $(NANOPB_DIR),$(NANOPB_DIR),build/nanopb-src)
 DIST ?= dist
 
-.PHONY: amalgamation lib install uninstall size
+.PHONY: amalgamation lib install uninstall size print-lib-sources
+# what libcanal is made of, for test/check_dist.sh
+print-lib-sources:
+	@echo $(notdir $(MODULE_SOURCES))
+
 amalgamation: $(if $(FOLD_NANOPB),$(NANOPB_SRC_DIR)/pb_decode.c)
 	$(PYTHON) tools/amalgamate.py $(if $(FOLD_NANOPB),--nanopb $(NANOPB_SRC_DIR)) $(DIST) $(MODULES)
 
