@@ -35,8 +35,9 @@ LIB_SOURCES=$(mk -s print-lib-sources)
 pair() {
     d=$T/$1
     mkdir "$d/alone" && cp "$d"/*.h "$d"/*.c "$REPO/example.c" "$d/alone/" &&
-    (cd "$d/alone" && for c in example.c $LIB_SOURCES; do
+    (cd "$d/alone" && for c in $LIB_SOURCES; do
          $CC -std=c99 -pedantic-errors -Wall -Wextra -Werror -O2 $2 -c "$c" || exit 1; done &&
+     $CC -std=c99 -Wall -Wextra -Werror -O2 -c example.c &&
      $CC -o example ./*.o $3)
 }
 check "make amalgamation writes dist/canal.h and dist/canal.c" \
