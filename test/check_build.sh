@@ -42,6 +42,37 @@ int main() { canal_options o; canal_options_init(&o); return canal_version() > 0
         bad "canal.h does not compile as C++"
     fi
 fi
+# ---------------------------------------------------------------- PB_* mismatch
+# What canal.h says is caught: PB_WITHOUT_64BIT in canal.c's build (compile
+# error) or in the runtime's (link error); the same link with a runtime built
+# without it is the control.
+if [ -f "$NANOPB_SRC/pb_decode.c" ]; then
+    m="$B/tmp/mismatch"; rm -rf "$m"; mkdir -p "$m/rt64" "$m/rt32"
+    printf '#include "canal.h"\nint main(void) { return canal_version() > 0 ? 0 : 1; }\n' >"$m/main.c"
+    if $CC -std=c99 -I"$NANOPB_SRC" -I. -c canal.c -o "$m/canal.o" &&
+       $CC -std=c99 -I"$NANOPB_SRC" -I. -c pb/CanalProtocol.pb.c -o "$m/c.pb.o" &&
+       $CC -std=c99 -I"$NANOPB_SRC" -I. -c pb/EntryProtocol.pb.c -o "$m/e.pb.o" &&
+       for f in pb_common pb_decode pb_encode; do
+           $CC -I"$NANOPB_SRC" -c "$NANOPB_SRC/$f.c" -o "$m/rt64/$f.o" &&
+           $CC -I"$NANOPB_SRC" -DPB_WITHOUT_64BIT -c "$NANOPB_SRC/$f.c" -o "$m/rt32/$f.o" || exit 1
+       done; then
+        if $CC -I. -o "$m/ok" "$m/main.c" "$m/canal.o" "$m"/*.pb.o "$m"/rt64/*.o && "$m/ok" &&
+           ! $CC -I. -o "$m/bad" "$m/main.c" "$m/canal.o" "$m"/*.pb.o "$m"/rt32/*.o 2>"$m/link.txt" &&
+           grep -q "undefined reference to .pb_decode_varint" "$m/link.txt"; then
+            ok "a nanopb runtime built with PB_WITHOUT_64BIT fails the link (pb_decode_varint); a default one links"
+        else
+            bad "the link does not tell a PB_WITHOUT_64BIT runtime from a default one"
+        fi
+    else
+        bad "could not build the objects for the PB_* mismatch check"
+    fi
+    if ! $CC -std=c99 -DPB_WITHOUT_64BIT -I"$NANOPB_SRC" -I. -c canal.c -o "$m/x.o" 2>/dev/null; then
+        ok "canal.c refuses to compile with PB_WITHOUT_64BIT"
+    else
+        bad "canal.c compiles with PB_WITHOUT_64BIT"
+    fi
+fi
+
 # ---------------------------------------------------------------- the C claimed
 # Every source in every form, as C99/C11/C17, pedantic, warnings fatal.
 PEDANTIC="-pedantic-errors -Wall -Wextra -Werror"
