@@ -42,6 +42,11 @@
 #include <pb_decode.h>
 #include <pb_encode.h>
 
+/* Batch ids, offsets and enums are 64-bit fields (canal.h, "nanopb"). */
+#ifdef PB_WITHOUT_64BIT
+#error "canal-c needs nanopb with 64-bit fields: build without PB_WITHOUT_64BIT"
+#endif
+
 #include "pb/CanalProtocol.pb.h"
 #include "pb/EntryProtocol.pb.h"
 
@@ -625,7 +630,13 @@ static const char *packet_type_name(int t) {
     return t >= 0 && t < (int)(sizeof names / sizeof names[0]) ? names[t] : "UNRECOGNIZED";
 }
 
-int canal_version(void) { return CANAL_VERSION_NUMBER; }
+int canal_version(void) {
+    /* A reference the linker must resolve: a nanopb runtime built with
+     * PB_WITHOUT_64BIT does not export pb_decode_varint (canal.h, "nanopb"). */
+    bool (*volatile need_pb64)(pb_istream_t *, uint64_t *) = pb_decode_varint;
+    (void)need_pb64;
+    return CANAL_VERSION_NUMBER;
+}
 
 const char *canal_strerror(int err) {
     switch (err) {
@@ -1153,9 +1164,9 @@ static int parse_packet(canal_client *c, const uint8_t *buf, size_t len, packet_
                          what);
     pv->type = enum_value(pkt.type);
     pv->has_version = pkt.which_version_present == caocp_Packet_version_tag;
-    pv->version = pv->has_version ? pkt.version : 0;
+    pv->version = pv->has_version ? pkt.version_present.version : 0;
     pv->has_compression = pkt.which_compression_present == caocp_Packet_compression_tag;
-    pv->compression = pv->has_compression ? enum_value(pkt.compression) : 0;
+    pv->compression = pv->has_compression ? enum_value(pkt.compression_present.compression) : 0;
     return CANAL_OK;
 }
 
@@ -1178,7 +1189,7 @@ static int parse_ack(canal_client *c, const packet_view *pv, ack_view *av, const
         return set_error(c, CANAL_EPROTO,
                          "%s: malformed Ack (error_message is not length-delimited)", what);
     /* Only a positive code is an error (§10.2 trap 9). */
-    av->code = ack.which_error_code_present == caocp_Ack_error_code_tag ? ack.error_code : 0;
+    av->code = ack.which_error_code_present == caocp_Ack_error_code_tag ? ack.error_code_present.error_code : 0;
     return CANAL_OK;
 }
 
@@ -1222,9 +1233,9 @@ static int send_auth(canal_client *c, canal_bytes seed) {
     set_str(&auth.username, c->username);
     set_str(&auth.password, token);
     auth.which_net_read_timeout_present = caocp_ClientAuth_net_read_timeout_tag;
-    auth.net_read_timeout = c->idle_timeout_ms;
+    auth.net_read_timeout_present.net_read_timeout = c->idle_timeout_ms;
     auth.which_net_write_timeout_present = caocp_ClientAuth_net_write_timeout_tag;
-    auth.net_write_timeout = c->idle_timeout_ms;
+    auth.net_write_timeout_present.net_write_timeout = c->idle_timeout_ms;
     int rc = send_packet(c, caocp_PacketType_CLIENTAUTHENTICATION, caocp_ClientAuth_fields, &auth,
                          "ClientAuth");
     wipe(token, sizeof token);
@@ -1253,11 +1264,11 @@ static int send_get(canal_client *c, int batch_size, int timeout_ms) {
     set_ids(c, &g.destination, &g.client_id);
     g.fetch_size = batch_size > 0 ? batch_size : 1000;
     g.which_timeout_present = caocp_Get_timeout_tag;
-    g.timeout = timeout_ms < 0 ? -1 : timeout_ms;
+    g.timeout_present.timeout = timeout_ms < 0 ? -1 : timeout_ms;
     g.which_unit_present = caocp_Get_unit_tag;
-    g.unit = 2; /* TimeUnit.MILLISECONDS */
+    g.unit_present.unit = 2; /* TimeUnit.MILLISECONDS */
     g.which_auto_ack_present = caocp_Get_auto_ack_tag;
-    g.auto_ack = false;
+    g.auto_ack_present.auto_ack = false;
     return send_packet(c, caocp_PacketType_GET, caocp_Get_fields, &g, "Get");
 }
 
@@ -1390,7 +1401,7 @@ static int decode_entry(canal_client *c, canal_entry *e, canal_bytes *header, co
                          "%s: entry %zu of %zu: header or storeValue is not length-delimited",
                          what, i, n);
     e->has_entry_type = em.which_entryType_present == caocp_Entry_entryType_tag;
-    e->entry_type = e->has_entry_type ? enum_value(em.entryType) : 0;
+    e->entry_type = e->has_entry_type ? enum_value(em.entryType_present.entryType) : 0;
     e->store_value = fr.store;
     e->has_header = fr.has_header;
     *header = fr.header;
@@ -2194,9 +2205,9 @@ int canal_rowchange_parse(canal_client *c, const void *buf, size_t len, canal_ro
     }
     out->table_id = m.tableId;
     out->has_event_type = m.which_eventType_present == caocp_RowChange_eventType_tag;
-    out->event_type = out->has_event_type ? enum_value(m.eventType) : 0;
+    out->event_type = out->has_event_type ? enum_value(m.eventType_present.eventType) : 0;
     out->has_is_ddl = m.which_isDdl_present == caocp_RowChange_isDdl_tag;
-    out->is_ddl = out->has_is_ddl && m.isDdl;
+    out->is_ddl = out->has_is_ddl && m.isDdl_present.isDdl;
     out->props = pairs_at(&c->batch.rc_pairs, 0, c->batch.rc_pairs.n);
     out->n_props = c->batch.rc_pairs.n;
     return rowchange_finish(c, out);
