@@ -64,7 +64,8 @@ define apt_install
 	fi
 endef
 
-DEB_PKGS := nanopb libnanopb-dev protobuf-compiler python3-protobuf valgrind clang libclang-rt-14-dev
+DEB_PKGS := nanopb libnanopb-dev protobuf-compiler python3-protobuf valgrind clang libclang-rt-14-dev \
+            cmake pkg-config
 # Only the ZooKeeper build and its tests need these.
 ZK_DEB_PKGS := libzookeeper-mt-dev zookeeper python3-kazoo
 deps:
@@ -83,7 +84,7 @@ pb:
 	cd pb && nanopb_generator.py -q -I ../proto -I . -D . ../proto/EntryProtocol.proto
 
 clean:
-	rm -rf build build-*
+	rm -rf build build-* dist
 
 # ---------------------------------------------------------------- tests
 $(B)/fixtures/.stamp: test/fixtures/rowchanges.txt test/mkfixtures.py proto/EntryProtocol.proto proto/CanalProtocol.proto | $(B)
@@ -143,11 +144,21 @@ zk-build: zk-deps
 test-zk: deps zk-build
 	test/run_tests.sh $(ZK_SUITE)
 
+# The suite again on nanopb's sources compiled in (NANOPB_DIR), once per
+# nanopb configuration: gcc only, no valgrind (the default build has those).
+NANOPB_CONFIGS := buffer-only:-DPB_BUFFER_ONLY field-32bit:-DPB_FIELD_32BIT
+NANOPB_SUITE = $(foreach c,$(NANOPB_CONFIGS),$(foreach b,build-nanopb-$(word 1,$(subst :, ,$(c))), \
+        "$(b)/test_unit $(b)/fixtures" "$(b)/test_client $(b)" "$(b)/test_noheap $(b)/fixtures" \
+        "$(b)/test_faults $(b)/fixtures" "$(PYTHON) test/test_example.py $(b)/example $(b)"))
+
 # The whole suite: gcc build, clang ASan+UBSan build, valgrind, fuzz smoke
-# runs, the ZooKeeper suite; one total line.
+# runs, the nanopb configurations, build and distribution checks, the
+# ZooKeeper suite; one total line.
 test: deps zk-build
-	$(MAKE) --no-print-directory B=build all fuzz-build
+	$(MAKE) --no-print-directory B=build all fuzz-build nanopb-src
 	$(MAKE) --no-print-directory B=build-asan CC=clang OPT="$(SAN_OPT)" all
+	$(foreach c,$(NANOPB_CONFIGS),$(MAKE) --no-print-directory B=build-nanopb-$(word 1,$(subst :, ,$(c))) \
+	  NANOPB_DIR=build/nanopb-src NANOPB_DEFS=$(word 2,$(subst :, ,$(c))) all &&) true
 	test/run_tests.sh $(call SUITE,build) \
 	  "$(PYTHON) test/test_example.py build/example build" \
 	  "build-asan/test_unit build/fixtures" \
@@ -161,7 +172,9 @@ test: deps zk-build
 	  "$(VALGRIND) build/test_faults build/fixtures" \
 	  "$(VALGRIND) build/test_flat" \
 	  "sh fuzz/run.sh build smoke 5000" \
-	  "sh test/check_build.sh build $(if $(filter 1,$(ZOOKEEPER)),zk,nozk)" \
+	  $(NANOPB_SUITE) \
+	  "sh test/check_build.sh build build/nanopb-src $(if $(filter 1,$(ZOOKEEPER)),zk,nozk)" \
+	  "sh test/check_dist.sh build" \
 	  $(ZK_SUITE)
 
 # Only the sanitizer run, for a quick check while working.
@@ -190,6 +203,7 @@ demo: deps
 include bench/bench.mk
 include bench/e2e.mk
 include fuzz/fuzz.mk
+include tools/dist.mk
 
 # make bench [ROWS=500000]: every figure of the performance issue in one run.
 VENDORED := build-vendored
