@@ -527,8 +527,11 @@ static void usage(FILE *f) {
     fputs("usage: example [options]\n"
           "Follow a Canal destination and print each batch, then ack it.\n"
           "\n"
-          "  --host HOST              server (127.0.0.1)\n"
-          "  --port N                 server port (11111)\n"
+          "  --host HOST              server (127.0.0.1), or a list h1:11111,h2:11111\n"
+          "                           that connects go over in turn (failover)\n"
+          "  --port N                 server port, for hosts without one (11111)\n"
+          "  --retry-times N          with a list: connect attempts (3)\n"
+          "  --retry-interval-ms N    with a list: pause between attempts (5000)\n"
           "  --destination NAME       Canal instance (example)\n"
           "  --client-id N            client id, -32768..32767 (1001)\n"
           "  --user NAME              user name (none)\n"
@@ -593,7 +596,7 @@ static bool parse_int(const char *flag, const char *s, int min, int max, int *ou
 static int parse_args(int argc, char **argv, struct config *cfg) {
     enum { HOST = 256, PORT, DEST, CLIENT_ID, USER, PASSWORD, FILTER, BATCH_SIZE,
            TIMEOUT, READ_TIMEOUT, CONNECT_TIMEOUT, MAX_BATCHES, EXIT_IDLE, JSON, HELP,
-           ZK_HOSTS, ZK_SESSION, ZK_WAIT };
+           ZK_HOSTS, ZK_SESSION, ZK_WAIT, RETRY_TIMES, RETRY_INTERVAL };
     static const struct option longopts[] = {
         {"host", required_argument, NULL, HOST},
         {"port", required_argument, NULL, PORT},
@@ -610,6 +613,8 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
         {"exit-when-idle", no_argument, NULL, EXIT_IDLE},
         {"json", no_argument, NULL, JSON},
         {"help", no_argument, NULL, HELP},
+        {"retry-times", required_argument, NULL, RETRY_TIMES},
+        {"retry-interval-ms", required_argument, NULL, RETRY_INTERVAL},
         {"zk", required_argument, NULL, ZK_HOSTS},
         {"zk-session-timeout-ms", required_argument, NULL, ZK_SESSION},
         {"zk-wait-ms", required_argument, NULL, ZK_WAIT},
@@ -660,6 +665,10 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
         case EXIT_IDLE: cfg->exit_when_idle = true; break;
         case JSON: cfg->json = true; break;
         case HELP: usage(stdout); return 0;
+        case RETRY_TIMES: ok = parse_int("retry-times", optarg, 1, INT_MAX, &o->retry_times); break;
+        case RETRY_INTERVAL:
+            ok = parse_int("retry-interval-ms", optarg, 0, INT_MAX, &o->retry_interval_ms);
+            break;
         case ZK_HOSTS: cfg->zk_hosts = optarg; break;
         case ZK_SESSION:
             ok = parse_int("zk-session-timeout-ms", optarg, 1, INT_MAX, &cfg->zk_session_ms);
