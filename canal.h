@@ -37,6 +37,12 @@
  *     }
  *     canal_client_free(c);
  *
+ * Clusters: canal_options.host may list several servers; canal_connect goes
+ * over them as Java's cluster connector does. ZooKeeper discovery and one
+ * active consumer per client id are in the optional canal_zk.h (it uses
+ * libzookeeper's threaded build, so that a consumer busy with a batch keeps
+ * its ZooKeeper session; canal.c itself never starts a thread).
+ *
  * Errors: every call returns CANAL_OK (0) or a negative canal_err; the client
  * keeps the last error's code and text (canal_errcode, canal_errstr). Nothing
  * aborts, prints or raises a signal (SIGPIPE is suppressed per send).
