@@ -76,7 +76,7 @@ struct canal_zk {
     char *destination;
     char *client_address;
     int client_id;
-    int connect_timeout_ms, read_timeout_ms;
+    int connect_timeout_ms;
     int session_timeout_ms, wait_ms, retry_interval_ms, reclaim_delay_ms;
     bool client_ha;
     char *bad;                    /* an invalid option, named; NULL when fine */
@@ -108,7 +108,6 @@ struct canal_zk {
     uint64_t rng;
     /* subscription the application asked for */
     bool want_sub, core_subscribed;
-    bool sub_again;               /* the core re-subscribed with an older filter */
     char *filter;
     /* last error */
     int err;
@@ -1288,7 +1287,6 @@ canal_zk *canal_zk_new(const canal_options *o, const canal_zk_options *zo) {
     (void)fcntl(z->wfd, F_SETFL, fcntl(z->wfd, F_GETFL) | O_NONBLOCK);
     z->client_id = o->client_id;
     z->connect_timeout_ms = o->connect_timeout_ms;
-    z->read_timeout_ms = o->read_timeout_ms;
     z->session_timeout_ms = zo->session_timeout_ms;
     z->zk_session_ms = zo->session_timeout_ms;
     z->wait_ms = zo->wait_ms;
@@ -1384,20 +1382,17 @@ int canal_zk_subscribe(canal_zk *z, const char *filter) {
         z->filter = copy;
     }
     z->want_sub = true;
-    /* A connection made for this call subscribes with the new filter; one
-     * that re-subscribed with the old one (canal.h's reconnect) gets it too. */
-    z->sub_again = z->core_subscribed;
+    /* A connection made by this call subscribes with the new filter itself
+     * (connect_to); one already open gets it below. */
     z->core_subscribed = false;
     int64_t deadline = now_ms() + z->wait_ms;
     for (;;) {
-        bool was_connected = canal_is_connected(z->c);
         int rc = ready(z, deadline);
         if (rc < 0) return rc;
-        if (!was_connected && z->core_subscribed && !z->sub_again) return CANAL_OK;
+        if (z->core_subscribed) return CANAL_OK;
         rc = canal_subscribe(z->c, z->filter);
         if (rc == CANAL_OK) {
             z->core_subscribed = true;
-            z->sub_again = false;
             return CANAL_OK;
         }
         rc = core_err(z, rc, "subscribe");

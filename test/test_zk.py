@@ -194,10 +194,13 @@ def case_server_dies():
         a = c.server('a', ['--sample', '--script', script])
         wait_running(c, a)
         b = c.server('b', ['--sample'])
-        con = Consumer(c, 'consumer', '--batch', '3')
+        con = Consumer(c, 'consumer', '--batch', '3', '--filter', 'shop\\..*')
         lines = con.finish(60)
         check('DONE %d' % len(SAMPLE) in lines, 'did not finish: %s' % lines[-5:])
         check(a.proc.poll() == 3, 'server a did not die as scripted')
+        subs = [l for l in b.requests() if l.startswith('SUBSCRIPTION ')]
+        check(subs and all('filter="shop\\\\..*"' in l for l in subs),
+              'b should get the subscription again with its filter: %s' % subs)
         check_delivery(lines, 'consumer')
         srv = servers_of(lines)
         check(srv and srv[0] == a.address and srv[-1] == b.address,
