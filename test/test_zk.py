@@ -444,6 +444,26 @@ def case_zk_restart():
             con.stop()
 
 
+def case_without_client_ha():
+    """client_ha off: the consumer only follows the server; it claims no node,
+    and a node of someone else's does not stop it."""
+    with zh.Cluster() as c:
+        c.server('a', ['--sample'])
+        kz = c.client()
+        kz.ensure_path('/otter/canal/destinations/%s/%d' % (DEST, CID))
+        kz.create(CLIENT_RUNNING, b'{"active":true,"address":"10.9.8.7:4321","clientId":1001}',
+                  ephemeral=True)
+        con = Consumer(c, 'consumer', '--batch', '5', '--ha', '0')
+        try:
+            lines = con.finish(60)
+            check_delivery(lines, 'consumer')
+            check(not any('EPASSIVE' in l for l in lines), 'passive without client HA')
+            check(kz.get(CLIENT_RUNNING)[0].startswith(b'{"active":true,"address":"10.9.8.7:4321"'),
+                  'the node was touched')
+        finally:
+            con.stop()
+
+
 def case_no_server_yet():
     """No cluster or running node yet: a clear status within the bound, then
     the consumer picks up the first server that appears."""
@@ -505,6 +525,7 @@ CASES = [
     ('busy longer than the session timeout', case_busy_longer_than_session),
     ('ZooKeeper restarted mid-stream', case_zk_restart),
     ('partition: the cut-off consumer stops, the standby takes over', case_partition),
+    ('client_ha off: follows the server only', case_without_client_ha),
     ('no server yet, then one', case_no_server_yet),
     ('example --zk', case_example_zk),
 ]
