@@ -29,7 +29,8 @@ LIB_SRC    = canal.c $(PB_SRC) $(NANOPB_SRC)
 B         ?= build
 
 .PHONY: all deps demo test check valgrind pb clean
-all: $(B)/example $(B)/test_unit $(B)/test_client $(B)/test_noheap $(B)/test_faults $(B)/fixtures/.stamp
+all: $(B)/example $(B)/test_unit $(B)/test_client $(B)/test_noheap $(B)/test_faults $(B)/fixtures/.stamp \
+     $(B)/test_values $(B)/values_ref.txt $(B)/locale/de_DE.UTF-8/LC_NUMERIC
 
 # Install those of the Debian packages $(1) that are missing (CI and fresh
 # machines start without them); a no-op once they are there.
@@ -44,7 +45,8 @@ define apt_install
 	fi
 endef
 
-DEB_PKGS := nanopb libnanopb-dev protobuf-compiler python3-protobuf valgrind clang libclang-rt-14-dev
+DEB_PKGS := nanopb libnanopb-dev protobuf-compiler python3-protobuf valgrind clang libclang-rt-14-dev \
+            locales
 deps:
 	$(call apt_install,$(DEB_PKGS))
 
@@ -72,6 +74,19 @@ $(B)/test_unit: test/test_unit.c test/peer.h test/tinytest.h canal.c canal.h $(P
 $(B)/test_client: test/test_client.c test/tinytest.h canal.h $(LIB_SRC) | $(B)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_client.c $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
 
+# Typed values, lookups, positions: public API only; reference vectors
+# from Python's decimal/datetime/struct.
+$(B)/test_values: test/test_values.c test/peer.h test/tinytest.h canal.h $(LIB_SRC) | $(B)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_values.c $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
+
+$(B)/values_ref.txt: test/values_ref.py | $(B)
+	$(PYTHON) test/values_ref.py > $@.tmp && mv $@.tmp $@
+
+# A locale with a decimal comma, for test_values (LOCPATH=$(B)/locale).
+$(B)/locale/de_DE.UTF-8/LC_NUMERIC: | $(B)
+	mkdir -p $(B)/locale
+	localedef -i de_DE -f UTF-8 $(B)/locale/de_DE.UTF-8 || test -s $@
+
 # It replaces malloc itself: never with sanitizers (or valgrind).
 $(B)/test_noheap: test/test_noheap.c test/peer.h test/tinytest.h canal.h $(LIB_SRC) | $(B)
 	$(CC) $(STD) $(WARN) -O2 -g $(NANOPB_DEFS) $(NANOPB_INC) -I. -Wno-missing-prototypes -o $@ test/test_noheap.c $(LIB_SRC) $(NANOPB_LIB)
@@ -86,7 +101,8 @@ SUITE = "$(PYTHON) test/server/selftest.py" \
         "$(1)/test_unit $(1)/fixtures" \
         "$(1)/test_client $(1)" \
         "$(1)/test_noheap $(1)/fixtures" \
-        "$(1)/test_faults $(1)/fixtures"
+        "$(1)/test_faults $(1)/fixtures" \
+        "$(1)/test_values $(1)"
 
 # The whole suite: gcc build, clang ASan+UBSan build, valgrind, fuzz smoke
 # runs; one total line.
@@ -98,10 +114,12 @@ test: deps
 	  "build-asan/test_unit build/fixtures" \
 	  "build-asan/test_client build-asan" \
 	  "build-asan/test_faults build/fixtures" \
+	  "build-asan/test_values build" \
 	  "$(PYTHON) test/test_example.py build-asan/example build-asan" \
 	  "$(VALGRIND) build/test_unit build/fixtures" \
 	  "$(VALGRIND) build/test_client build" \
 	  "$(VALGRIND) build/test_faults build/fixtures" \
+	  "$(VALGRIND) build/test_values build" \
 	  "sh fuzz/run.sh build smoke 5000" \
 	  "sh test/check_build.sh build"
 
@@ -109,11 +127,11 @@ test: deps
 check: deps
 	$(MAKE) --no-print-directory B=build-asan CC=clang OPT="$(SAN_OPT)" all
 	test/run_tests.sh "build-asan/test_unit build-asan/fixtures" "build-asan/test_client build-asan" \
-	  "build-asan/test_faults build-asan/fixtures"
+	  "build-asan/test_faults build-asan/fixtures" "build-asan/test_values build-asan"
 
 valgrind: deps all
 	test/run_tests.sh "$(VALGRIND) $(B)/test_unit $(B)/fixtures" "$(VALGRIND) $(B)/test_client $(B)" \
-	  "$(VALGRIND) $(B)/test_faults $(B)/fixtures"
+	  "$(VALGRIND) $(B)/test_faults $(B)/fixtures" "$(VALGRIND) $(B)/test_values $(B)"
 
 # The main job: the bundled server with a sample stream, and example on it.
 demo: deps

@@ -556,15 +556,16 @@ int canal_value_bool(const canal_column *col, bool *out, canal_value_err *err);
 int canal_value_decimal(const canal_column *col, int64_t *unscaled, int *scale,
                         canal_value_err *err);
 
-/* The longest text canal_value_decimal_text writes for a MySQL DECIMAL
- * (65 digits, a sign, a point, a leading 0 and the terminator). */
-#define CANAL_DECIMAL_TEXT_MAX 69
+/* The buffer canal_value_decimal_text needs for any MySQL DECIMAL: a
+ * sign, 65 digits, a point and the terminator. */
+#define CANAL_DECIMAL_TEXT_MAX 68
 
 /* DECIMAL (or integer) as validated text with the column's scale:
  * "189.0" in a decimal(10,2) gives "189.00"; no '+', no exponent, no
  * leading zeros, "0" before the point, no "-0". Writes a terminated
  * string of at most cap bytes and its length to *len (may be NULL);
- * when cap is too small, fails and sets *len to the length needed. */
+ * when cap is too small, fails and sets *len to the length needed (cap
+ * must exceed it by 1). */
 int canal_value_decimal_text(const canal_column *col, char *out, size_t cap, size_t *len,
                              canal_value_err *err);
 
