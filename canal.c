@@ -2459,6 +2459,14 @@ static int decimal_value(const canal_column *col, const void *out, dec_parts *d,
     if (t.kind == CANAL_KIND_INT && d->fn)
         return value_error(err, col, "an integer column with a fraction");
     size_t s = t.kind == CANAL_KIND_INT ? 0 : t.scale >= 0 ? (size_t)t.scale : d->fn;
+    /* DECIMAL(M,D) holds M-D integer digits (M <= 65, D <= 30); Canal
+     * never sends more, nor more than D fraction digits */
+    if (d->in + d->fn > 65 || d->fn > 30)
+        return value_error(err, col, "more digits than a MySQL DECIMAL holds");
+    if (t.kind == CANAL_KIND_DECIMAL && !t.guessed && !(d->in == 1 && *d->ip == '0') &&
+        d->in > (size_t)(t.length - t.scale))
+        return value_error(err, col, "more integer digits than decimal(%d,%d) holds", t.length,
+                           t.scale);
     for (size_t i = s; i < d->fn; i++)
         if (d->fp[i] != '0')
             return value_error(err, col, "more fraction digits than the scale %zu", s);

@@ -17,7 +17,7 @@
 FUZZ_CC         ?= clang
 FUZZ_SECONDS    ?= 60
 FUZZ_SMOKE_RUNS ?= 5000
-FUZZ_TARGETS    := fuzz_frames fuzz_decode
+FUZZ_TARGETS    := fuzz_frames fuzz_decode fuzz_values
 FUZZ_FLAGS      := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                    -fno-omit-frame-pointer
 
