@@ -318,6 +318,7 @@ static void test_decimal(void) {
         {"", "123456789012345678901234567890123456789012345678901234567890123456", 0, 0, 0, NULL},
         {"int(11)", "-42", 1, -42, 0, "-42"},
         {"int(11)", "4.2", 0, 0, 0, NULL},
+        {"int(11)", "4.0", 0, 0, 0, NULL}, /* Canal writes integers without a point */
         {"double", "4.2", 0, 0, 0, NULL},  /* never through a double */
         {"varchar(5)", "4.2", 0, 0, 0, NULL},
     };
