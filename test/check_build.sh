@@ -1,6 +1,6 @@
 #!/bin/sh
 # Checks on how canal-c builds into other people's code: canal.o exports
-# only canal_* names; the README's example compiles as it stands; canal.h
+# only canal_* names; the README's examples compile as they stand; canal.h
 # is valid C++ too. Ends with "build: N passed, M failed".
 # usage: test/check_build.sh BUILD_DIR
 B=${1:-build}
@@ -26,6 +26,17 @@ if [ -s "$B/tmp/readme_example.c" ] &&
     ok "the README's polling loop compiles and links"
 else
     bad "the README's polling loop does not compile"
+fi
+
+# the first C block under "Working with rows", compiled with the warnings on
+awk '/^## Working with rows/ { sec = 1 } sec && /^```c$/ { on = 1; next } on && /^```$/ { exit } on' \
+    README.md > "$B/tmp/readme_rows.c"
+if [ -s "$B/tmp/readme_rows.c" ] &&
+   $CC -std=c99 -O2 -Wall -Wextra -Werror -Wmissing-prototypes -I. -c -o "$B/tmp/readme_rows.o" \
+       "$B/tmp/readme_rows.c"; then
+    ok "the README's row example compiles"
+else
+    bad "the README's row example does not compile"
 fi
 
 if command -v c++ >/dev/null 2>&1; then
