@@ -2092,7 +2092,6 @@ int canal_latin1_to_bytes(const char *in, size_t in_len, uint8_t *out, size_t *o
  * report through the caller's canal_value_err. Nothing here runs while a
  * message is decoded: these are on demand. */
 
-#include <locale.h>
 #include <math.h>
 
 /* Copy up to cap-1 bytes of v into out for an error message: printable
@@ -2522,9 +2521,9 @@ int canal_value_decimal_text(const canal_column *col, char *out, size_t cap, siz
 }
 
 /* Java's Float/Double.toString forms: [-]digits[.digits][E[-]digits],
- * NaN, [-]Infinity. Converted with strtod/strtof after swapping '.' for
- * the C locale's decimal point, so setlocale() in the program does not
- * change the result. */
+ * NaN, [-]Infinity. Handed to strtod/strtof rewritten without a point
+ * ("3.14" as "314e-2"), so neither setlocale() in the program nor another
+ * thread's locale changes the result. */
 static const char *parse_real(canal_str v, bool as_float, double *d, float *f) {
     const char *p = v.ptr, *end = v.ptr + v.len;
     bool neg = p < end && *p == '-';
@@ -2539,31 +2538,34 @@ static const char *parse_real(canal_str v, bool as_float, double *d, float *f) {
         else *d = NAN;
         return NULL;
     }
-    const char *q = p;
-    while (q < end && *q >= '0' && *q <= '9') q++;
-    if (q == p) return "not a number";
-    if (q < end && *q == '.') {
-        const char *r = ++q;
-        while (q < end && *q >= '0' && *q <= '9') q++;
-        if (q == r) return "not a number";
-    }
-    if (q < end && (*q == 'E' || *q == 'e')) {
-        q++;
-        if (q < end && *q == '-') q++;
-        const char *r = q;
-        while (q < end && *q >= '0' && *q <= '9') q++;
-        if (q == r) return "not a number";
-    }
-    if (q != end) return "not a number";
     char buf[128];
-    const char *dp = localeconv()->decimal_point;
-    size_t dpn = dp && *dp ? strlen(dp) : 1, o = 0;
-    if (v.len + dpn > sizeof buf - 1) return "number text too long";
-    for (p = v.ptr; p < end; p++) {
-        if (*p == '.' && dp && *dp) memcpy(buf + o, dp, dpn), o += dpn;
-        else buf[o++] = *p;
+    size_t o = 0;
+    long exp = 0;
+    if (neg) buf[o++] = '-';
+    const char *ip = p;
+    while (p < end && *p >= '0' && *p <= '9') p++;
+    size_t in = (size_t)(p - ip), fn = 0;
+    const char *fp = p;
+    if (!in) return "not a number";
+    if (p < end && *p == '.') {
+        fp = ++p;
+        while (p < end && *p >= '0' && *p <= '9') p++;
+        fn = (size_t)(p - fp);
+        if (!fn) return "not a number";
     }
-    buf[o] = '\0';
+    if (p < end && (*p == 'E' || *p == 'e')) {
+        bool eneg = ++p < end && *p == '-';
+        p += eneg;
+        const char *ep = p;
+        while (p < end && *p >= '0' && *p <= '9' && p - ep < 6) exp = exp * 10 + (*p++ - '0');
+        if (p == ep) return "not a number";
+        if (eneg) exp = -exp;
+    }
+    if (p != end) return "not a number";
+    if (in + fn > sizeof buf - 16) return "number text too long";
+    memcpy(buf + o, ip, in), o += in;
+    memcpy(buf + o, fp, fn), o += fn;
+    o += (size_t)snprintf(buf + o, sizeof buf - o, "e%ld", exp - (long)fn);
     char *stop;
     int saved = errno;
     errno = 0;

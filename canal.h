@@ -573,7 +573,7 @@ int canal_value_decimal_text(const canal_column *col, char *out, size_t cap, siz
  * DECIMAL and integers. canal_value_float takes FLOAT columns only and
  * gives the float MySQL stored; canal_value_double gives a FLOAT column's
  * float widened (exact), and for DECIMAL and integers the nearest double
- * (inexact: asked for). Independent of the C locale. */
+ * (inexact: asked for). The C locale (a decimal comma) plays no part. */
 int canal_value_float(const canal_column *col, float *out, canal_value_err *err);
 int canal_value_double(const canal_column *col, double *out, canal_value_err *err);
 
