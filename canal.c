@@ -2782,6 +2782,7 @@ const canal_column *canal_row_column(const canal_row *row, const char *name, boo
     if (!row || !name) return NULL;
     const canal_column *cols = after ? row->after : row->before;
     size_t n = after ? row->n_after : row->n_before, len = strlen(name);
+    if (!len) return NULL; /* Canal without table meta may send unnamed columns */
     for (size_t i = 0; cols && i < n; i++) {
         if (cols[i].name.len != len || !cols[i].name.ptr) continue;
         size_t k = 0;

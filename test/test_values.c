@@ -788,6 +788,10 @@ static void test_entry_parse_and_row_column(void) {
     CHECK(canal_row_column(r, "id", false) == NULL);          /* an INSERT has no before image */
     CHECK(canal_row_column(r, "i", true) == NULL && canal_row_column(r, "idx", true) == NULL);
     CHECK(canal_row_column(r, "", true) == NULL && canal_row_column(NULL, "id", true) == NULL);
+    canal_column unnamed[2] = {*id, *id};
+    unnamed[0].name.len = 0;
+    canal_row ur = {NULL, 0, unnamed, 2, NULL, 0};
+    CHECK(canal_row_column(&ur, "", true) == NULL && canal_row_column(&ur, "ID", true) == &unnamed[1]);
     const canal_column *img = canal_row_column(r, "img", true);
     uint8_t b[8];
     size_t bn;
