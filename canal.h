@@ -426,9 +426,10 @@ int canal_rowchange_parse(canal_client *c, const void *buf, size_t len, canal_ro
  * the other fail with CANAL_EPROTO and a message that says so whenever
  * the bytes tell (a Packet always carries its type or body fields, which a
  * Messages never has); empty bytes are an empty Messages. Canal's MQ
- * producers set no batch id in their non-raw form, so batch_id is then 0. buf must stay unchanged while *out is in use;
- * *out is owned by the client and valid as for canal_get. Works on a client
- * that never connected; does not touch the connection. */
+ * producers set no batch id in their non-raw form, so batch_id is then 0.
+ * buf must stay unchanged while *out is in use; *out is owned by the
+ * client and valid as for canal_get. Works on a client that never
+ * connected; does not touch the connection. */
 int canal_message_parse(canal_client *c, const void *buf, size_t len, bool is_packet,
                         const canal_message **out);
 
@@ -452,8 +453,9 @@ int canal_latin1_to_bytes(const char *in, size_t in_len, uint8_t *out, size_t *o
  * "decimal(10,2)", "datetime(6)"), not from sqlType: Canal moves an
  * unsigned column's sqlType up a size when a value passes the signed range
  * and gives NULL JSON and SET other codes than their values. When
- * mysqlType is empty (Canal found no table meta and used MySQL 8's binlog
- * metadata instead) the type is guessed from sqlType; canal_type says so.
+ * mysqlType is empty (Canal had no table meta for the row: with
+ * canal.instance.filter.table.error=true, or MySQL 8's binlog metadata
+ * instead) the type is guessed from sqlType; canal_type says so.
  *
  * Errors: every accessor returns CANAL_OK or CANAL_EINVAL (a NULL
  * argument, a NULL value, a column of another type, text that does not
@@ -579,7 +581,9 @@ int canal_value_double(const canal_column *col, double *out, canal_value_err *er
 
 /* DATE, TIME, DATETIME or TIMESTAMP, taken apart. Nothing is checked
  * against the calendar: MySQL's zero and partial dates ("0000-00-00",
- * "2020-00-00") come back as they are, with zeros. */
+ * "2020-00-00") come back as they are, with zeros. (For a TIME in MySQL's
+ * pre-5.6.4 format Canal prints 100 hours as "00"; that is lost before it
+ * gets here.) */
 typedef struct canal_datetime {
     int kind;            /* CANAL_KIND_DATE, _TIME, _DATETIME or _TIMESTAMP */
     int year;            /* 0 ... 9999; 0 for TIME */
