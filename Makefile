@@ -26,11 +26,12 @@ endif
 ALL_CFLAGS = $(STD) $(WARN) $(OPT) $(NANOPB_DEFS) $(NANOPB_INC) -I. $(CFLAGS)
 PB_SRC     = pb/CanalProtocol.pb.c pb/EntryProtocol.pb.c
 LIB_SRC    = canal.c $(PB_SRC) $(NANOPB_SRC)
+FLAT_SRC   = canal_flat.c   # optional: FlatMessage JSON (canal_flat.h)
 B         ?= build
 
 .PHONY: all deps demo test check valgrind pb clean
-all: $(B)/example $(B)/test_unit $(B)/test_client $(B)/test_noheap $(B)/test_faults $(B)/fixtures/.stamp \
-     $(B)/test_values $(B)/values_ref.txt $(B)/locale/de_DE.UTF-8/LC_NUMERIC
+all: $(B)/example $(B)/test_unit $(B)/test_client $(B)/test_noheap $(B)/test_faults $(B)/test_flat \
+     $(B)/fixtures/.stamp $(B)/test_values $(B)/values_ref.txt $(B)/locale/de_DE.UTF-8/LC_NUMERIC
 
 # Install those of the Debian packages $(1) that are missing (CI and fresh
 # machines start without them); a no-op once they are there.
@@ -53,8 +54,8 @@ deps:
 $(B):
 	mkdir -p $(B)
 
-$(B)/example: example.c canal.h $(LIB_SRC) | $(B)
-	$(CC) $(ALL_CFLAGS) -o $@ example.c $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
+$(B)/example: example.c canal.h canal_flat.h $(FLAT_SRC) $(LIB_SRC) | $(B)
+	$(CC) $(ALL_CFLAGS) -o $@ example.c $(FLAT_SRC) $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
 
 pb:
 	cd pb && nanopb_generator.py -q -I ../proto -I . -D . ../proto/CanalProtocol.proto
@@ -74,6 +75,10 @@ $(B)/test_unit: test/test_unit.c test/peer.h test/tinytest.h canal.c canal.h $(P
 $(B)/test_client: test/test_client.c test/tinytest.h canal.h $(LIB_SRC) | $(B)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_client.c $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
 
+# The FlatMessage module, on the public API like test_client.
+$(B)/test_flat: test/test_flat.c test/tinytest.h canal.h canal_flat.h $(FLAT_SRC) $(LIB_SRC) | $(B)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_flat.c $(FLAT_SRC) $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
+
 # Typed values, lookups, positions: public API only; reference vectors
 # from Python's decimal/datetime/struct.
 $(B)/test_values: test/test_values.c test/peer.h test/tinytest.h canal.h $(LIB_SRC) | $(B)
@@ -88,8 +93,8 @@ $(B)/locale/de_DE.UTF-8/LC_NUMERIC: | $(B)
 	localedef -i de_DE -f UTF-8 $(B)/locale/de_DE.UTF-8 || test -s $@
 
 # It replaces malloc itself: never with sanitizers (or valgrind).
-$(B)/test_noheap: test/test_noheap.c test/peer.h test/tinytest.h canal.h $(LIB_SRC) | $(B)
-	$(CC) $(STD) $(WARN) -O2 -g $(NANOPB_DEFS) $(NANOPB_INC) -I. -Wno-missing-prototypes -o $@ test/test_noheap.c $(LIB_SRC) $(NANOPB_LIB)
+$(B)/test_noheap: test/test_noheap.c test/peer.h test/tinytest.h canal.h canal_flat.h $(FLAT_SRC) $(LIB_SRC) | $(B)
+	$(CC) $(STD) $(WARN) -O2 -g $(NANOPB_DEFS) $(NANOPB_INC) -I. -Wno-missing-prototypes -o $@ test/test_noheap.c $(FLAT_SRC) $(LIB_SRC) $(NANOPB_LIB)
 
 # ---------------------------------------------------------------- running
 # Sanitizer build: clang, ASan + UBSan, any report is fatal.
@@ -102,6 +107,8 @@ SUITE = "$(PYTHON) test/server/selftest.py" \
         "$(1)/test_client $(1)" \
         "$(1)/test_noheap $(1)/fixtures" \
         "$(1)/test_faults $(1)/fixtures" \
+        "$(1)/test_flat" \
+        "$(PYTHON) test/test_flat.py $(1)/test_flat $(1)" \
         "$(1)/test_values $(1)"
 
 # The whole suite: gcc build, clang ASan+UBSan build, valgrind, fuzz smoke
@@ -114,11 +121,14 @@ test: deps
 	  "build-asan/test_unit build/fixtures" \
 	  "build-asan/test_client build-asan" \
 	  "build-asan/test_faults build/fixtures" \
+	  "build-asan/test_flat" \
+	  "$(PYTHON) test/test_flat.py build-asan/test_flat build-asan" \
 	  "build-asan/test_values build" \
 	  "$(PYTHON) test/test_example.py build-asan/example build-asan" \
 	  "$(VALGRIND) build/test_unit build/fixtures" \
 	  "$(VALGRIND) build/test_client build" \
 	  "$(VALGRIND) build/test_faults build/fixtures" \
+	  "$(VALGRIND) build/test_flat" \
 	  "$(VALGRIND) build/test_values build" \
 	  "sh fuzz/run.sh build smoke 5000" \
 	  "sh test/check_build.sh build"
@@ -127,11 +137,11 @@ test: deps
 check: deps
 	$(MAKE) --no-print-directory B=build-asan CC=clang OPT="$(SAN_OPT)" all
 	test/run_tests.sh "build-asan/test_unit build-asan/fixtures" "build-asan/test_client build-asan" \
-	  "build-asan/test_faults build-asan/fixtures" "build-asan/test_values build-asan"
+	  "build-asan/test_faults build-asan/fixtures" "build-asan/test_flat" "build-asan/test_values build-asan"
 
 valgrind: deps all
 	test/run_tests.sh "$(VALGRIND) $(B)/test_unit $(B)/fixtures" "$(VALGRIND) $(B)/test_client $(B)" \
-	  "$(VALGRIND) $(B)/test_faults $(B)/fixtures" "$(VALGRIND) $(B)/test_values $(B)"
+	  "$(VALGRIND) $(B)/test_faults $(B)/fixtures" "$(VALGRIND) $(B)/test_flat" "$(VALGRIND) $(B)/test_values $(B)"
 
 # The main job: the bundled server with a sample stream, and example on it.
 demo: deps
