@@ -55,10 +55,10 @@ static void one_client(canal_client *c, const uint8_t *data, size_t size) {
         FZ_CHECK(e == NULL);
         return;
     }
-    FZ_CHECK(c->msg.n_entries == 1 && e == &c->msg.entries[0] && c->msg.batch_id == 0);
+    FZ_CHECK(c->batch.msg.n_entries == 1 && e == &c->batch.msg.entries[0] && c->batch.msg.batch_id == 0);
     FZ_CHECK(e->raw.len == size);
-    fz_check_message(c, &c->msg, data, size);
-    fz_rowchanges(c, &c->msg);
+    fz_check_message(c, &c->batch.msg, data, size);
+    fz_rowchanges(c, &c->batch.msg);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
