@@ -1557,6 +1557,111 @@ static void test_guard_server_code_reset(void) {
     peer_finish(&p, s.b, sizeof s.b);
 }
 
+/* A refusal after a reply that came in between answers that reply's
+ * successor: a good Ack or a delivered batch means the acks before it
+ * went through. A stopped destination is blamed on the pending ack. */
+static void test_guard_refusal_after_a_reply(void) {
+    const char *refusal = "ack error , clientId:1001 batchId:5 is not exist";
+    for (int k = 0; k < 2; k++) {
+        static script s;
+        const canal_message *m;
+        peer p;
+        s.n = 0;
+        sc_hex(&s, HS ACK_OK ACK_OK RAW_GET_5 RAW_GET_6);
+        if (k == 1) sc_hex(&s, ACK_OK); /* answers a second subscribe */
+        sc_ack(&s, true, 400, refusal);
+        canal_options o = guard_opts(false);
+        canal_client *c = guard_client(&o, &s, &p);
+        REQUIRE(c != NULL);
+        CHECK(canal_subscribe(c, "") == CANAL_OK);
+        CHECK(canal_get(c, 5, 10, &m) == CANAL_OK && m->batch_id == 5);
+        CHECK(canal_ack(c, 5) == CANAL_OK);
+        if (k == 0) {
+            CHECK(canal_get(c, 5, 10, &m) == CANAL_OK && m->batch_id == 6);
+        } else {
+            CHECK(canal_get(c, 5, 10, &m) == CANAL_OK && m->batch_id == 6);
+            CHECK(canal_ack(c, 6) == CANAL_OK);
+            CHECK(canal_subscribe(c, "") == CANAL_OK);
+        }
+        CHECK(canal_get(c, 5, 10, &m) == CANAL_ESERVER);
+        CHECK_CONTAINS(canal_errstr(c), "get refused: server error 400");
+        CHECK(canal_is_connected(c));
+        canal_client_free(c);
+        peer_finish(&p, s.b, sizeof s.b);
+    }
+    refusal_case(false, HS ACK_OK ACK_OK RAW_GET_5, G_SUB | G_GET5 | G_ACK5,
+                 "destination:example should start first", "server refused the ack of batch 5",
+                 false);
+    /* a negative id names no pending ack */
+    refusal_case(false, HS ACK_OK ACK_OK RAW_GET_5 RAW_GET_6, G_SUB | G_GET5 | G_GET6 | G_ACK5 | G_ACK6,
+                 "ack error , clientId:1001 batchId:-6 is not exist",
+                 "server refused one of the 2 acks/rollbacks", false);
+}
+
+/* Batch ids are positive: 0 (absent) or below -1 from the server is a
+ * broken reply, closed. */
+static void test_guard_invalid_batch_ids(void) {
+    const char *replies[] = {"0000000a 1807 2a06 0800 12020a00", "00000008 1807 2a04 12020a00",
+                             "00000013 1807 2a0f 08feffffffffffffffff01 12020a00"};
+    const char *ids[] = {"invalid batch id 0", "invalid batch id 0", "invalid batch id -2"};
+    for (int k = 0; k < 3; k++) {
+        static script s;
+        const canal_message *m;
+        peer p;
+        s.n = 0;
+        sc_hex(&s, HS ACK_OK);
+        sc_hex(&s, replies[k]);
+        canal_options o = guard_opts(false);
+        canal_client *c = guard_client(&o, &s, &p);
+        REQUIRE(c != NULL);
+        CHECK(canal_get(c, 5, 10, &m) == CANAL_EPROTO && m == NULL);
+        if (!strstr(canal_errstr(c), ids[k])) fprintf(stderr, "  batch id case %d: %s\n", k, canal_errstr(c));
+        CHECK_CONTAINS(canal_errstr(c), ids[k]);
+        CHECK(!canal_is_connected(c));
+        canal_client_free(c);
+        peer_finish(&p, s.b, sizeof s.b);
+    }
+}
+
+/* The ends of each option's range are accepted, and a client id at the
+ * top of a Java short goes out as its text. */
+static void test_guard_option_bounds(void) {
+    canal_options o = guard_opts(false);
+    o.client_id = -32768, o.port = 1, o.max_frame = 16;
+    canal_client *c = canal_client_new(&o);
+    REQUIRE(c != NULL);
+    CHECK(canal_errcode(c) == CANAL_OK);
+    canal_client_free(c);
+    o.client_id = 32767, o.port = 65535, o.max_frame = 0x7fffffff;
+    static script s;
+    static uint8_t sent[2048];
+    peer p;
+    s.n = 0;
+    sc_hex(&s, HS ACK_OK ACK_OK);
+    c = guard_client(&o, &s, &p);
+    REQUIRE(c != NULL);
+    CHECK(canal_subscribe(c, "") == CANAL_OK);
+    canal_client_free(c);
+    size_t sn = peer_finish(&p, sent, sizeof sent);
+    CHECK(sent_frame_is(sent, sn, 1, "18042a10 0a076578616d706c65 1205 3332373637"));
+}
+
+/* Packet.compression NONE (1) is no compression; ZLIB (2) is refused. */
+static void test_guard_compression(void) {
+    canal_client *c = canal_client_new(NULL);
+    REQUIRE(c != NULL);
+    const canal_message *m;
+    uint8_t b[64];
+    size_t n = unhex("1807 2001 2a06 0805 12020a00", b, sizeof b);
+    CHECK(canal_message_parse(c, b, n, true, &m) == CANAL_OK && m->batch_id == 5 && m->n_entries == 1);
+    n = unhex("1807 2000 2a06 0805 12020a00", b, sizeof b);
+    CHECK(canal_message_parse(c, b, n, true, &m) == CANAL_OK && m->batch_id == 5);
+    n = unhex("1807 2002 2a06 0805 12020a00", b, sizeof b);
+    CHECK(canal_message_parse(c, b, n, true, &m) == CANAL_EPROTO);
+    CHECK_CONTAINS(canal_errstr(c), "compression 2 is not supported");
+    canal_client_free(c);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1) fixture_dir = argv[1];
     const char *sc = getenv("CANAL_FAULT_SCALE");
@@ -1587,6 +1692,10 @@ int main(int argc, char **argv) {
     RUN(test_guard_disconnect_ends_message);
     RUN(test_guard_ack_after_resubscribe);
     RUN(test_guard_server_code_reset);
+    RUN(test_guard_refusal_after_a_reply);
+    RUN(test_guard_invalid_batch_ids);
+    RUN(test_guard_option_bounds);
+    RUN(test_guard_compression);
     printf("  %lld ms in all\n", (long long)(now_ms() - t0));
     return TT_REPORT("faults");
 }
