@@ -10,7 +10,8 @@ ignored; a literal \\n in either text stands for a line break, so a mutant
 that deletes a line can name its neighbour to be unique). For each mutant (or only those named on the command line) the
 script applies the change, builds test_unit, test_faults, test_noheap and
 test_client into build-mut/, runs them (bounded in time) and restores
-canal.c. It prints one line per mutant: KILLED with the binaries and
+canal.c (the byte sweeps of test_faults at CANAL_FAULT_SCALE=4 unless set,
+-O1). It prints one line per mutant: KILLED with the binaries and
 tests that failed, SURVIVED, or SKIPPED (original text not found once).
 
 usage: test/mutate.py MUTANTS_FILE [M7 M12 ...]    (from the top directory)
@@ -21,9 +22,9 @@ import subprocess
 import sys
 
 B = "build-mut"
-RUNS = [
-    ("test_unit", [f"{B}/test_unit", f"{B}/fixtures"]),
+RUNS = [  # the guards are in test_faults: it kills most, so it runs first
     ("test_faults", [f"{B}/test_faults", f"{B}/fixtures"]),
+    ("test_unit", [f"{B}/test_unit", f"{B}/fixtures"]),
     ("test_noheap", [f"{B}/test_noheap", f"{B}/fixtures"]),
     ("test_client", [f"{B}/test_client", B]),
 ]
@@ -45,7 +46,9 @@ def run_suite(stop_at_first):
     failed = []
     for name, argv in RUNS:
         try:
-            p = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+            env = dict(os.environ)
+            env.setdefault("CANAL_FAULT_SCALE", "4")  # the byte-by-byte sweeps, every 4th byte
+            p = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env)
             rc, text = p.returncode, p.stdout + p.stderr
         except subprocess.TimeoutExpired:
             rc, text = -1, "FAILED (timed out after 300 s)"
@@ -74,7 +77,7 @@ def main():
                 print(f"{mid} SKIPPED ({where}): original found {src.count(orig.strip())} times", flush=True)
                 continue
             open("canal.c", "w", encoding="utf-8").write(src.replace(orig.strip(), new.strip(), 1))
-            b = subprocess.run(["make", "--no-print-directory", f"B={B}", f"{B}/test_unit", f"{B}/test_faults",
+            b = subprocess.run(["make", "--no-print-directory", f"B={B}", "OPT=-O1 -g", f"{B}/test_unit", f"{B}/test_faults",
                                 f"{B}/test_noheap", f"{B}/test_client", f"{B}/fixtures/.stamp"],
                                capture_output=True, text=True)
             if b.returncode != 0:
