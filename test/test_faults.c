@@ -1662,6 +1662,33 @@ static void test_guard_compression(void) {
     canal_client_free(c);
 }
 
+/* The last filter subscribed with is what a reconnect re-subscribes with
+ * and what canal_subscribe(c, NULL) sends. */
+static void test_guard_filter_kept_for_reconnect(void) {
+    static script s;
+    static uint8_t sent[4096];
+    peer p;
+    s.n = 0;
+    sc_hex(&s, HS ACK_OK ACK_OK);
+    canal_options o = guard_opts(false);
+    o.filter = "from.options";
+    canal_client *c = guard_client(&o, &s, &p);
+    REQUIRE(c != NULL);
+    CHECK(canal_subscribe(c, "db.t1") == CANAL_OK);
+    canal_disconnect(c);
+    peer_finish(&p, sent, sizeof sent);
+    s.n = 0;
+    sc_hex(&s, HS ACK_OK ACK_OK ACK_OK); /* auth, re-subscription, subscribe(NULL) */
+    p = peer_start(s.b, s.n, 0, 0, PEER_KEEP);
+    CHECK(canal_connect_fd(c, p.fd) == CANAL_OK);
+    CHECK(canal_subscribe(c, NULL) == CANAL_OK);
+    canal_client_free(c);
+    size_t sn = peer_finish(&p, sent, sizeof sent);
+    CHECK(sent_frames(sent, sn) == 3);
+    CHECK(sent_frame_is(sent, sn, 1, "18042a16" REQ_HEAD "3a05 64622e7431"));
+    CHECK(sent_frame_is(sent, sn, 2, "18042a16" REQ_HEAD "3a05 64622e7431"));
+}
+
 int main(int argc, char **argv) {
     if (argc > 1) fixture_dir = argv[1];
     const char *sc = getenv("CANAL_FAULT_SCALE");
@@ -1696,6 +1723,7 @@ int main(int argc, char **argv) {
     RUN(test_guard_invalid_batch_ids);
     RUN(test_guard_option_bounds);
     RUN(test_guard_compression);
+    RUN(test_guard_filter_kept_for_reconnect);
     printf("  %lld ms in all\n", (long long)(now_ms() - t0));
     return TT_REPORT("faults");
 }
