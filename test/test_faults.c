@@ -1689,6 +1689,36 @@ static void test_guard_filter_kept_for_reconnect(void) {
     CHECK(sent_frame_is(sent, sn, 2, "18042a16" REQ_HEAD "3a05 64622e7431"));
 }
 
+/* The rollback a connect sends drops every batch id from before it: they
+ * are refused locally, and nothing is sent for them. */
+static void test_guard_connect_rollback_drops_ids(void) {
+    static script s;
+    static uint8_t sent[4096];
+    const canal_message *m;
+    peer p;
+    s.n = 0;
+    sc_hex(&s, HS ACK_OK ACK_OK RAW_GET_5);
+    canal_options o = guard_opts(true);
+    canal_client *c = guard_client(&o, &s, &p);
+    REQUIRE(c != NULL);
+    CHECK(canal_subscribe(c, "") == CANAL_OK);
+    CHECK(canal_get(c, 5, 10, &m) == CANAL_OK && m->batch_id == 5);
+    canal_disconnect(c);
+    peer_finish(&p, sent, sizeof sent);
+    s.n = 0;
+    sc_hex(&s, HS ACK_OK ACK_OK); /* auth, re-subscription; then the rollback */
+    p = peer_start(s.b, s.n, 0, 0, PEER_KEEP);
+    CHECK(canal_connect_fd(c, p.fd) == CANAL_OK);
+    CHECK(canal_ack(c, 5) == CANAL_EINVAL);
+    CHECK_CONTAINS(canal_errstr(c), "batch 5 is not outstanding");
+    CHECK(canal_rollback(c, 5) == CANAL_EINVAL);
+    CHECK(canal_is_connected(c));
+    canal_client_free(c);
+    size_t sn = peer_finish(&p, sent, sizeof sent);
+    CHECK(sent_frames(sent, sn) == 3); /* auth, re-subscription, rollback of all */
+    CHECK(sent_frame_is(sent, sn, 2, "180c2a0f" REQ_HEAD));
+}
+
 int main(int argc, char **argv) {
     if (argc > 1) fixture_dir = argv[1];
     const char *sc = getenv("CANAL_FAULT_SCALE");
@@ -1724,6 +1754,7 @@ int main(int argc, char **argv) {
     RUN(test_guard_option_bounds);
     RUN(test_guard_compression);
     RUN(test_guard_filter_kept_for_reconnect);
+    RUN(test_guard_connect_rollback_drops_ids);
     printf("  %lld ms in all\n", (long long)(now_ms() - t0));
     return TT_REPORT("faults");
 }
