@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """mutate.py - run hand-made mutants of canal.c against the gcc test suite.
 
-A mutants file (e.g. notes/mutants.md) has one mutant per line:
+A mutants file (e.g. test/mutants.md) has one mutant per line:
 
     - **M7** where: `original line` => `mutated line` — anything after
 
