@@ -14,20 +14,13 @@
  * Seeds: fuzz/corpus/fuzz_values (fuzz/mkseeds.py: one per vector kind of
  * test/test_values.c). */
 #include "../canal.c"
+#include "fuzz_check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FV_CHECK(cond)                                                                   \
-    do {                                                                                 \
-        if (!(cond)) {                                                                   \
-            fprintf(stderr, "fuzz invariant failed at %s:%d: %s\n", __FILE__, __LINE__,  \
-                    #cond);                                                              \
-            abort();                                                                     \
-        }                                                                                \
-    } while (0)
 
 static const char *const types[] = {
     "tinyint(4)", "tinyint(3) unsigned", "tinyint(1)", "smallint(6)", "smallint(5) unsigned",
@@ -43,19 +36,19 @@ static const int32_t sql_types[] = {-7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5
 
 /* The code and message of a call agree with its return value. */
 static void check_err(int rc, const canal_value_err *e) {
-    FV_CHECK(rc == CANAL_OK || rc == CANAL_EINVAL);
-    FV_CHECK(e->code == rc);
-    FV_CHECK(rc == CANAL_OK ? e->msg[0] == '\0' : e->msg[0] != '\0');
-    FV_CHECK(memchr(e->msg, '\0', sizeof e->msg) != NULL);
+    FZ_CHECK(rc == CANAL_OK || rc == CANAL_EINVAL);
+    FZ_CHECK(e->code == rc);
+    FZ_CHECK(rc == CANAL_OK ? e->msg[0] == '\0' : e->msg[0] != '\0');
+    FZ_CHECK(memchr(e->msg, '\0', sizeof e->msg) != NULL);
 }
 
 static void check_column(const canal_column *col) {
     canal_value_err e;
     canal_type t;
     int rc;
-    FV_CHECK(canal_column_type(col, &t) == CANAL_OK);
-    FV_CHECK(t.kind >= CANAL_KIND_UNKNOWN && t.kind <= CANAL_KIND_GEOMETRY);
-    FV_CHECK(canal_column_is_binary(col) ==
+    FZ_CHECK(canal_column_type(col, &t) == CANAL_OK);
+    FZ_CHECK(t.kind >= CANAL_KIND_UNKNOWN && t.kind <= CANAL_KIND_GEOMETRY);
+    FZ_CHECK(canal_column_is_binary(col) ==
              (t.kind == CANAL_KIND_BINARY || t.kind == CANAL_KIND_GEOMETRY));
 
     int64_t s = 0;
@@ -65,11 +58,11 @@ static void check_column(const canal_column *col) {
     check_err(rs, &e);
     int ru = canal_value_uint64(col, &u, &e);
     check_err(ru, &e);
-    if (rs == CANAL_OK && ru == CANAL_OK) FV_CHECK(s >= 0 && (uint64_t)s == u);
-    if (rs == CANAL_OK && s < 0) FV_CHECK(ru == CANAL_EINVAL);
+    if (rs == CANAL_OK && ru == CANAL_OK) FZ_CHECK(s >= 0 && (uint64_t)s == u);
+    if (rs == CANAL_OK && s < 0) FZ_CHECK(ru == CANAL_EINVAL);
     rc = canal_value_bool(col, &b, &e);
     check_err(rc, &e);
-    if (rc == CANAL_OK && rs == CANAL_OK) FV_CHECK(b == (s != 0));
+    if (rc == CANAL_OK && rs == CANAL_OK) FZ_CHECK(b == (s != 0));
 
     /* DECIMAL: the integer and the text say the same */
     int64_t un = 0;
@@ -81,7 +74,7 @@ static void check_column(const canal_column *col) {
     int rt = canal_value_decimal_text(col, txt, sizeof txt, &tn, &e);
     check_err(rt, &e);
     if (rd == CANAL_OK) {
-        FV_CHECK(sc >= 0 && sc <= 30);
+        FZ_CHECK(sc >= 0 && sc <= 30);
         if (rt == CANAL_OK) {
             /* unscaled and scale written out by hand */
             uint64_t mag = un < 0 ? (uint64_t)0 - (uint64_t)un : (uint64_t)un;
@@ -99,18 +92,18 @@ static void check_column(const canal_column *col) {
                 if (sc) *o++ = '.', memcpy(o, digits + nd - sc, (size_t)sc), o += sc;
             }
             *o = '\0';
-            FV_CHECK(strcmp(ref, txt) == 0);
+            FZ_CHECK(strcmp(ref, txt) == 0);
         }
     }
     if (rt == CANAL_OK) {
-        FV_CHECK(tn == strlen(txt));
-        FV_CHECK(tn + 1 <= CANAL_DECIMAL_TEXT_MAX);
+        FZ_CHECK(tn == strlen(txt));
+        FZ_CHECK(tn + 1 <= CANAL_DECIMAL_TEXT_MAX);
         /* a buffer one byte short fails, names the length, writes nothing past it */
         char small[200];
         size_t need = 0;
         memset(small, 'x', sizeof small);
-        FV_CHECK(canal_value_decimal_text(col, small, tn, &need, &e) == CANAL_EINVAL);
-        FV_CHECK(need == tn && small[0] == 'x');
+        FZ_CHECK(canal_value_decimal_text(col, small, tn, &need, &e) == CANAL_EINVAL);
+        FZ_CHECK(need == tn && small[0] == 'x');
         check_err(CANAL_EINVAL, &e);
     }
 
@@ -121,28 +114,28 @@ static void check_column(const canal_column *col) {
     int rdd = canal_value_double(col, &d, &e);
     check_err(rdd, &e);
     if (rf == CANAL_OK) {
-        FV_CHECK(rdd == CANAL_OK);
-        FV_CHECK(isnan(f) ? isnan(d) : d == (double)f);
+        FZ_CHECK(rdd == CANAL_OK);
+        FZ_CHECK(isnan(f) ? isnan(d) : d == (double)f);
     }
-    if (rd == CANAL_OK && rdd == CANAL_OK) FV_CHECK(!isnan(d));
+    if (rd == CANAL_OK && rdd == CANAL_OK) FZ_CHECK(!isnan(d));
 
     canal_datetime dt;
     int rdt = canal_value_datetime(col, &dt, &e);
     check_err(rdt, &e);
     if (rdt == CANAL_OK) {
-        FV_CHECK(dt.kind == t.kind);
-        FV_CHECK(dt.month >= 0 && dt.month <= 12 && dt.day >= 0 && dt.day <= 31);
-        FV_CHECK(dt.minute >= 0 && dt.minute <= 59 && dt.second >= 0 && dt.second <= 59);
-        FV_CHECK(dt.microsecond >= 0 && dt.microsecond <= 999999 && dt.fsp >= 0 && dt.fsp <= 6);
-        FV_CHECK(dt.hour >= 0 && dt.hour <= (dt.kind == CANAL_KIND_TIME ? 838 : 23));
+        FZ_CHECK(dt.kind == t.kind);
+        FZ_CHECK(dt.month >= 0 && dt.month <= 12 && dt.day >= 0 && dt.day <= 31);
+        FZ_CHECK(dt.minute >= 0 && dt.minute <= 59 && dt.second >= 0 && dt.second <= 59);
+        FZ_CHECK(dt.microsecond >= 0 && dt.microsecond <= 999999 && dt.fsp >= 0 && dt.fsp <= 6);
+        FZ_CHECK(dt.hour >= 0 && dt.hour <= (dt.kind == CANAL_KIND_TIME ? 838 : 23));
         int64_t s1, s2;
         int32_t us1, us2;
         int r1 = canal_datetime_to_unix(&dt, 0, &s1, &us1, &e);
         check_err(r1, &e);
         int r2 = canal_datetime_to_unix(&dt, -3600, &s2, &us2, &e);
         check_err(r2, &e);
-        FV_CHECK(r1 == r2);
-        if (r1 == CANAL_OK) FV_CHECK(s2 == s1 + 3600 && us1 == us2 && us1 == dt.microsecond);
+        FZ_CHECK(r1 == r2);
+        if (r1 == CANAL_OK) FZ_CHECK(s2 == s1 + 3600 && us1 == us2 && us1 == dt.microsecond);
     }
 
     /* bytes: the length asked for is the length written */
@@ -150,29 +143,29 @@ static void check_column(const canal_column *col) {
     int rq = canal_value_bytes(col, NULL, 0, &need, &e);
     check_err(rq, &e);
     if (rq == CANAL_OK) {
-        FV_CHECK(need <= col->value.len);
+        FZ_CHECK(need <= col->value.len);
         uint8_t *buf = malloc(need + 1);
-        FV_CHECK(buf != NULL);
-        FV_CHECK(canal_value_bytes(col, buf, need, &got, &e) == CANAL_OK && got == need);
+        FZ_CHECK(buf != NULL);
+        FZ_CHECK(canal_value_bytes(col, buf, need, &got, &e) == CANAL_OK && got == need);
         if (need > 0) {
             size_t got2 = 0;
-            FV_CHECK(canal_value_bytes(col, buf, need - 1, &got2, &e) == CANAL_EINVAL);
-            FV_CHECK(got2 == need);
+            FZ_CHECK(canal_value_bytes(col, buf, need - 1, &got2, &e) == CANAL_EINVAL);
+            FZ_CHECK(got2 == need);
         }
         free(buf);
     }
     canal_str v;
     int rx = canal_value_text(col, &v, &e);
     check_err(rx, &e);
-    if (rx == CANAL_OK) FV_CHECK(v.len == col->value.len);
-    if (col->is_null) FV_CHECK(rs && ru && rd && rt && rf && rdd && rdt && rq && rx);
+    if (rx == CANAL_OK) FZ_CHECK(v.len == col->value.len);
+    if (col->is_null) FZ_CHECK(rs && ru && rd && rt && rf && rdd && rdt && rq && rx);
 }
 
 static void check_positions(canal_str a, canal_str b, int64_t oa, int64_t ob) {
     int ab = canal_position_cmp(a, oa, b, ob), ba = canal_position_cmp(b, ob, a, oa);
-    FV_CHECK(ab >= -1 && ab <= 1 && ab == -ba);
-    FV_CHECK(canal_position_cmp(a, oa, a, oa) == 0);
-    if (ab == 0) FV_CHECK(a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0 && oa == ob);
+    FZ_CHECK(ab >= -1 && ab <= 1 && ab == -ba);
+    FZ_CHECK(canal_position_cmp(a, oa, a, oa) == 0);
+    if (ab == 0) FZ_CHECK(a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0 && oa == ob);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -197,7 +190,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     /* the value in a heap block of its own size: ASan sees any overread */
     size_t vn = (size_t)(end - p);
     char *val = malloc(vn + 1);
-    FV_CHECK(val != NULL);
+    FZ_CHECK(val != NULL);
     if (vn) memcpy(val, p, vn);
     val[vn] = '\0';
 
@@ -225,9 +218,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memset(&row, 0, sizeof row);
     row.after = cols, row.n_after = 2;
     const canal_column *hit = canal_row_column(&row, name, true);
-    FV_CHECK(hit == NULL || hit == &cols[0] || hit == &cols[1]);
-    if (hit) FV_CHECK(hit->name.len == strlen(name));
-    FV_CHECK(canal_row_column(&row, name, false) == NULL);
+    FZ_CHECK(hit == NULL || hit == &cols[0] || hit == &cols[1]);
+    if (hit) FZ_CHECK(hit->name.len == strlen(name));
+    FZ_CHECK(canal_row_column(&row, name, false) == NULL);
     free(val);
     return 0;
 }
