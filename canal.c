@@ -2191,8 +2191,8 @@ canal_client *canal_client_new(const canal_options *opt) {
 
 void canal_disconnect(canal_client *c) {
     if (!c) return;
-    close_fd(c);
     c->current[0] = '\0';
+    close_fd(c);
     drop_message(c);
 }
 
