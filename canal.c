@@ -2415,8 +2415,6 @@ static bool small_number(const char **pp, const char *end, int *v) {
     return true;
 }
 
-/* Base name, "(M[,D])" (or an ENUM/SET member list, skipped), then words.
- * False when it is not a type this library knows. */
 /* The type's arguments (a1, a2: -1 when absent) into *t, checked as MySQL
  * allows them; whole: nothing follows the arguments. */
 static bool type_args(canal_type *t, canal_str mt, size_t k, int a1, int a2, bool whole) {
@@ -2456,6 +2454,8 @@ static bool type_args(canal_type *t, canal_str mt, size_t k, int a1, int a2, boo
     return true;
 }
 
+/* Base name, "(M[,D])" (or an ENUM/SET member list, skipped), then words.
+ * False when it is not a type this library knows. */
 static bool parse_mysql_type(canal_str mt, canal_type *t) {
     const char *p = mt.ptr, *end = mt.ptr + mt.len, *b = p;
     while (p < end && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))) p++;
