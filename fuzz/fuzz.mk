@@ -17,7 +17,7 @@
 FUZZ_CC         ?= clang
 FUZZ_SECONDS    ?= 60
 FUZZ_SMOKE_RUNS ?= 5000
-FUZZ_TARGETS    := fuzz_frames fuzz_decode
+FUZZ_TARGETS    := fuzz_frames fuzz_decode fuzz_diff
 FUZZ_FLAGS      := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                    -fno-omit-frame-pointer
 
@@ -26,6 +26,8 @@ FUZZ_FLAGS      := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-reco
 $(addprefix $(B)/,$(FUZZ_TARGETS)): $(B)/%: fuzz/%.c fuzz/fuzz_common.h canal.c canal.h $(PB_SRC) | $(B)
 	$(FUZZ_CC) $(STD) $(WARN) $(FUZZ_FLAGS) $(NANOPB_DEFS) $(NANOPB_INC) -I. $(CFLAGS) \
 	  -o $@ $< $(PB_SRC) $(NANOPB_SRC) $(NANOPB_LIB) $(LDFLAGS)
+
+$(B)/fuzz_diff: test/dump.h
 
 fuzz-build: $(addprefix $(B)/,$(FUZZ_TARGETS))
 
