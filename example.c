@@ -42,7 +42,8 @@
  *
  * Output with --json: one FlatMessage per ROWDATA entry, one per line, exactly
  * as PROTOCOL.md section 8 specifies (the same JSON that Canal's MQ producers
- * write, with a fixed key order). Nothing else is printed.
+ * write, keys in their alphabetical order), written by the optional module
+ * canal_flat.c. Nothing else is printed.
  *
  * Exit status: 0 when done (--max-batches reached, or idle with
  * --exit-when-idle), 1 on any client, decoding or output error, 2 for a bad
@@ -70,6 +71,7 @@
 #include <time.h>
 
 #include "canal.h"
+#include "canal_flat.h"
 
 static const char hex[] = "0123456789abcdef";
 
@@ -131,15 +133,6 @@ static void buf_addi(struct buf *b, int64_t v)
         b->failed = true; /* cannot happen for an int64, but costs nothing to check */
     else
         buf_add(b, tmp, (size_t)n);
-}
-
-/* Append src to dst; a failure in src becomes a failure of dst. */
-static void buf_addbuf(struct buf *dst, const struct buf *src)
-{
-    if (src->failed)
-        dst->failed = true;
-    else
-        buf_add(dst, src->p, src->len);
 }
 
 /* Empty b for reuse, keeping its memory, and forget an earlier failure. */
@@ -329,279 +322,6 @@ static void text_entry(struct buf *b, struct buf *bytes, const canal_entry *e,
     }
 }
 
-/* ------------------------------------------------------------ JSON output */
-
-/* Append s as a JSON string exactly as Python's
- * json.dumps(s, ensure_ascii=False) does (PROTOCOL.md 8.5): escape the quote,
- * the backslash and the C0 controls, write everything else raw, including
- * U+007F and all non-ASCII. Only bytes below 0x20 and the two specials need
- * work, and none of them can occur inside a multi-byte UTF-8 sequence, so a
- * byte-wise scan bounded by n is both correct and safe. */
-static void json_str(struct buf *b, const char *s, size_t n)
-{
-    size_t run = 0; /* start of the pending stretch of bytes that need no escape */
-    buf_addc(b, '"');
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        const char *esc;
-        char uesc[6];
-        if (ch >= 0x20 && ch != '"' && ch != '\\')
-            continue;
-        switch (ch) {
-        case '"':  esc = "\\\""; break;
-        case '\\': esc = "\\\\"; break;
-        case '\b': esc = "\\b"; break;
-        case '\f': esc = "\\f"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        case '\t': esc = "\\t"; break;
-        default:   esc = NULL; break;
-        }
-        buf_add(b, s + run, i - run);
-        run = i + 1;
-        if (esc) {
-            buf_adds(b, esc);
-        } else { /* \u00XX, lowercase hex like Python */
-            memcpy(uesc, "\\u00", 4);
-            uesc[4] = hex[ch >> 4];
-            uesc[5] = hex[ch & 15];
-            buf_add(b, uesc, sizeof uesc);
-        }
-    }
-    buf_add(b, s + run, n - run);
-    buf_addc(b, '"');
-}
-
-static void json_cstr(struct buf *b, canal_str s) { json_str(b, s.ptr, s.len); }
-
-/* An insertion-ordered map from column name to column, with the semantics of a
- * Python dict or Java LinkedHashMap: a name keeps the position of its first
- * put, and a later put of the same name replaces the column in place. Keeping
- * the whole column (it stays valid until the next canal_entry_rowchange)
- * gives both its value and its types without copying anything. Lookup is
- * linear: tables have tens of columns, not thousands. */
-struct colmap {
-    const canal_column **cols;
-    size_t n, cap;
-};
-
-static bool same_name(canal_str a, canal_str b)
-{
-    return a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0;
-}
-
-static bool colmap_has(const struct colmap *m, canal_str name)
-{
-    for (size_t i = 0; i < m->n; i++)
-        if (same_name(m->cols[i]->name, name))
-            return true;
-    return false;
-}
-
-/* Returns false when out of memory. */
-static bool colmap_put(struct colmap *m, const canal_column *col)
-{
-    for (size_t i = 0; i < m->n; i++) {
-        if (same_name(m->cols[i]->name, col->name)) {
-            m->cols[i] = col;
-            return true;
-        }
-    }
-    if (m->n == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 32;
-        const canal_column **p;
-        if (cap > SIZE_MAX / sizeof *p)
-            return false;
-        p = realloc(m->cols, cap * sizeof *p);
-        if (!p)
-            return false;
-        m->cols = p;
-        m->cap = cap;
-    }
-    m->cols[m->n++] = col;
-    return true;
-}
-
-static void colmap_free(struct colmap *m)
-{
-    free(m->cols);
-    memset(m, 0, sizeof *m);
-}
-
-/* {"id":"1","name":null}: values are always JSON strings or null (8.2). */
-static void json_row(struct buf *b, const struct colmap *m)
-{
-    buf_addc(b, '{');
-    for (size_t i = 0; i < m->n; i++) {
-        const canal_column *c = m->cols[i];
-        if (i > 0)
-            buf_addc(b, ',');
-        json_cstr(b, c->name);
-        buf_addc(b, ':');
-        if (c->is_null)
-            buf_adds(b, "null");
-        else
-            json_cstr(b, c->value);
-    }
-    buf_addc(b, '}');
-}
-
-/* Scratch space for building FlatMessages, reused from entry to entry so that
- * a steady stream allocates nothing once it has grown. */
-struct flat {
-    struct colmap types;   /* "sqlType" and "mysqlType": always put together, from
-                              the same column, so one map serves both */
-    struct colmap row;     /* the "data" row being built */
-    struct colmap updated; /* updated_names, shared by all rows of an entry (8.3) */
-    struct colmap old_row; /* the "old" row being built */
-    struct buf pk;         /* "pkNames" items as JSON, comma separated */
-    struct buf data;       /* "data" items */
-    struct buf old;        /* "old" items */
-};
-
-static void flat_free(struct flat *f)
-{
-    colmap_free(&f->types);
-    colmap_free(&f->row);
-    colmap_free(&f->updated);
-    colmap_free(&f->old_row);
-    buf_free(&f->pk);
-    buf_free(&f->data);
-    buf_free(&f->old);
-}
-
-/* Append the row m to the comma-separated list in b. */
-static void list_add_row(struct buf *b, const struct colmap *m)
-{
-    if (b->len > 0)
-        buf_addc(b, ',');
-    json_row(b, m);
-}
-
-/* Write ,"key":[items] or ,"key":null when the list is empty. Every item is at
- * least "{}" or "\"\"", so an empty buffer means an empty list. */
-static void json_list(struct buf *out, const char *key, const struct buf *items)
-{
-    buf_adds(out, key);
-    if (items->len == 0 && !items->failed) {
-        buf_adds(out, "null");
-    } else {
-        buf_addc(out, '[');
-        buf_addbuf(out, items);
-        buf_addc(out, ']');
-    }
-}
-
-/* Write ,"key":{"name":type,...} with the sqlType codes or the mysqlType
- * texts of the columns in m, or ,"key":null when m is empty. */
-static void json_types(struct buf *out, const char *key, const struct colmap *m, bool mysql)
-{
-    buf_adds(out, key);
-    if (m->n == 0) {
-        buf_adds(out, "null");
-        return;
-    }
-    for (size_t i = 0; i < m->n; i++) {
-        buf_addc(out, i ? ',' : '{');
-        json_cstr(out, m->cols[i]->name);
-        buf_addc(out, ':');
-        if (mysql)
-            json_cstr(out, m->cols[i]->mysql_type);
-        else
-            buf_addi(out, m->cols[i]->sql_type);
-    }
-    buf_addc(out, '}');
-}
-
-/* Fill f->types, f->pk, f->data and f->old from the rows of rc, following
- * PROTOCOL.md 8.3 step by step. Returns false when out of memory. */
-static bool flat_rows(struct flat *f, const canal_rowchange *rc)
-{
-    int32_t t = rc->event_type;
-    bool pk_done = false;
-
-    for (size_t i = 0; i < rc->n_rows; i++) {
-        const canal_row *r = &rc->rows[i];
-        const canal_column *cols;
-        size_t n;
-
-        if (t != CANAL_INSERT && t != CANAL_UPDATE && t != CANAL_DELETE)
-            continue; /* step 1: QUERY, TRUNCATE, ... carry no row data */
-        /* step 2: a DELETE's names, types and keys come from the before image */
-        cols = t == CANAL_DELETE ? r->before : r->after;
-        n = t == CANAL_DELETE ? r->n_before : r->n_after;
-
-        f->row.n = 0;
-        for (size_t j = 0; j < n; j++) { /* step 3 */
-            const canal_column *c = &cols[j];
-            if (!pk_done && c->is_key) {
-                if (f->pk.len > 0)
-                    buf_addc(&f->pk, ',');
-                json_cstr(&f->pk, c->name);
-            }
-            if (!colmap_put(&f->types, c) || !colmap_put(&f->row, c))
-                return false;
-            if (c->updated && !colmap_put(&f->updated, c))
-                return false;
-        }
-        pk_done = true; /* step 4: pkNames describe the first processed row only */
-        if (f->row.n > 0) /* step 5: an empty row is dropped from "data"... */
-            list_add_row(&f->data, &f->row);
-
-        if (t == CANAL_UPDATE) { /* step 6: ...but its "old" row is kept, even empty */
-            f->old_row.n = 0;
-            for (size_t j = 0; j < r->n_before; j++)
-                if (colmap_has(&f->updated, r->before[j].name) &&
-                    !colmap_put(&f->old_row, &r->before[j]))
-                    return false;
-            list_add_row(&f->old, &f->old_row);
-        }
-    }
-    return true;
-}
-
-/* Append one FlatMessage line for a ROWDATA entry (PROTOCOL.md 8.2: all 14
- * keys, this order, nulls written). Returns false when out of memory. */
-static bool flat_entry(struct buf *out, struct flat *f, int64_t batch_id, int64_t ts,
-                       const canal_entry *e, const canal_rowchange *rc)
-{
-    const canal_header *h = &e->header;
-
-    f->types.n = f->updated.n = 0;
-    buf_reset(&f->pk);
-    buf_reset(&f->data);
-    buf_reset(&f->old);
-    /* A DDL has no rows: its five row keys stay null (8.3). */
-    if (!rc->is_ddl && !flat_rows(f, rc))
-        return false;
-
-    buf_adds(out, "{\"id\":");
-    buf_addi(out, batch_id);
-    buf_adds(out, ",\"database\":");
-    json_cstr(out, h->schema_name);
-    buf_adds(out, ",\"table\":");
-    json_cstr(out, h->table_name);
-    json_list(out, ",\"pkNames\":", &f->pk);
-    buf_adds(out, rc->is_ddl ? ",\"isDdl\":true" : ",\"isDdl\":false");
-    buf_adds(out, ",\"type\":\"");
-    buf_adds(out, canal_event_type_name(rc->event_type)); /* plain ASCII names */
-    buf_adds(out, "\",\"es\":");
-    buf_addi(out, h->execute_time);
-    buf_adds(out, ",\"ts\":");
-    buf_addi(out, ts);
-    buf_adds(out, ",\"sql\":");
-    json_cstr(out, rc->sql);
-
-    json_types(out, ",\"sqlType\":", &f->types, false);
-    json_types(out, ",\"mysqlType\":", &f->types, true);
-    json_list(out, ",\"data\":", &f->data);
-    json_list(out, ",\"old\":", &f->old);
-    buf_adds(out, ",\"gtid\":");
-    json_cstr(out, h->gtid);
-    buf_adds(out, "}\n");
-    return !out->failed;
-}
-
 /* ------------------------------------------------------------ the program */
 
 struct config {
@@ -618,14 +338,14 @@ struct config {
 struct work {
     struct buf out;   /* one whole batch of output */
     struct buf bytes; /* binary values turned back into bytes (text mode) */
-    struct flat flat; /* FlatMessage scratch (JSON mode) */
+    canal_flat *flat; /* FlatMessage writer (JSON mode) */
 };
 
 static void work_free(struct work *w)
 {
     buf_free(&w->out);
     buf_free(&w->bytes);
-    flat_free(&w->flat);
+    canal_flat_free(w->flat);
 }
 
 static bool now_ms(int64_t *ms)
@@ -635,6 +355,14 @@ static bool now_ms(int64_t *ms)
         return false;
     *ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     return true;
+}
+
+/* canal_flat_write's receiver: append to the batch's output. */
+static int flat_to_buf(void *ud, const char *p, size_t n)
+{
+    struct buf *b = ud;
+    buf_add(b, p, n);
+    return b->failed ? -1 : 0;
 }
 
 /* Render the whole batch into w->out. Returns false after printing why. */
@@ -671,8 +399,14 @@ static bool render_batch(canal_client *c, const struct config *cfg, struct work 
         }
         if (!cfg->json)
             text_entry(&w->out, &w->bytes, e, rowdata ? &rc : NULL);
-        else if (rowdata && !flat_entry(&w->out, &w->flat, m->batch_id, ts, e, &rc))
-            w->out.failed = true; /* out of memory in the scratch space */
+        else if (rowdata && canal_flat_write(w->flat, m->batch_id, ts, e, &rc, flat_to_buf,
+                                             &w->out) < 0) {
+            if (w->out.failed)
+                break; /* our buffer ran out of memory: said below */
+            fprintf(stderr, "example: batch %" PRId64 " entry %zu: %s\n", m->batch_id, i,
+                    canal_flat_errstr(w->flat));
+            return false;
+        }
         if (w->out.failed)
             break;
     }
@@ -934,6 +668,11 @@ int main(int argc, char **argv)
         return 1;
     }
     memset(&w, 0, sizeof w);
+    if (cfg.json && !(w.flat = canal_flat_new())) {
+        fprintf(stderr, "example: cannot create the JSON writer (out of memory?)\n");
+        canal_client_free(c);
+        return 1;
+    }
     status = run(c, &cfg, &w);
     work_free(&w);
     canal_client_free(c);
