@@ -219,6 +219,35 @@ static void test_memory_million_empty_entries(void) {
     w_free(&m);
 }
 
+/* The same batch from a server: refused before anything grows for it, and
+ * the connection closed (the server holds a batch this client cannot take;
+ * the next connect starts over). */
+static void test_get_refuses_freak_batch(void) {
+    hooks h = {0};
+    canal_client *c = hooked_client(&h, 10000);
+    REQUIRE(c != NULL);
+    pbw s = {0}, m = {0};
+    w_login(&s);
+    w_vi(&m, 1, 1);
+    for (int i = 0; i < 1000000; i++) w_bytes(&m, "\x12\x00", 2);
+    w_frame(&s, T_MESSAGES, &m);
+    peer p = peer_start(s.p, s.n, 0, 0, PEER_KEEP);
+    REQUIRE(canal_connect_fd(c, p.fd) == CANAL_OK);
+    const canal_message *msg = NULL;
+    long base = h.live;
+    h.peak = h.live;
+    int rc = canal_get(c, 10, -1, &msg);
+    fprintf(stderr, "  get of 1,000,000 empty entries: %s, heap grew by %ld KiB: %s\n",
+            canal_strerror(rc), (h.peak - base) / 1024, canal_errstr(c));
+    CHECK(rc == CANAL_ETOOBIG);
+    CHECK(msg == NULL && !canal_is_connected(c));
+    CHECK_CONTAINS(canal_errstr(c), "max_decoded");
+    CHECK(h.peak - base <= BOUND(m.n) + 2 * (long)m.n); /* the frame itself, doubling */
+    finish(c, &p);
+    w_free(&s);
+    w_free(&m);
+}
+
 /* The row amplifier: a RowChange of a million empty columns. */
 static void test_memory_million_empty_columns(void) {
     hooks h = {0};
@@ -635,6 +664,7 @@ static void test_errstr_bounded(void) {
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
     RUN(test_memory_million_empty_entries);
+    RUN(test_get_refuses_freak_batch);
     RUN(test_memory_million_empty_columns);
     RUN(test_memory_dense_real_data_accepted);
     RUN(test_frame_buffer_grows_as_bytes_arrive);
