@@ -310,6 +310,35 @@ static void test_memory_dense_real_data_accepted(void) {
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) w_free(all[i]);
 }
 
+/* A hard budget from the caller, checked before anything grows. */
+static void test_memory_caller_budget(void) {
+    hooks h = {0};
+    canal_options o;
+    canal_options_init(&o);
+    o.malloc_fn = h_malloc, o.realloc_fn = h_realloc, o.free_fn = h_free, o.alloc_ud = &h;
+    o.max_decoded = 256 * 1024;
+    canal_client *c = canal_client_new(&o), *d = canal_client_new(NULL);
+    REQUIRE(c != NULL && d != NULL);
+    pbw big = {0}, small = {0}, e = {0};
+    w_entry(&e, "orders", NULL);
+    w_vi(&big, 1, 1);
+    for (int i = 0; i < 2000; i++) w_sub(&big, 2, &e); /* ~200 KB, ~500 KB decoded */
+    w_vi(&small, 1, 2);
+    for (int i = 0; i < 200; i++) w_sub(&small, 2, &e);
+    const canal_message *m;
+    long base = h.live;
+    h.peak = h.live;
+    CHECK(canal_message_parse(c, big.p, big.n, false, &m) == CANAL_ETOOBIG);
+    CHECK_CONTAINS(canal_errstr(c), "max_decoded");
+    CHECK(h.peak - base <= 256 * 1024);
+    CHECK(canal_message_parse(c, small.p, small.n, false, &m) == CANAL_OK && m->n_entries == 200);
+    CHECK(canal_message_parse(d, big.p, big.n, false, &m) == CANAL_OK && m->n_entries == 2000);
+    canal_client_free(c);
+    canal_client_free(d);
+    pbw *all[] = {&big, &small, &e};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) w_free(all[i]);
+}
+
 /* A header announcing a 200 MB frame, then a few bytes and silence: the
  * client must not set aside the whole length before the bytes come. */
 static void test_frame_buffer_grows_as_bytes_arrive(void) {
@@ -667,6 +696,7 @@ int main(void) {
     RUN(test_get_refuses_freak_batch);
     RUN(test_memory_million_empty_columns);
     RUN(test_memory_dense_real_data_accepted);
+    RUN(test_memory_caller_budget);
     RUN(test_frame_buffer_grows_as_bytes_arrive);
     RUN(test_memory_given_back_after_freak_batch);
     RUN(test_decoding_counts_against_the_deadline);
