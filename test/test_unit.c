@@ -964,7 +964,9 @@ static void test_eintr_keeps_deadline(void) {
     int rc = canal_connect_fd(c, p.fd);
     int64_t took = now_ms() - t0;
     setitimer(ITIMER_REAL, &off, NULL);
-    sigaction(SIGALRM, &old, NULL);
+    /* on_alarm stays installed: an alarm still pending (valgrind delivers
+     * signals late) would kill the process under the default action. */
+    (void)old;
     CHECK(rc == CANAL_ETIMEOUT);
     CHECK(alarms >= 10);
     CHECK(took >= 390 && took < 700);
