@@ -993,15 +993,17 @@ static void frame_trim(canal_client *c) {
     if (p) k->rbuf = p, k->rcap = want;
 }
 
-/* Room for more of a frame of `total` bytes (n of body): the buffer
- * doubles, never past the frame, so memory follows the bytes that came and
- * a length alone sets nothing aside. In no-heap mode the caller's buffer is
- * memory already: the whole frame is set aside at once, so one that cannot
- * fit fails before its bytes are waited for. */
+/* Room for more of a frame of `total` bytes (n of body), once the buffer
+ * is full: it doubles, so memory follows the bytes that came (at most twice
+ * them) and a length alone sets nothing aside, and a stream of frames
+ * settles. In no-heap mode the caller's buffer is memory already: the whole
+ * frame is set aside at once, so one that cannot fit fails before its bytes
+ * are waited for. */
 static int frame_room(canal_client *c, size_t total, uint32_t n, const char *what) {
     struct conn *k = &c->conn;
     size_t cap = k->rcap * 2;
-    if (cap < k->rcap || cap > total || c->in_pool) cap = total;
+    if (cap < k->rcap || cap > c->max_frame + 4) cap = c->max_frame + 4;
+    if (c->in_pool) cap = total;
     uint8_t *p = mem_realloc(c, k->rbuf, cap);
     if (!p && c->in_pool)
         return fail_conn(c, set_error(c, CANAL_ETOOBIG,
