@@ -986,6 +986,7 @@ static void frame_trim(canal_client *c) {
     size_t floor = c->in_pool ? 1024 : CANAL_INITIAL_RBUF;
     if (++k->frames % TRIM_EVERY != 0) return;
     size_t want = grow_to(c, 0, k->frame_peak, floor);
+    if (want < floor) want = floor; /* no-heap mode: grow_to has no floor */
     if (want < k->rlen) want = k->rlen;
     k->frame_peak = 0;
     if (k->rcap <= TRIM_FLOOR || k->rcap / 4 <= want) return;

@@ -408,6 +408,50 @@ static void test_memory_given_back_after_freak_batch(void) {
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) w_free(all[i]);
 }
 
+/* No-heap mode: after a big frame, two windows of calls that time out
+ * before any frame header came; the receive buffer that was given back must
+ * still hold a frame (a buffer trimmed to nothing reads "end of stream"). */
+static void test_noheap_trim_keeps_a_buffer(void) {
+    static unsigned char heap[1024 * 1024];
+    canal_options o;
+    canal_options_init(&o);
+    o.heap = heap, o.heap_size = sizeof heap;
+    o.read_timeout_ms = 20;
+    o.rollback_on_connect = false;
+    canal_client *c = canal_client_new(&o);
+    REQUIRE(c != NULL);
+    pbw s = {0}, big = {0}, e = {0};
+    w_login(&s);
+    static uint8_t store[10000];
+    memset(store, 'x', sizeof store);
+    w_vi(&big, 1, 1);
+    w_ld(&e, 3, store, sizeof store);
+    while (big.n < 200 * 1024) w_sub(&big, 2, &e); /* 20 entries of 10 KB */
+    w_frame(&s, T_MESSAGES, &big);
+    peer p = peer_start(s.p, s.n, 0, 0, PEER_KEEP);
+    REQUIRE(canal_connect_fd(c, p.fd) == CANAL_OK);
+    const canal_message *m;
+    int rc = canal_get(c, 10, -1, &m);
+    CHECK(rc == CANAL_OK);
+    if (rc != CANAL_OK) fprintf(stderr, "  %s\n", canal_errstr(c));
+    canal_disconnect(c);
+    finish(NULL, &p);
+    for (int i = 0; i < 2 * 16; i++) { /* silent servers: no header ever */
+        peer q = peer_start((const uint8_t *)"", 0, 0, 0, PEER_KEEP);
+        CHECK(canal_connect_fd(c, q.fd) == CANAL_ETIMEOUT);
+        finish(NULL, &q);
+    }
+    pbw t = {0};
+    w_login(&t);
+    peer r = peer_start(t.p, t.n, 0, 0, PEER_KEEP);
+    rc = canal_connect_fd(c, r.fd);
+    CHECK(rc == CANAL_OK);
+    if (rc != CANAL_OK) fprintf(stderr, "  %s\n", canal_errstr(c));
+    finish(c, &r);
+    pbw *all[] = {&s, &big, &e, &t};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) w_free(all[i]);
+}
+
 /* ------------------------------------------------------------ time */
 
 /* A batch that arrived within the deadline, whose decoding (here: a slow
@@ -699,6 +743,7 @@ int main(void) {
     RUN(test_memory_caller_budget);
     RUN(test_frame_buffer_grows_as_bytes_arrive);
     RUN(test_memory_given_back_after_freak_batch);
+    RUN(test_noheap_trim_keeps_a_buffer);
     RUN(test_decoding_counts_against_the_deadline);
     RUN(test_stale_entry_copy_same_layout);
     RUN(test_rowchange_parse_of_own_column_value);
