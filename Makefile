@@ -29,7 +29,7 @@ LIB_SRC    = canal.c $(PB_SRC) $(NANOPB_SRC)
 B         ?= build
 
 .PHONY: all deps demo test check valgrind pb clean
-all: $(B)/example $(B)/test_unit $(B)/test_client $(B)/test_noheap $(B)/test_faults $(B)/fixtures/.stamp
+all: $(B)/example $(B)/readme_loop $(B)/test_unit $(B)/test_client $(B)/test_noheap $(B)/test_faults $(B)/fixtures/.stamp
 
 # Install those of the Debian packages $(1) that are missing (CI and fresh
 # machines start without them); a no-op once they are there.
@@ -53,6 +53,11 @@ $(B):
 
 $(B)/example: example.c canal.h $(LIB_SRC) | $(B)
 	$(CC) $(ALL_CFLAGS) -o $@ example.c $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
+
+# The README's first C block as it stands (test_example.py runs it).
+$(B)/readme_loop: README.md canal.h $(LIB_SRC) | $(B)
+	awk '/^```c$$/ { on = 1; next } /^```$$/ { if (on) exit } on' README.md > $(B)/readme_loop.c
+	$(CC) $(ALL_CFLAGS) -o $@ $(B)/readme_loop.c $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
 
 pb:
 	cd pb && nanopb_generator.py -q -I ../proto -I . -D . ../proto/CanalProtocol.proto
