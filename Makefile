@@ -29,7 +29,7 @@ LIB_SRC    = canal.c $(PB_SRC) $(NANOPB_SRC)
 B         ?= build
 
 .PHONY: all deps demo test check valgrind pb clean
-all: $(B)/example $(B)/readme_loop $(B)/test_unit $(B)/test_client $(B)/test_noheap $(B)/test_faults $(B)/fixtures/.stamp
+all: $(B)/example $(B)/readme_loop $(B)/test_unit $(B)/test_client $(B)/test_noheap $(B)/test_faults $(B)/test_daemon $(B)/fixtures/.stamp
 
 # Install those of the Debian packages $(1) that are missing (CI and fresh
 # machines start without them); a no-op once they are there.
@@ -74,8 +74,11 @@ $(B)/fixtures/.stamp: test/fixtures/rowchanges.txt test/mkfixtures.py proto/Entr
 $(B)/test_unit: test/test_unit.c test/peer.h test/tinytest.h canal.c canal.h $(PB_SRC) | $(B)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_unit.c $(PB_SRC) $(NANOPB_SRC) $(NANOPB_LIB) $(LDFLAGS)
 
-$(B)/test_client: test/test_client.c test/tinytest.h canal.h $(LIB_SRC) | $(B)
+$(B)/test_client: test/test_client.c test/testserver.h test/tinytest.h canal.h $(LIB_SRC) | $(B)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_client.c $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
+
+$(B)/test_daemon: test/test_daemon.c test/testserver.h test/peer.h test/tinytest.h canal.h $(LIB_SRC) | $(B)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_daemon.c $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
 
 # It replaces malloc itself: never with sanitizers (or valgrind).
 $(B)/test_noheap: test/test_noheap.c test/peer.h test/tinytest.h canal.h $(LIB_SRC) | $(B)
@@ -91,7 +94,8 @@ SUITE = "$(PYTHON) test/server/selftest.py" \
         "$(1)/test_unit $(1)/fixtures" \
         "$(1)/test_client $(1)" \
         "$(1)/test_noheap $(1)/fixtures" \
-        "$(1)/test_faults $(1)/fixtures"
+        "$(1)/test_faults $(1)/fixtures" \
+        "$(1)/test_daemon $(1)"
 
 # The whole suite: gcc build, clang ASan+UBSan build, valgrind, fuzz smoke
 # runs; one total line.
@@ -103,10 +107,12 @@ test: deps
 	  "build-asan/test_unit build/fixtures" \
 	  "build-asan/test_client build-asan" \
 	  "build-asan/test_faults build/fixtures" \
+	  "build-asan/test_daemon build-asan" \
 	  "$(PYTHON) test/test_example.py build-asan/example build-asan" \
 	  "$(VALGRIND) build/test_unit build/fixtures" \
 	  "$(VALGRIND) build/test_client build" \
 	  "$(VALGRIND) build/test_faults build/fixtures" \
+	  "$(VALGRIND) build/test_daemon build" \
 	  "sh fuzz/run.sh build smoke 5000" \
 	  "sh test/check_build.sh build"
 
@@ -114,11 +120,11 @@ test: deps
 check: deps
 	$(MAKE) --no-print-directory B=build-asan CC=clang OPT="$(SAN_OPT)" all
 	test/run_tests.sh "build-asan/test_unit build-asan/fixtures" "build-asan/test_client build-asan" \
-	  "build-asan/test_faults build-asan/fixtures"
+	  "build-asan/test_faults build-asan/fixtures" "build-asan/test_daemon build-asan"
 
 valgrind: deps all
 	test/run_tests.sh "$(VALGRIND) $(B)/test_unit $(B)/fixtures" "$(VALGRIND) $(B)/test_client $(B)" \
-	  "$(VALGRIND) $(B)/test_faults $(B)/fixtures"
+	  "$(VALGRIND) $(B)/test_faults $(B)/fixtures" "$(VALGRIND) $(B)/test_daemon $(B)"
 
 # The main job: the bundled server with a sample stream, and example on it.
 demo: deps
