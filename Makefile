@@ -26,10 +26,12 @@ endif
 ALL_CFLAGS = $(STD) $(WARN) $(OPT) $(NANOPB_DEFS) $(NANOPB_INC) -I. $(CFLAGS)
 PB_SRC     = pb/CanalProtocol.pb.c pb/EntryProtocol.pb.c
 LIB_SRC    = canal.c $(PB_SRC) $(NANOPB_SRC)
+FLAT_SRC   = canal_flat.c   # optional: FlatMessage JSON (canal_flat.h)
 B         ?= build
 
 .PHONY: all deps demo test check valgrind pb clean
-all: $(B)/example $(B)/readme_loop $(B)/test_unit $(B)/test_client $(B)/test_noheap $(B)/test_faults $(B)/test_daemon $(B)/fixtures/.stamp
+all: $(B)/example $(B)/readme_loop $(B)/test_unit $(B)/test_client $(B)/test_noheap $(B)/test_faults \
+     $(B)/test_daemon $(B)/test_flat $(B)/fixtures/.stamp
 
 # Install those of the Debian packages $(1) that are missing (CI and fresh
 # machines start without them); a no-op once they are there.
@@ -44,15 +46,16 @@ define apt_install
 	fi
 endef
 
-DEB_PKGS := nanopb libnanopb-dev protobuf-compiler python3-protobuf valgrind clang libclang-rt-14-dev
+DEB_PKGS := nanopb libnanopb-dev protobuf-compiler python3-protobuf valgrind clang libclang-rt-14-dev \
+            cmake pkg-config
 deps:
 	$(call apt_install,$(DEB_PKGS))
 
 $(B):
 	mkdir -p $(B)
 
-$(B)/example: example.c canal.h $(LIB_SRC) | $(B)
-	$(CC) $(ALL_CFLAGS) -o $@ example.c $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
+$(B)/example: example.c canal.h canal_flat.h $(FLAT_SRC) $(LIB_SRC) | $(B)
+	$(CC) $(ALL_CFLAGS) -o $@ example.c $(FLAT_SRC) $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
 
 # The README's first C block as it stands (test_example.py runs it).
 $(B)/readme_loop: README.md canal.h $(LIB_SRC) | $(B)
@@ -64,7 +67,7 @@ pb:
 	cd pb && nanopb_generator.py -q -I ../proto -I . -D . ../proto/EntryProtocol.proto
 
 clean:
-	rm -rf build build-*
+	rm -rf build build-* dist
 
 # ---------------------------------------------------------------- tests
 $(B)/fixtures/.stamp: test/fixtures/rowchanges.txt test/mkfixtures.py proto/EntryProtocol.proto proto/CanalProtocol.proto | $(B)
@@ -80,9 +83,13 @@ $(B)/test_client: test/test_client.c test/testserver.h test/tinytest.h canal.h $
 $(B)/test_daemon: test/test_daemon.c test/testserver.h test/peer.h test/tinytest.h canal.h $(LIB_SRC) | $(B)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_daemon.c $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
 
+# The FlatMessage module, on the public API like test_client.
+$(B)/test_flat: test/test_flat.c test/tinytest.h canal.h canal_flat.h $(FLAT_SRC) $(LIB_SRC) | $(B)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_flat.c $(FLAT_SRC) $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
+
 # It replaces malloc itself: never with sanitizers (or valgrind).
-$(B)/test_noheap: test/test_noheap.c test/peer.h test/tinytest.h canal.h $(LIB_SRC) | $(B)
-	$(CC) $(STD) $(WARN) -O2 -g $(NANOPB_DEFS) $(NANOPB_INC) -I. -Wno-missing-prototypes -o $@ test/test_noheap.c $(LIB_SRC) $(NANOPB_LIB)
+$(B)/test_noheap: test/test_noheap.c test/peer.h test/tinytest.h canal.h canal_flat.h $(FLAT_SRC) $(LIB_SRC) | $(B)
+	$(CC) $(STD) $(WARN) -O2 -g $(NANOPB_DEFS) $(NANOPB_INC) -I. -Wno-missing-prototypes -o $@ test/test_noheap.c $(FLAT_SRC) $(LIB_SRC) $(NANOPB_LIB)
 
 # ---------------------------------------------------------------- running
 # Sanitizer build: clang, ASan + UBSan, any report is fatal.
@@ -95,36 +102,54 @@ SUITE = "$(PYTHON) test/server/selftest.py" \
         "$(1)/test_client $(1)" \
         "$(1)/test_noheap $(1)/fixtures" \
         "$(1)/test_faults $(1)/fixtures" \
-        "$(1)/test_daemon $(1)"
+        "$(1)/test_daemon $(1)" \
+        "$(1)/test_flat" \
+        "$(PYTHON) test/test_flat.py $(1)/test_flat $(1)"
+
+# The suite again on nanopb's sources compiled in (NANOPB_DIR), once per
+# nanopb configuration: gcc only, no valgrind (the default build has those).
+NANOPB_CONFIGS := buffer-only:-DPB_BUFFER_ONLY field-32bit:-DPB_FIELD_32BIT
+NANOPB_SUITE = $(foreach c,$(NANOPB_CONFIGS),$(foreach b,build-nanopb-$(word 1,$(subst :, ,$(c))), \
+        "$(b)/test_unit $(b)/fixtures" "$(b)/test_client $(b)" "$(b)/test_noheap $(b)/fixtures" \
+        "$(b)/test_faults $(b)/fixtures" "$(PYTHON) test/test_example.py $(b)/example $(b)"))
 
 # The whole suite: gcc build, clang ASan+UBSan build, valgrind, fuzz smoke
-# runs; one total line.
+# runs, the nanopb configurations, build and distribution checks; one total line.
 test: deps
-	$(MAKE) --no-print-directory B=build all fuzz-build
+	$(MAKE) --no-print-directory B=build all fuzz-build nanopb-src
 	$(MAKE) --no-print-directory B=build-asan CC=clang OPT="$(SAN_OPT)" all
+	$(foreach c,$(NANOPB_CONFIGS),$(MAKE) --no-print-directory B=build-nanopb-$(word 1,$(subst :, ,$(c))) \
+	  NANOPB_DIR=build/nanopb-src NANOPB_DEFS=$(word 2,$(subst :, ,$(c))) all &&) true
 	test/run_tests.sh $(call SUITE,build) \
 	  "$(PYTHON) test/test_example.py build/example build" \
 	  "build-asan/test_unit build/fixtures" \
 	  "build-asan/test_client build-asan" \
 	  "build-asan/test_faults build/fixtures" \
 	  "build-asan/test_daemon build-asan" \
+	  "build-asan/test_flat" \
+	  "$(PYTHON) test/test_flat.py build-asan/test_flat build-asan" \
 	  "$(PYTHON) test/test_example.py build-asan/example build-asan" \
 	  "$(VALGRIND) build/test_unit build/fixtures" \
 	  "$(VALGRIND) build/test_client build" \
 	  "$(VALGRIND) build/test_faults build/fixtures" \
 	  "$(VALGRIND) build/test_daemon build" \
+	  "$(VALGRIND) build/test_flat" \
 	  "sh fuzz/run.sh build smoke 5000" \
-	  "sh test/check_build.sh build"
+	  $(NANOPB_SUITE) \
+	  "sh test/check_build.sh build build/nanopb-src" \
+	  "sh test/check_dist.sh build"
 
 # Only the sanitizer run, for a quick check while working.
 check: deps
 	$(MAKE) --no-print-directory B=build-asan CC=clang OPT="$(SAN_OPT)" all
 	test/run_tests.sh "build-asan/test_unit build-asan/fixtures" "build-asan/test_client build-asan" \
-	  "build-asan/test_faults build-asan/fixtures" "build-asan/test_daemon build-asan"
+	  "build-asan/test_faults build-asan/fixtures" "build-asan/test_daemon build-asan" \
+	  "build-asan/test_flat"
 
 valgrind: deps all
 	test/run_tests.sh "$(VALGRIND) $(B)/test_unit $(B)/fixtures" "$(VALGRIND) $(B)/test_client $(B)" \
-	  "$(VALGRIND) $(B)/test_faults $(B)/fixtures" "$(VALGRIND) $(B)/test_daemon $(B)"
+	  "$(VALGRIND) $(B)/test_faults $(B)/fixtures" "$(VALGRIND) $(B)/test_daemon $(B)" \
+	  "$(VALGRIND) $(B)/test_flat"
 
 # The main job: the bundled server with a sample stream, and example on it.
 demo: deps
@@ -142,6 +167,7 @@ demo: deps
 include bench/bench.mk
 include bench/e2e.mk
 include fuzz/fuzz.mk
+include tools/dist.mk
 
 # make bench [ROWS=500000]: every figure of the performance issue in one run.
 VENDORED := build-vendored

@@ -42,7 +42,8 @@
  *
  * Output with --json: one FlatMessage per ROWDATA entry, one per line, exactly
  * as PROTOCOL.md section 8 specifies (the same JSON that Canal's MQ producers
- * write, with a fixed key order). Nothing else is printed.
+ * write, keys in their alphabetical order), written by the optional module
+ * canal_flat.c. Nothing else is printed.
  *
  * Running as a daemon: it keeps going whatever the server does. A lost
  * connection, a timeout or a server error is followed by a pause and a
@@ -86,6 +87,7 @@
 #include <unistd.h>
 
 #include "canal.h"
+#include "canal_flat.h"
 
 static const char hex[] = "0123456789abcdef";
 
@@ -102,8 +104,7 @@ struct buf {
     bool failed;
 };
 
-static bool buf_reserve(struct buf *b, size_t extra)
-{
+static bool buf_reserve(struct buf *b, size_t extra) {
     if (b->failed)
         return false;
     if (extra <= b->cap - b->len)
@@ -125,8 +126,7 @@ static bool buf_reserve(struct buf *b, size_t extra)
     return true;
 }
 
-static void buf_add(struct buf *b, const void *p, size_t n)
-{
+static void buf_add(struct buf *b, const void *p, size_t n) {
     if (n > 0 && buf_reserve(b, n)) {
         memcpy(b->p + b->len, p, n);
         b->len += n;
@@ -139,8 +139,7 @@ static void buf_addc(struct buf *b, char ch) { buf_add(b, &ch, 1); }
  * which may contain NUL bytes (use the length-carrying functions below). */
 static void buf_adds(struct buf *b, const char *s) { buf_add(b, s, strlen(s)); }
 
-static void buf_addi(struct buf *b, int64_t v)
-{
+static void buf_addi(struct buf *b, int64_t v) {
     char tmp[32];
     int n = snprintf(tmp, sizeof tmp, "%" PRId64, v);
     if (n < 0 || (size_t)n >= sizeof tmp)
@@ -149,24 +148,13 @@ static void buf_addi(struct buf *b, int64_t v)
         buf_add(b, tmp, (size_t)n);
 }
 
-/* Append src to dst; a failure in src becomes a failure of dst. */
-static void buf_addbuf(struct buf *dst, const struct buf *src)
-{
-    if (src->failed)
-        dst->failed = true;
-    else
-        buf_add(dst, src->p, src->len);
-}
-
 /* Empty b for reuse, keeping its memory, and forget an earlier failure. */
-static void buf_reset(struct buf *b)
-{
+static void buf_reset(struct buf *b) {
     b->len = 0;
     b->failed = false;
 }
 
-static void buf_free(struct buf *b)
-{
+static void buf_free(struct buf *b) {
     free(b->p);
     memset(b, 0, sizeof *b);
 }
@@ -177,8 +165,7 @@ static void buf_free(struct buf *b)
  * Works byte by byte with the length, so NUL bytes are printed as \x00 rather
  * than ending the value. Bytes of multi-byte UTF-8 characters are all >= 0x80
  * and pass through unchanged. */
-static void text_escaped(struct buf *b, const char *s, size_t n, bool quoted)
-{
+static void text_escaped(struct buf *b, const char *s, size_t n, bool quoted) {
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
         if (ch == '\n') {
@@ -203,8 +190,7 @@ static void text_str(struct buf *b, canal_str s) { text_escaped(b, s.ptr, s.len,
 
 /* A value can print bare when a reader cannot mistake where it ends or take it
  * for SQL NULL. */
-static bool text_is_bare(canal_str s)
-{
+static bool text_is_bare(canal_str s) {
     if (s.len == 0 || (s.len == 4 && memcmp(s.ptr, "NULL", 4) == 0))
         return false;
     for (size_t i = 0; i < s.len; i++) {
@@ -216,15 +202,13 @@ static bool text_is_bare(canal_str s)
 }
 
 /* java.sql.Types codes of the columns Canal sends as ISO-8859-1 text. */
-static bool is_binary_type(int32_t sql_type)
-{
+static bool is_binary_type(int32_t sql_type) {
     return sql_type == 2004 || sql_type == -2 || sql_type == -3 || sql_type == -4;
 }
 
 /* Append one column value. 'bytes' is scratch space for binary values, kept
  * by the caller so that it is allocated once, not once per value. */
-static void text_value(struct buf *b, struct buf *bytes, const canal_column *col)
-{
+static void text_value(struct buf *b, struct buf *bytes, const canal_column *col) {
     if (col->is_null) {
         buf_adds(b, "NULL");
         return;
@@ -261,8 +245,7 @@ static void text_value(struct buf *b, struct buf *bytes, const canal_column *col
 
 /* "  after : id=1 *name=y qty=5" */
 static void text_columns(struct buf *b, struct buf *bytes, const char *label,
-                         const canal_column *cols, size_t n, bool mark_updated)
-{
+                         const canal_column *cols, size_t n, bool mark_updated) {
     buf_adds(b, label);
     for (size_t i = 0; i < n; i++) {
         buf_addc(b, ' ');
@@ -276,8 +259,7 @@ static void text_columns(struct buf *b, struct buf *bytes, const char *label,
 }
 
 /* "binlog mysql-bin.000001:1234 es=1700000000000[ gtid=...]" */
-static void text_position(struct buf *b, const canal_header *h)
-{
+static void text_position(struct buf *b, const canal_header *h) {
     buf_adds(b, "binlog ");
     text_str(b, h->logfile_name);
     buf_addc(b, ':');
@@ -292,8 +274,7 @@ static void text_position(struct buf *b, const canal_header *h)
 }
 
 /* An enum name; numbers the library does not know are kept, so show them. */
-static void text_type(struct buf *b, const char *name, int32_t number)
-{
+static void text_type(struct buf *b, const char *name, int32_t number) {
     buf_adds(b, name);
     if (strcmp(name, "UNRECOGNIZED") == 0) {
         buf_addc(b, '(');
@@ -305,8 +286,7 @@ static void text_type(struct buf *b, const char *name, int32_t number)
 /* The text block of one entry; rc is its decoded RowChange, or NULL when the
  * entry is not ROWDATA. */
 static void text_entry(struct buf *b, struct buf *bytes, const canal_entry *e,
-                       const canal_rowchange *rc)
-{
+                       const canal_rowchange *rc) {
     const canal_header *h = &e->header;
     if (!rc) {
         buf_adds(b, "-- ");
@@ -345,279 +325,6 @@ static void text_entry(struct buf *b, struct buf *bytes, const canal_entry *e,
     }
 }
 
-/* ------------------------------------------------------------ JSON output */
-
-/* Append s as a JSON string exactly as Python's
- * json.dumps(s, ensure_ascii=False) does (PROTOCOL.md 8.5): escape the quote,
- * the backslash and the C0 controls, write everything else raw, including
- * U+007F and all non-ASCII. Only bytes below 0x20 and the two specials need
- * work, and none of them can occur inside a multi-byte UTF-8 sequence, so a
- * byte-wise scan bounded by n is both correct and safe. */
-static void json_str(struct buf *b, const char *s, size_t n)
-{
-    size_t run = 0; /* start of the pending stretch of bytes that need no escape */
-    buf_addc(b, '"');
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        const char *esc;
-        char uesc[6];
-        if (ch >= 0x20 && ch != '"' && ch != '\\')
-            continue;
-        switch (ch) {
-        case '"':  esc = "\\\""; break;
-        case '\\': esc = "\\\\"; break;
-        case '\b': esc = "\\b"; break;
-        case '\f': esc = "\\f"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        case '\t': esc = "\\t"; break;
-        default:   esc = NULL; break;
-        }
-        buf_add(b, s + run, i - run);
-        run = i + 1;
-        if (esc) {
-            buf_adds(b, esc);
-        } else { /* \u00XX, lowercase hex like Python */
-            memcpy(uesc, "\\u00", 4);
-            uesc[4] = hex[ch >> 4];
-            uesc[5] = hex[ch & 15];
-            buf_add(b, uesc, sizeof uesc);
-        }
-    }
-    buf_add(b, s + run, n - run);
-    buf_addc(b, '"');
-}
-
-static void json_cstr(struct buf *b, canal_str s) { json_str(b, s.ptr, s.len); }
-
-/* An insertion-ordered map from column name to column, with the semantics of a
- * Python dict or Java LinkedHashMap: a name keeps the position of its first
- * put, and a later put of the same name replaces the column in place. Keeping
- * the whole column (it stays valid until the next canal_entry_rowchange)
- * gives both its value and its types without copying anything. Lookup is
- * linear: tables have tens of columns, not thousands. */
-struct colmap {
-    const canal_column **cols;
-    size_t n, cap;
-};
-
-static bool same_name(canal_str a, canal_str b)
-{
-    return a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0;
-}
-
-static bool colmap_has(const struct colmap *m, canal_str name)
-{
-    for (size_t i = 0; i < m->n; i++)
-        if (same_name(m->cols[i]->name, name))
-            return true;
-    return false;
-}
-
-/* Returns false when out of memory. */
-static bool colmap_put(struct colmap *m, const canal_column *col)
-{
-    for (size_t i = 0; i < m->n; i++) {
-        if (same_name(m->cols[i]->name, col->name)) {
-            m->cols[i] = col;
-            return true;
-        }
-    }
-    if (m->n == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 32;
-        const canal_column **p;
-        if (cap > SIZE_MAX / sizeof *p)
-            return false;
-        p = realloc(m->cols, cap * sizeof *p);
-        if (!p)
-            return false;
-        m->cols = p;
-        m->cap = cap;
-    }
-    m->cols[m->n++] = col;
-    return true;
-}
-
-static void colmap_free(struct colmap *m)
-{
-    free(m->cols);
-    memset(m, 0, sizeof *m);
-}
-
-/* {"id":"1","name":null}: values are always JSON strings or null (8.2). */
-static void json_row(struct buf *b, const struct colmap *m)
-{
-    buf_addc(b, '{');
-    for (size_t i = 0; i < m->n; i++) {
-        const canal_column *c = m->cols[i];
-        if (i > 0)
-            buf_addc(b, ',');
-        json_cstr(b, c->name);
-        buf_addc(b, ':');
-        if (c->is_null)
-            buf_adds(b, "null");
-        else
-            json_cstr(b, c->value);
-    }
-    buf_addc(b, '}');
-}
-
-/* Scratch space for building FlatMessages, reused from entry to entry so that
- * a steady stream allocates nothing once it has grown. */
-struct flat {
-    struct colmap types;   /* "sqlType" and "mysqlType": always put together, from
-                              the same column, so one map serves both */
-    struct colmap row;     /* the "data" row being built */
-    struct colmap updated; /* updated_names, shared by all rows of an entry (8.3) */
-    struct colmap old_row; /* the "old" row being built */
-    struct buf pk;         /* "pkNames" items as JSON, comma separated */
-    struct buf data;       /* "data" items */
-    struct buf old;        /* "old" items */
-};
-
-static void flat_free(struct flat *f)
-{
-    colmap_free(&f->types);
-    colmap_free(&f->row);
-    colmap_free(&f->updated);
-    colmap_free(&f->old_row);
-    buf_free(&f->pk);
-    buf_free(&f->data);
-    buf_free(&f->old);
-}
-
-/* Append the row m to the comma-separated list in b. */
-static void list_add_row(struct buf *b, const struct colmap *m)
-{
-    if (b->len > 0)
-        buf_addc(b, ',');
-    json_row(b, m);
-}
-
-/* Write ,"key":[items] or ,"key":null when the list is empty. Every item is at
- * least "{}" or "\"\"", so an empty buffer means an empty list. */
-static void json_list(struct buf *out, const char *key, const struct buf *items)
-{
-    buf_adds(out, key);
-    if (items->len == 0 && !items->failed) {
-        buf_adds(out, "null");
-    } else {
-        buf_addc(out, '[');
-        buf_addbuf(out, items);
-        buf_addc(out, ']');
-    }
-}
-
-/* Write ,"key":{"name":type,...} with the sqlType codes or the mysqlType
- * texts of the columns in m, or ,"key":null when m is empty. */
-static void json_types(struct buf *out, const char *key, const struct colmap *m, bool mysql)
-{
-    buf_adds(out, key);
-    if (m->n == 0) {
-        buf_adds(out, "null");
-        return;
-    }
-    for (size_t i = 0; i < m->n; i++) {
-        buf_addc(out, i ? ',' : '{');
-        json_cstr(out, m->cols[i]->name);
-        buf_addc(out, ':');
-        if (mysql)
-            json_cstr(out, m->cols[i]->mysql_type);
-        else
-            buf_addi(out, m->cols[i]->sql_type);
-    }
-    buf_addc(out, '}');
-}
-
-/* Fill f->types, f->pk, f->data and f->old from the rows of rc, following
- * PROTOCOL.md 8.3 step by step. Returns false when out of memory. */
-static bool flat_rows(struct flat *f, const canal_rowchange *rc)
-{
-    int32_t t = rc->event_type;
-    bool pk_done = false;
-
-    for (size_t i = 0; i < rc->n_rows; i++) {
-        const canal_row *r = &rc->rows[i];
-        const canal_column *cols;
-        size_t n;
-
-        if (t != CANAL_INSERT && t != CANAL_UPDATE && t != CANAL_DELETE)
-            continue; /* step 1: QUERY, TRUNCATE, ... carry no row data */
-        /* step 2: a DELETE's names, types and keys come from the before image */
-        cols = t == CANAL_DELETE ? r->before : r->after;
-        n = t == CANAL_DELETE ? r->n_before : r->n_after;
-
-        f->row.n = 0;
-        for (size_t j = 0; j < n; j++) { /* step 3 */
-            const canal_column *c = &cols[j];
-            if (!pk_done && c->is_key) {
-                if (f->pk.len > 0)
-                    buf_addc(&f->pk, ',');
-                json_cstr(&f->pk, c->name);
-            }
-            if (!colmap_put(&f->types, c) || !colmap_put(&f->row, c))
-                return false;
-            if (c->updated && !colmap_put(&f->updated, c))
-                return false;
-        }
-        pk_done = true; /* step 4: pkNames describe the first processed row only */
-        if (f->row.n > 0) /* step 5: an empty row is dropped from "data"... */
-            list_add_row(&f->data, &f->row);
-
-        if (t == CANAL_UPDATE) { /* step 6: ...but its "old" row is kept, even empty */
-            f->old_row.n = 0;
-            for (size_t j = 0; j < r->n_before; j++)
-                if (colmap_has(&f->updated, r->before[j].name) &&
-                    !colmap_put(&f->old_row, &r->before[j]))
-                    return false;
-            list_add_row(&f->old, &f->old_row);
-        }
-    }
-    return true;
-}
-
-/* Append one FlatMessage line for a ROWDATA entry (PROTOCOL.md 8.2: all 14
- * keys, this order, nulls written). Returns false when out of memory. */
-static bool flat_entry(struct buf *out, struct flat *f, int64_t batch_id, int64_t ts,
-                       const canal_entry *e, const canal_rowchange *rc)
-{
-    const canal_header *h = &e->header;
-
-    f->types.n = f->updated.n = 0;
-    buf_reset(&f->pk);
-    buf_reset(&f->data);
-    buf_reset(&f->old);
-    /* A DDL has no rows: its five row keys stay null (8.3). */
-    if (!rc->is_ddl && !flat_rows(f, rc))
-        return false;
-
-    buf_adds(out, "{\"id\":");
-    buf_addi(out, batch_id);
-    buf_adds(out, ",\"database\":");
-    json_cstr(out, h->schema_name);
-    buf_adds(out, ",\"table\":");
-    json_cstr(out, h->table_name);
-    json_list(out, ",\"pkNames\":", &f->pk);
-    buf_adds(out, rc->is_ddl ? ",\"isDdl\":true" : ",\"isDdl\":false");
-    buf_adds(out, ",\"type\":\"");
-    buf_adds(out, canal_event_type_name(rc->event_type)); /* plain ASCII names */
-    buf_adds(out, "\",\"es\":");
-    buf_addi(out, h->execute_time);
-    buf_adds(out, ",\"ts\":");
-    buf_addi(out, ts);
-    buf_adds(out, ",\"sql\":");
-    json_cstr(out, rc->sql);
-
-    json_types(out, ",\"sqlType\":", &f->types, false);
-    json_types(out, ",\"mysqlType\":", &f->types, true);
-    json_list(out, ",\"data\":", &f->data);
-    json_list(out, ",\"old\":", &f->old);
-    buf_adds(out, ",\"gtid\":");
-    json_cstr(out, h->gtid);
-    buf_adds(out, "}\n");
-    return !out->failed;
-}
-
 /* ------------------------------------------------------------ the program */
 
 struct config {
@@ -638,19 +345,17 @@ struct config {
 struct work {
     struct buf out;   /* one whole batch of output */
     struct buf bytes; /* binary values turned back into bytes (text mode) */
-    struct flat flat; /* FlatMessage scratch (JSON mode) */
+    canal_flat *flat; /* FlatMessage writer (JSON mode) */
     uint64_t rows;    /* rows of the batch last rendered, for the status line */
 };
 
-static void work_free(struct work *w)
-{
+static void work_free(struct work *w) {
     buf_free(&w->out);
     buf_free(&w->bytes);
-    flat_free(&w->flat);
+    canal_flat_free(w->flat);
 }
 
-static bool now_ms(int64_t *ms)
-{
+static bool now_ms(int64_t *ms) {
     struct timespec ts;
     if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
         return false;
@@ -658,10 +363,16 @@ static bool now_ms(int64_t *ms)
     return true;
 }
 
+/* canal_flat_write's receiver: append to the batch's output. */
+static int flat_to_buf(void *ud, const char *p, size_t n) {
+    struct buf *b = ud;
+    buf_add(b, p, n);
+    return b->failed ? -1 : 0;
+}
+
 /* Render the whole batch into w->out. Returns false after printing why. */
 static bool render_batch(canal_client *c, const struct config *cfg, struct work *w,
-                         const canal_message *m)
-{
+                         const canal_message *m) {
     int64_t ts = 0;
 
     buf_reset(&w->out);
@@ -695,8 +406,14 @@ static bool render_batch(canal_client *c, const struct config *cfg, struct work 
             w->rows += rc.n_rows;
         if (!cfg->json)
             text_entry(&w->out, &w->bytes, e, rowdata ? &rc : NULL);
-        else if (rowdata && !flat_entry(&w->out, &w->flat, m->batch_id, ts, e, &rc))
-            w->out.failed = true; /* out of memory in the scratch space */
+        else if (rowdata && canal_flat_write(w->flat, m->batch_id, ts, e, &rc, flat_to_buf,
+                                             &w->out) < 0) {
+            if (w->out.failed)
+                break; /* our buffer ran out of memory: said below */
+            fprintf(stderr, "example: batch %" PRId64 " entry %zu: %s\n", m->batch_id, i,
+                    canal_flat_errstr(w->flat));
+            return false;
+        }
         if (w->out.failed)
             break;
     }
@@ -707,8 +424,7 @@ static bool render_batch(canal_client *c, const struct config *cfg, struct work 
     return true;
 }
 
-static bool write_out(const struct buf *b)
-{
+static bool write_out(const struct buf *b) {
     if (b->len > 0 && fwrite(b->p, 1, b->len, stdout) != b->len) {
         fprintf(stderr, "example: cannot write output: %s\n", strerror(errno));
         return false;
@@ -731,8 +447,7 @@ static bool write_out(const struct buf *b)
 static volatile sig_atomic_t stop_requested;
 static int stop_pipe[2] = {-1, -1};
 
-static void on_stop(int sig)
-{
+static void on_stop(int sig) {
     int saved = errno;
     char b = 1;
     ssize_t w;
@@ -744,8 +459,7 @@ static void on_stop(int sig)
     errno = saved;
 }
 
-static bool setup_stop(void)
-{
+static bool setup_stop(void) {
     struct sigaction sa;
 
     if (pipe(stop_pipe) != 0)
@@ -778,15 +492,13 @@ struct status {
     char position[160];        /* its binlog file:offset */
 };
 
-static int64_t mono_ms(void)
-{
+static int64_t mono_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void status_init(struct status *st, int every_s)
-{
+static void status_init(struct status *st, int every_s) {
     memset(st, 0, sizeof *st);
     st->every_ms = (int64_t)every_s * 1000;
     st->last = mono_ms();
@@ -794,8 +506,7 @@ static void status_init(struct status *st, int every_s)
 }
 
 /* Count a batch that was written and acked. */
-static void status_batch(struct status *st, const canal_message *m, uint64_t rows)
-{
+static void status_batch(struct status *st, const canal_message *m, uint64_t rows) {
     const canal_header *h;
     size_t n = 0;
 
@@ -819,8 +530,7 @@ static void status_batch(struct status *st, const canal_message *m, uint64_t row
 /* Print the status line if it is due: batches and rows so far, rates since
  * the previous line, lag (now minus the last entry's execute time) and the
  * last binlog position. One write to stderr, so lines never interleave. */
-static void status_tick(struct status *st)
-{
+static void status_tick(struct status *st) {
     int64_t now = mono_ms(), wall = 0;
     double secs;
     char line[400], lag[32];
@@ -850,8 +560,7 @@ static void status_tick(struct status *st)
 
 /* Wait ms milliseconds, less when asked to stop; status lines that fall due
  * meanwhile are printed on time. */
-static void pause_ms(struct status *st, int ms)
-{
+static void pause_ms(struct status *st, int ms) {
     int64_t end = mono_ms() + ms;
 
     while (!stop_requested) {
@@ -874,16 +583,14 @@ static void pause_ms(struct status *st, int ms)
  * the batch would come again and fail again), or no memory. Everything else
  * (the server gone, slow or restarting; a request refused for now) is worth
  * another try after a pause. */
-static bool cannot_heal(int err)
-{
+static bool cannot_heal(int err) {
     return err == CANAL_EAUTH || err == CANAL_EINVAL || err == CANAL_EPROTO ||
            err == CANAL_ETOOBIG || err == CANAL_ENOMEM;
 }
 
 /* Connect, subscribe and follow, reconnecting after failures. Returns the
  * exit status. */
-static int run(canal_client *c, const struct config *cfg, struct work *w, struct status *st)
-{
+static int run(canal_client *c, const struct config *cfg, struct work *w, struct status *st) {
     long batches = 0;
     int delay = cfg->retry_min_ms; /* the pause after the next failure */
 
@@ -950,8 +657,7 @@ static int run(canal_client *c, const struct config *cfg, struct work *w, struct
 
 /* ------------------------------------------------------------ command line */
 
-static void usage(FILE *f)
-{
+static void usage(FILE *f) {
     fputs("usage: example [options]\n"
           "Follow a Canal destination and print each batch, then ack it.\n"
           "\n"
@@ -990,8 +696,7 @@ static void usage(FILE *f)
 
 /* Parse a whole decimal integer in min..max. strtol alone accepts leading
  * blanks, a '+', and trailing junk ("10ms"); a command line deserves better. */
-static bool parse_long(const char *flag, const char *s, long min, long max, long *out)
-{
+static bool parse_long(const char *flag, const char *s, long min, long max, long *out) {
     char *end;
     long v;
 
@@ -1013,8 +718,7 @@ static bool parse_long(const char *flag, const char *s, long min, long max, long
     return true;
 }
 
-static bool parse_int(const char *flag, const char *s, int min, int max, int *out)
-{
+static bool parse_int(const char *flag, const char *s, int min, int max, int *out) {
     long v;
     if (!parse_long(flag, s, min, max, &v))
         return false;
@@ -1023,8 +727,7 @@ static bool parse_int(const char *flag, const char *s, int min, int max, int *ou
 }
 
 /* Returns -1 to go on, or the exit status (0 after --help, 2 on error). */
-static int parse_args(int argc, char **argv, struct config *cfg)
-{
+static int parse_args(int argc, char **argv, struct config *cfg) {
     enum { HOST = 256, PORT, DEST, CLIENT_ID, USER, PASSWORD, PASSWORD_FILE, FILTER,
            BATCH_SIZE, TIMEOUT, READ_TIMEOUT, CONNECT_TIMEOUT, RETRY_MIN, RETRY_MAX,
            STATUS_EVERY, MAX_BATCHES, EXIT_IDLE, JSON, HELP };
@@ -1158,8 +861,7 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 /* The first line of a password file, without its line end, in memory of
  * its own (wiped and freed by main once the client has hashed it). NULL
  * after printing why. */
-static char *read_password_file(const char *path)
-{
+static char *read_password_file(const char *path) {
     char *p = malloc(1024);
     size_t n;
     FILE *f;
@@ -1191,8 +893,7 @@ static char *read_password_file(const char *path)
     return p;
 }
 
-static void free_secret(char *p)
-{
+static void free_secret(char *p) {
     if (p) {
         volatile char *v = p; /* a plain memset before free may be optimised away */
         while (*v)
@@ -1201,8 +902,7 @@ static void free_secret(char *p)
     }
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     struct config cfg;
     struct work w;
     struct status st;
@@ -1237,6 +937,11 @@ int main(int argc, char **argv)
         return 1;
     }
     memset(&w, 0, sizeof w);
+    if (cfg.json && !(w.flat = canal_flat_new())) {
+        fprintf(stderr, "example: cannot create the JSON writer (out of memory?)\n");
+        canal_client_free(c);
+        return 1;
+    }
     status_init(&st, cfg.status_every_s);
     status = run(c, &cfg, &w, &st);
     work_free(&w);

@@ -7,8 +7,9 @@
 #   make fuzz-smoke   every target on its seeds + FUZZ_SMOKE_RUNS mutations
 #   make faults       build and run test/test_faults.c
 #
-# The targets compile canal.c into themselves (to check its buffers and
-# arenas) with clang's libFuzzer, ASan and UBSan. With Debian's nanopb the
+# fuzz_frames and fuzz_decode compile canal.c into themselves (to check its
+# buffers and arenas); fuzz_flat links canal.c and canal_flat.c and checks the
+# FlatMessage lines. All with clang's libFuzzer, ASan and UBSan. With Debian's nanopb the
 # runtime is an uninstrumented library; `make fuzz NANOPB_DIR=...` compiles a
 # nanopb source tree in, so nanopb is instrumented and sanitized too (add
 # ASAN_OPTIONS=detect_stack_use_after_return=1 to catch dangling views).
@@ -17,15 +18,20 @@
 FUZZ_CC         ?= clang
 FUZZ_SECONDS    ?= 60
 FUZZ_SMOKE_RUNS ?= 5000
-FUZZ_TARGETS    := fuzz_frames fuzz_decode
+FUZZ_TARGETS    := fuzz_frames fuzz_decode fuzz_flat
 FUZZ_FLAGS      := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                    -fno-omit-frame-pointer
 
 .PHONY: fuzz fuzz-build fuzz-smoke faults
 
-$(addprefix $(B)/,$(FUZZ_TARGETS)): $(B)/%: fuzz/%.c fuzz/fuzz_common.h canal.c canal.h $(PB_SRC) | $(B)
+$(B)/fuzz_frames $(B)/fuzz_decode: $(B)/%: fuzz/%.c fuzz/fuzz_common.h canal.c canal.h $(PB_SRC) | $(B)
 	$(FUZZ_CC) $(STD) $(WARN) $(FUZZ_FLAGS) $(NANOPB_DEFS) $(NANOPB_INC) -I. $(CFLAGS) \
 	  -o $@ $< $(PB_SRC) $(NANOPB_SRC) $(NANOPB_LIB) $(LDFLAGS)
+
+# The FlatMessage module, on the public API: canal.c is linked, not included.
+$(B)/fuzz_flat: fuzz/fuzz_flat.c canal.c canal.h canal_flat.c canal_flat.h $(PB_SRC) | $(B)
+	$(FUZZ_CC) $(STD) $(WARN) $(FUZZ_FLAGS) $(NANOPB_DEFS) $(NANOPB_INC) -I. $(CFLAGS) \
+	  -o $@ fuzz/fuzz_flat.c canal_flat.c $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
 
 fuzz-build: $(addprefix $(B)/,$(FUZZ_TARGETS))
 

@@ -11,7 +11,8 @@ Sources, all real encoder output, never canal-c's own:
     sample stream, fixed seed): BUILD_DIR/example talks to it through a
     recording proxy, and what the server sent is kept frame by frame.
 
-fuzz_decode seeds are Packets and Messages as they are. fuzz_frames seeds are
+fuzz_decode seeds are Packets and Messages as they are; fuzz_flat gets the
+same ones (it reads its input the same three ways). fuzz_frames seeds are
 the three control bytes fuzz_frames.c documents (flags, recv pattern,
 failing allocation) followed by server bytes, cut to whole frames and kept
 to a few KB each.
@@ -124,7 +125,8 @@ def main():
     fx = os.path.join(build, "fixtures")
     dec = os.path.join(out, "fuzz_decode")
     frm = os.path.join(out, "fuzz_frames")
-    for d in (dec, frm):
+    flt = os.path.join(out, "fuzz_flat")
+    for d in (dec, frm, flt):
         os.makedirs(d, exist_ok=True)
     written = set()
 
@@ -210,7 +212,12 @@ def main():
 
     # seeds this script no longer makes (the files are replaced in place, so
     # the directories never stand empty)
-    for d in (dec, frm):
+    # fuzz_flat: every decoder seed
+    for n in sorted(os.listdir(dec)):
+        if os.path.join(dec, n) in written:
+            put(flt, n, open(os.path.join(dec, n), "rb").read())
+
+    for d in (dec, frm, flt):
         for n in os.listdir(d):
             if os.path.join(d, n) not in written:
                 os.remove(os.path.join(d, n))

@@ -17,12 +17,14 @@ here=$(dirname "$0")
 pass=0
 fail=0
 mkdir -p "$B/fuzz-artifacts"
-for t in fuzz_frames fuzz_decode; do
+for t in fuzz_frames fuzz_decode fuzz_flat; do
     case $t in
     # whole sessions: bounded by what the socketpair buffer holds up front
     fuzz_frames) maxlen=65536 ;;
     # single messages: big enough for several entries with many columns
     fuzz_decode) maxlen=16384 ;;
+    # FlatMessage lines of single messages: the same
+    fuzz_flat) maxlen=16384 ;;
     esac
     if [ "$mode" = time ]; then
         corpus=$B/fuzz-corpus/$t

@@ -32,7 +32,7 @@ def _value(col):
 
 
 def flat_message(batch_id, entry, ts):
-    """The FlatMessage dict of one entry (keys in order), or None (section 8.1)."""
+    """The FlatMessage dict of one entry (keys in output order), or None (section 8.1)."""
     if entry.get("entryType") != ROWDATA:
         return None
     h = entry.get("header", {})
@@ -67,21 +67,23 @@ def flat_message(batch_id, entry, ts):
                         old_row[c.get("name", "")] = _value(c)
                 old.append(old_row)
         sql_type, mysql_type, data, old = (x or None for x in (sql_type, mysql_type, data, old))
+    # Keys in the order Canal's producers write them (fastjson2 writes a
+    # bean's properties sorted by name): section 8.2.
     return {
-        "id": batch_id,
+        "data": data,
         "database": h.get("schemaName", ""),
-        "table": h.get("tableName", ""),
-        "pkNames": pk_names,
-        "isDdl": is_ddl,
-        "type": EVENT_NAMES[t] if 0 <= t < len(EVENT_NAMES) else "UNRECOGNIZED",
         "es": h.get("executeTime", 0),
-        "ts": ts,
+        "gtid": h.get("gtid", ""),
+        "id": batch_id,
+        "isDdl": is_ddl,
+        "mysqlType": mysql_type,
+        "old": old,
+        "pkNames": pk_names,
         "sql": rc.get("sql", ""),
         "sqlType": sql_type,
-        "mysqlType": mysql_type,
-        "data": data,
-        "old": old,
-        "gtid": h.get("gtid", ""),
+        "table": h.get("tableName", ""),
+        "ts": ts,
+        "type": EVENT_NAMES[t] if 0 <= t < len(EVENT_NAMES) else "UNRECOGNIZED",
     }
 
 
@@ -96,13 +98,14 @@ def flat_lines(batch_id, entries, ts=0):
     return [dumps(m) for m in msgs if m is not None]
 
 
-_TS = re.compile(r',"ts":-?[0-9]+,')
+_TS = re.compile(r',"ts":-?[0-9]+,"type":"([A-Z0-9_]*)"}$')
 
 
 def mask_ts(line, ts=0):
     """Replace the top-level ts (the only non-deterministic key) with ts. The
-    first match is the top-level key: it precedes every nested map."""
-    return _TS.sub(',"ts":%d,' % ts, line, count=1)
+    top-level ts is the one just before the last key, "type", at the end of
+    the line: a column named ts inside sqlType cannot be mistaken for it."""
+    return _TS.sub(lambda m: ',"ts":%d,"type":"%s"}' % (ts, m.group(1)), line, count=1)
 
 
 def entry_from_pb(e, row_change_cls):
@@ -181,10 +184,10 @@ def section_8_4_entries():
 
 
 SECTION_8_4 = r'''
-{"id":7,"database":"shop","table":"orders","pkNames":["id"],"isDdl":false,"type":"INSERT","es":1700000000000,"ts":1700000009999,"sql":"","sqlType":{"id":-5,"name":12,"img":2004},"mysqlType":{"id":"bigint(20)","name":"varchar(64)","img":"blob"},"data":[{"id":"1","name":"a\"b","img":"\u0000ÿA"}],"old":null,"gtid":""}
-{"id":7,"database":"shop","table":"orders","pkNames":["id"],"isDdl":false,"type":"UPDATE","es":1700000001000,"ts":1700000009999,"sql":"","sqlType":{"id":-5,"name":12,"qty":4},"mysqlType":{"id":"bigint(20)","name":"varchar(64)","qty":"int(11)"},"data":[{"id":"1","name":"y","qty":"5"},{"id":"2","name":"p","qty":"7"}],"old":[{"name":"x"},{"name":"p","qty":null}],"gtid":""}
-{"id":7,"database":"shop","table":"orders","pkNames":["id"],"isDdl":false,"type":"DELETE","es":1700000002000,"ts":1700000009999,"sql":"","sqlType":{"id":-5,"name":12},"mysqlType":{"id":"bigint(20)","name":"varchar(64)"},"data":[{"id":"3","name":null}],"old":null,"gtid":""}
-{"id":7,"database":"shop","table":"orders","pkNames":null,"isDdl":true,"type":"ALTER","es":1700000003000,"ts":1700000009999,"sql":"ALTER TABLE orders ADD c INT","sqlType":null,"mysqlType":null,"data":null,"old":null,"gtid":"3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5"}
+{"data":[{"id":"1","name":"a\"b","img":"\u0000ÿA"}],"database":"shop","es":1700000000000,"gtid":"","id":7,"isDdl":false,"mysqlType":{"id":"bigint(20)","name":"varchar(64)","img":"blob"},"old":null,"pkNames":["id"],"sql":"","sqlType":{"id":-5,"name":12,"img":2004},"table":"orders","ts":1700000009999,"type":"INSERT"}
+{"data":[{"id":"1","name":"y","qty":"5"},{"id":"2","name":"p","qty":"7"}],"database":"shop","es":1700000001000,"gtid":"","id":7,"isDdl":false,"mysqlType":{"id":"bigint(20)","name":"varchar(64)","qty":"int(11)"},"old":[{"name":"x"},{"name":"p","qty":null}],"pkNames":["id"],"sql":"","sqlType":{"id":-5,"name":12,"qty":4},"table":"orders","ts":1700000009999,"type":"UPDATE"}
+{"data":[{"id":"3","name":null}],"database":"shop","es":1700000002000,"gtid":"","id":7,"isDdl":false,"mysqlType":{"id":"bigint(20)","name":"varchar(64)"},"old":null,"pkNames":["id"],"sql":"","sqlType":{"id":-5,"name":12},"table":"orders","ts":1700000009999,"type":"DELETE"}
+{"data":null,"database":"shop","es":1700000003000,"gtid":"3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5","id":7,"isDdl":true,"mysqlType":null,"old":null,"pkNames":null,"sql":"ALTER TABLE orders ADD c INT","sqlType":null,"table":"orders","ts":1700000009999,"type":"ALTER"}
 '''.strip().splitlines()
 
 

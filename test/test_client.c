@@ -413,6 +413,110 @@ static void test_reconnect_resumes(void) {
     CHECK(log_has(&s, "filter=\"shop\\\\..*\""));
 }
 
+/* ------------------------------------------------------------ subscribe filter */
+
+/* One single-row INSERT transaction per table, in this order. */
+static const char *const filter_tables[] = {"shop.orders", "shop.users", "other.t", "Shop.Audit",
+                                            "db.t1", "db.t12", "db.t123"};
+
+static char *filter_script(void) {
+    size_t n = sizeof filter_tables / sizeof *filter_tables;
+    char *s = malloc(512 + n * 400), *p = s;
+    if (!s) return NULL;
+    p += sprintf(p, "{\"entries\":[");
+    for (size_t i = 0; i < n; i++) {
+        const char *dot = strchr(filter_tables[i], '.');
+        p += sprintf(p,
+                     "%s{\"tx\":[{\"type\":\"INSERT\",\"schema\":\"%.*s\",\"table\":\"%s\","
+                     "\"columns\":[{\"name\":\"id\",\"mysql_type\":\"int(11)\",\"key\":true}],"
+                     "\"rows\":[{\"after\":[%d]}]}]}",
+                     i ? "," : "", (int)(dot - filter_tables[i]), filter_tables[i], dot + 1, (int)i + 1);
+    }
+    sprintf(p, "]}");
+    return s;
+}
+
+/* Subscribe client `cid` with `filter` (through canal_options.filter and
+ * canal_subscribe(c, NULL) when via_options), read the whole stream and
+ * write the "schema.table" of every ROWDATA entry, space separated, to out.
+ * Returns the number of transaction begin/end entries, or -1 on an error. */
+static int filter_run(const server *s, int cid, const char *filter, bool via_options, char *out,
+                      size_t cap) {
+    canal_options o;
+    canal_options_init(&o);
+    o.port = s->port;
+    o.client_id = cid;
+    o.read_timeout_ms = 5000;
+    if (via_options) o.filter = filter;
+    canal_client *c = canal_client_new(&o);
+    int txn = 0, rc = -1;
+    size_t len = 0;
+    out[0] = '\0';
+    if (!c || canal_connect(c) != CANAL_OK || canal_subscribe(c, via_options ? NULL : filter) != CANAL_OK)
+        goto done;
+    for (;;) {
+        const canal_message *m;
+        if (canal_get(c, 2, -1, &m) != CANAL_OK) goto done;
+        if (m->batch_id == -1) break;
+        for (size_t i = 0; i < m->n_entries; i++) {
+            const canal_header *h = &m->entries[i].header;
+            if (m->entries[i].entry_type != CANAL_ROWDATA) {
+                txn++;
+                continue;
+            }
+            len += (size_t)snprintf(out + len, cap - len, "%s%s.%s", len ? " " : "",
+                                    h->schema_name.ptr, h->table_name.ptr);
+            if (len >= cap) goto done;
+        }
+        if (canal_ack(c, m->batch_id) != CANAL_OK) goto done;
+    }
+    rc = txn;
+done:
+    if (rc < 0 && c) fprintf(stderr, "  filter run %d failed: %s\n", cid, canal_errstr(c));
+    canal_client_free(c);
+    return rc;
+}
+
+static void test_subscribe_filter_end_to_end(void) {
+    static const struct {
+        const char *filter;
+        bool via_options;
+        const char *want;
+    } cases[] = {
+        {"", false, "shop.orders shop.users other.t Shop.Audit db.t1 db.t12 db.t123"},
+        {"shop\\.orders", false, "shop.orders"},
+        {"shop\\.orders,other\\..*", false, "shop.orders other.t"},
+        /* the comma of {1,2} belongs to its regex; anchored at the end */
+        {"db\\.t\\d{1,2}", false, "db.t1 db.t12"},
+        /* matched against the lowercased name, and case-insensitively */
+        {"SHOP\\..*", false, "shop.orders shop.users Shop.Audit"},
+        /* "" keeps the destination's filter, which the previous client set */
+        {"", false, "shop.orders shop.users Shop.Audit"},
+        /* anchored at the start: "hop" does not match inside "shop" */
+        {"hop\\..*,.*\\.t1", true, "db.t1"},
+        {"(shop|other)\\.(orders|t)", true, "shop.orders other.t"},
+    };
+    server s;
+    char *script = filter_script();
+    REQUIRE(script != NULL);
+    int started = server_start(&s, script, NULL) == 0;
+    free(script);
+    REQUIRE(started);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char seen[1024];
+        int txn = filter_run(&s, 3000 + (int)i, cases[i].filter, cases[i].via_options, seen, sizeof seen);
+        /* transaction begin and end carry no table name: they always pass */
+        CHECK(txn == 14);
+        if (strcmp(seen, cases[i].want) != 0) {
+            fprintf(stderr, "  filter \"%s\": got \"%s\", want \"%s\"\n", cases[i].filter, seen,
+                    cases[i].want);
+            CHECK(strcmp(seen, cases[i].want) == 0);
+        }
+    }
+    server_stop(&s);
+    CHECK(log_has(&s, "filter=\"db\\\\.t\\\\d{1,2}\""));
+}
+
 static void test_server_errors_keep_connection(void) {
     server s;
     REQUIRE(server_start(&s, NULL, NULL) == 0);
@@ -725,6 +829,7 @@ int main(int argc, char **argv) {
     RUN(test_multi_batch_ack_order);
     RUN(test_rollback_redelivers);
     RUN(test_reconnect_resumes);
+    RUN(test_subscribe_filter_end_to_end);
     RUN(test_server_errors_keep_connection);
     RUN(test_refused_ack_reported_as_such);
     RUN(test_refused_rollback_reported_as_such);

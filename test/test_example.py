@@ -434,6 +434,51 @@ def invalid_utf8_case(json_mode):
     return case
 
 
+def filter_case(pattern, tables):
+    """--filter reaches the server: with its own server (the filter belongs
+    to the whole destination), --json prints exactly the reference lines of
+    the sample entries on `tables`, batched as the server batches what
+    passes, and nothing of the other tables."""
+    def case():
+        entries = cs.build_entries(cs.sample_script())
+        kept = [e for e in entries if cs.EP.Entry.FromString(e).header.tableName in tables or
+                cs.EP.Entry.FromString(e).entryType != cs.EP.ROWDATA]
+        want = reference_lines(kept, 4)
+        expect(0 < len(want) < len(reference_lines(entries, 4)), 'test bug: the filter keeps all or nothing')
+        with start_script_server('filter', {}, ['--sample']) as srv:
+            t0 = now_ms()
+            run = run_example(conn_args(srv, new_client_id()) +
+                              ['--json', '--batch-size', '4', '--exit-when-idle', '--filter', pattern])
+            t1 = now_ms()
+            expect(srv.settled_log() and any(('filter="%s"' % pattern.replace('\\', '\\\\')) in l
+                                             for l in srv.settled_log()),
+                   'the server log shows no SUBSCRIPTION with the filter')
+        expect_rc(run, 0)
+        check_json_lines(run.text(), want, t0, t1)
+    return case
+
+
+def case_wide_row():
+    """Issue 10: --json was quadratic in columns per row (40,000 columns took
+    13 s). An UPDATE of one 40,000-column row, every column changed, must
+    come out right within a loose bound that only quadratic work exceeds."""
+    n = 40000
+    cols = [{'name': 'c%d' % i, 'mysql_type': 'int(11)', 'sql_type': 4, 'key': i == 0}
+            for i in range(n)]
+    script = {'entries': [{'tx': [{'type': 'UPDATE', 'schema': 'wide', 'table': 't', 'columns': cols,
+                                   'rows': [{'before': list(range(n)),
+                                             'after': list(range(1, n + 1))}]}]}]}
+    with start_script_server('wide', script) as srv:
+        t0 = now_ms()
+        run = run_example(conn_args(srv, new_client_id()) +
+                          ['--json', '--exit-when-idle', '--timeout-ms', '200'], timeout=8)
+        t1 = now_ms()
+    expect_rc(run, 0)
+    want = reference_lines(cs.build_entries(script), 1000)
+    expect(len(want) == 1 and len(want[0]) > 40 * n, 'test bug: reference line too short')
+    check_json_lines(run.text(), want, t0, t1)
+
+
 def insert_script(n, value_len=0):
     """n transactions of one INSERT into shop.t (id, v); with value_len, v of
     row 1 is that many bytes (output bigger than a pipe's buffer)."""
@@ -759,6 +804,9 @@ CASES = [
     ('bad flag: unknown option', bad_flag_case(['--no-such-flag'])),
     ('invalid UTF-8 in batch 2 (--json)', invalid_utf8_case(True)),
     ('invalid UTF-8 in batch 2 (text)', invalid_utf8_case(False)),
+    ('a 40,000-column row (--json)', case_wide_row),
+    ('--filter shop\\.users (--json)', filter_case(r'shop\.users', ('users',))),
+    ('--filter with two regexes, one with {m,n}', filter_case(r'nope\.x,SHOP\.ORD[a-z]{2,8}', ('orders',))),
     ('server closes during GET: reconnect, stream whole', case_close_during_get),
     ('read timeout on a stalled GET: reconnect', case_read_timeout),
     ('backoff doubles up to --retry-max-ms', case_backoff_grows_to_its_bound),

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "../canal.h"
+#include "../canal_flat.h"
 #include "peer.h"
 #include "tinytest.h"
 
@@ -158,10 +159,68 @@ static void test_heap_too_small(void) {
     CHECK(canal_client_new(&o) == NULL);
 }
 
+/* canal_flat once warm: writing the same entries again, by callback and into
+ * a buffer, allocates nothing (malloc poisoned) and gives the same lines. */
+static char flat_out[2][8192];
+static size_t flat_len[2];
+
+static int flat_collect(void *ud, const char *p, size_t n) {
+    int *k = ud;
+    if (n > sizeof flat_out[0] - flat_len[*k]) return -1;
+    memcpy(flat_out[*k] + flat_len[*k], p, n);
+    flat_len[*k] += n;
+    return 0;
+}
+
+static void test_flat_warm_without_malloc(void) {
+    uint8_t pk[2048];
+    static char rendered[8192];
+    size_t pn = read_fixture_file(fixture_dir, "packet_raw.bin", pk, sizeof pk), rlen = 0, total = 0;
+    canal_options o;
+    canal_options_init(&o);
+    o.heap = heap;
+    o.heap_size = sizeof heap;
+    canal_client *c = canal_client_new(&o);
+    canal_flat *f = canal_flat_new();
+    const canal_message *m = NULL;
+    int lines = 0, bad = 0;
+    REQUIRE(pn > 0 && c && f);
+    REQUIRE(canal_message_parse(c, pk, pn, true, &m) == CANAL_OK);
+    for (int pass = 0; pass < 2; pass++) {
+        flat_len[pass] = 0;
+        if (pass == 1) { /* the second time round, nothing may allocate */
+            poisoned = 1;
+            poisoned_calls = 0;
+        }
+        for (size_t i = 0; i < m->n_entries; i++) {
+            canal_rowchange rc;
+            size_t len = 0;
+            if (!canal_flat_wants(&m->entries[i])) continue;
+            if (canal_entry_rowchange(c, &m->entries[i], &rc) != CANAL_OK ||
+                canal_flat_write(f, m->batch_id, 1, &m->entries[i], &rc, flat_collect, &pass) != CANAL_OK ||
+                canal_flat_render(f, m->batch_id, 1, &m->entries[i], &rc, rendered + rlen,
+                                  sizeof rendered - rlen, &len) != CANAL_OK)
+                bad++;
+            rlen += len;
+            lines += pass;
+        }
+        if (pass == 0) total = rlen;
+    }
+    poisoned = 0;
+    canal_flat_free(f);
+    canal_client_free(c);
+    CHECK(bad == 0 && lines == 3); /* the fixture batch: 3 ROWDATA entries */
+    CHECK(poisoned_calls == 0);
+    CHECK(flat_len[0] > 100 && flat_len[0] == flat_len[1]);
+    CHECK(memcmp(flat_out[0], flat_out[1], flat_len[0]) == 0);
+    CHECK(total == flat_len[0] && rlen == 2 * total && memcmp(rendered, flat_out[0], total) == 0);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1) fixture_dir = argv[1];
     RUN(test_session_without_malloc);
     RUN(test_frame_larger_than_heap);
     RUN(test_heap_too_small);
+    RUN(test_flat_warm_without_malloc);
     return TT_REPORT("noheap");
 }

@@ -50,6 +50,21 @@ Faults: {"on": KIND, "action": ACTION, "nth": 1, "times": 1, "always": false,
   the request itself takes effect; default false for close and error/replace
   (e.g. a refused ACK is not applied), true otherwise.
 
+Subscribe filter (AviaterRegexFilter, see TableFilter): a non-empty filter from
+SUB (or from ClientAuth's auto-subscribe) replaces the destination's filter; an
+empty one keeps it; at start and after the instance restart below it is the
+instance's own (--filter, default "" = every table).  It is applied when a GET
+takes entries: ROWDATA entries of INSERT/UPDATE/DELETE and of the DDL types
+Canal checks (CREATE, ALTER, ERASE, TRUNCATE, RENAME, CINDEX, DINDEX) with a
+table name are kept only if "schema.table" (lowercased) matches; everything
+else passes (transaction begin/end, QUERY, DDL without a table, raw entries that
+do not parse).  A filter that is not a valid regex stalls the stream (Canal's
+parser fails on it and retries): GETs return empty batches.  Simplifications:
+Canal filters when it parses the binlog, so a filter change does not reach
+entries already in its store, and its sink drops the begin/end pair of a
+transaction the filter emptied (except one every 5 s or 8192); here the
+filter in force at GET time decides, and begin/end always pass.
+
 State model (documented simplifications): identity = (destination, short client id);
 each identity has its own read pointer over the stream (Canal's store has one per
 destination).  UNSUB of a destination's last subscriber = instance restart:
@@ -722,6 +737,91 @@ def sample_script():
 
 
 # --------------------------------------------------------------------------
+# Subscribe filter
+# --------------------------------------------------------------------------
+
+def split_filter(pattern):
+    """AviaterRegexFilter.splitPattern: split at commas outside {}, [] and ()
+    (so "\\d{1,2}" stays whole); a backslash protects the next character;
+    empty pieces are dropped."""
+    out, start, depth = [], 0, {'{': 0, '[': 0, '(': 0}
+    close = {'}': '{', ']': '[', ')': '('}
+    i, n = 0, len(pattern)
+    while i < n:
+        ch = pattern[i]
+        if ch == '\\' and i + 1 < n:
+            i += 2
+            continue
+        if ch in depth:
+            depth[ch] += 1
+        elif ch in close:
+            if depth[close[ch]] > 0:
+                depth[close[ch]] -= 1
+        elif ch == ',' and not any(depth.values()):
+            if i > start:
+                out.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    if start < n:
+        out.append(pattern[start:])
+    return out
+
+
+class TableFilter:
+    """Canal's AviaterRegexFilter: the pieces sorted longest first (a stable
+    sort), each anchored as ^piece$, joined with |, compiled case-insensitive
+    with . matching newlines (Perl5Compiler CASE_INSENSITIVE | SINGLELINE);
+    a name matches when the first match found at its start (Perl's leftmost
+    alternative, as ORO's Perl5Matcher.matches takes it) spans the whole
+    lowercased name.  An empty pattern or an empty name matches."""
+
+    def __init__(self, pattern):
+        self.pattern = pattern or ''
+        pieces = sorted(split_filter(self.pattern), key=len, reverse=True)
+        self.joined = '|'.join('^%s$' % p for p in pieces)
+        self.error = None
+        self.regex = None
+        if self.joined:
+            try:
+                self.regex = re.compile(self.joined, re.IGNORECASE | re.DOTALL)
+            except re.error as e:
+                self.error = str(e)
+
+    def matches(self, name):
+        if not self.joined or not name:
+            return True
+        if self.regex is None:
+            return False
+        target = name.lower()
+        m = self.regex.match(target)
+        return m is not None and m.end() == len(target)
+
+
+# Event types whose entries Canal's parser filters by table name: rows
+# (parseRowsEvent) and the DDL types LogEventConvert.processFilter checks.
+_FILTERED_EVENTS = {'INSERT', 'UPDATE', 'DELETE', 'CREATE', 'ALTER', 'ERASE', 'TRUNCATE',
+                    'RENAME', 'CINDEX', 'DINDEX'}
+
+
+def filter_name(entry_bytes):
+    """"schema.table" the filter judges this Entry by, or None when it passes
+    whatever the filter (not ROWDATA, no table name, QUERY, unparseable)."""
+    try:
+        e = EP.Entry.FromString(entry_bytes)
+        if not e.HasField('entryType') or e.entryType != EP.ROWDATA or not e.header.tableName:
+            return None
+        if e.header.HasField('eventType'):
+            etype = e.header.eventType
+        else:
+            etype = EP.RowChange.FromString(e.storeValue).eventType
+        if EP.EventType.Name(etype) not in _FILTERED_EVENTS:
+            return None
+        return '%s.%s' % (e.header.schemaName, e.header.tableName)
+    except Exception:
+        return None
+
+
+# --------------------------------------------------------------------------
 # Faults
 # --------------------------------------------------------------------------
 
@@ -799,11 +899,14 @@ class Identity:
 
 
 class State:
-    def __init__(self, destinations, entries, state_file=None):
+    def __init__(self, destinations, entries, state_file=None, instance_filter=''):
         self.lock = threading.RLock()
         self.destinations = list(destinations)
         self.entries = entries          # the same stream is served on every destination
-        self.filters = {d: '' for d in destinations}
+        self.names = [filter_name(e) for e in entries]
+        self.instance_filter = instance_filter or ''
+        self.filters = {d: self.instance_filter for d in destinations}
+        self.compiled = {}              # pattern -> TableFilter
         self.idents = {}                # (destination, cid) -> Identity
         self.state_file = state_file
         self.load()
@@ -873,20 +976,40 @@ class State:
                         i.outstanding.clear()
                         i.read = i.acked
                         i.next_batch = 1
+                # The restarted instance's parser has its configured filter
+                # again: no subscription is left to re-apply one.
+                self.filters[dest] = self.instance_filter
+                self.save()
 
-    def take(self, ident, fetch_size, full):
-        """Take up to fetch_size entries from the read pointer as a new batch;
-        None if nothing to return (or, with full, less than a full batch)."""
-        avail = len(self.entries) - ident.read
-        n = min(max(fetch_size, 0), avail)
-        if n <= 0 or (full and n < fetch_size):
+    def table_filter(self, dest):
+        pattern = self.filters.get(dest, '')
+        f = self.compiled.get(pattern)
+        if f is None:
+            f = self.compiled[pattern] = TableFilter(pattern)
+        return f
+
+    def take(self, ident, fetch_size, full, dest=None):
+        """Take up to fetch_size entries that pass dest's filter, from the
+        read pointer on, as a new batch (its range also covers the entries
+        the filter dropped); None if nothing to return (or, with full, less
+        than a full batch)."""
+        want = max(fetch_size, 0)
+        filt = self.table_filter(dest) if dest is not None else TableFilter('')
+        if want <= 0 or filt.error is not None:
+            return None                 # a broken filter stalls the parser
+        picked, end = [], ident.read
+        while end < len(self.entries) and len(picked) < want:
+            name = self.names[end]
+            if name is None or filt.matches(name):
+                picked.append(self.entries[end])
+            end += 1
+        if not picked or (full and len(picked) < want):
             return None
         batch_id = ident.next_batch
         ident.next_batch += 1
-        start, end = ident.read, ident.read + n
-        ident.outstanding[batch_id] = (start, end)
+        ident.outstanding[batch_id] = (ident.read, end)
         ident.read = end
-        return batch_id, self.entries[start:end]
+        return batch_id, picked
 
     def remove_batch(self, ident, cid, batch_id, what, where):
         """MemoryMetaManager.removeBatch: must exist and be the smallest id."""
@@ -1209,10 +1332,10 @@ class Conn:
                     raise e.in_command('Get')
                 if get.fetch_size <= 0:
                     break               # ITEMSIZE with batchSize <= 0: nothing to wait for
-                got = state.take(ident, get.fetch_size, self.server.full_batch)
+                got = state.take(ident, get.fetch_size, self.server.full_batch, get.destination)
                 if got is None and deadline is not None and time.monotonic() >= deadline:
                     # at expiry return whatever is there (possibly nothing)
-                    got = state.take(ident, get.fetch_size, False)
+                    got = state.take(ident, get.fetch_size, False, get.destination)
                     if got is None:
                         break
             if got is not None:
@@ -1332,7 +1455,7 @@ def request_line(ptype, body):
 
 class Server:
     def __init__(self, args, script, entries):
-        self.state = State(args.destination or ['example'], entries, args.state_file)
+        self.state = State(args.destination or ['example'], entries, args.state_file, args.filter)
         self.raw = not args.no_raw
         self.full_batch = args.full_batch
         self.max_get_wait = args.max_get_wait_ms / 1000.0 if args.max_get_wait_ms > 0 else None
@@ -1427,6 +1550,9 @@ def main(argv=None):
     ap.add_argument('--passwd-hash', help='canal.passwd given directly (hex of SHA1(SHA1(pw)))')
     ap.add_argument('--destination', action='append', help='running destination (repeatable; default example)')
     ap.add_argument('--script', help='JSON script: entries, tables, faults, handshake')
+    ap.add_argument('--filter', default='',
+                    help="the instance's own table filter (canal.instance.filter.regex), kept by "
+                         'a subscribe with an empty filter; default "" = every table')
     ap.add_argument('--sample', action='store_true', help='serve the built-in sample stream instead of script entries')
     ap.add_argument('--dump-script', action='store_true', help='print the effective script as JSON and exit')
     ap.add_argument('--no-raw', action='store_true', help='non-empty GET replies in normal form (version 1)')

@@ -722,9 +722,120 @@ def test_once_and_blocking_get():
             check('--once exits after the connection closes (even mid blocking GET)', False)
 
 
+def test_filter_rules():
+    """AviaterRegexFilter's rules: top-level comma split, longest piece first,
+    each anchored, case-insensitive, ORO's whole-input check."""
+    sf = cs.split_filter
+    expect_eq('filter split at commas', sf(r'shop\.orders,shop\.users'), [r'shop\.orders', r'shop\.users'])
+    expect_eq('filter split keeps {1,2} [,] (a,b)', sf(r'db\.t\d{1,2},x\.[,]y,s\.(a|b,c)'),
+              [r'db\.t\d{1,2}', r'x\.[,]y', r's\.(a|b,c)'])
+    expect_eq('filter split: escaped comma and bracket, empty pieces', sf(r',a\,b,,c\[d,e,'),
+              [r'a\,b', r'c\[d', 'e'])
+    expect_eq('filter split: stray closer does not go negative', sf('a),b'), ['a)', 'b'])
+    F = cs.TableFilter
+    cases = [
+        ('', 'any.thing', True), (r'shop\..*', '', True),
+        (r'shop\..*', 'shop.orders', True), (r'shop\..*', 'Shop.ORDERS', True),
+        (r'shop\..*', 'myshop.orders', False), (r'shop\..*', 'shopx.orders', False),
+        (r'shop\.orders', 'shop.orders_2023', False),
+        (r'shop\.orders,other\..*', 'other.t', True), (r'shop\.orders,other\..*', 'shop.users', False),
+        (r'db\.t\d{1,2}', 'db.t12', True), (r'db\.t\d{1,2}', 'db.t123', False),
+        ('SHOP\\.Orders', 'shop.orders', True),              # the pattern is case-insensitive too
+        (r'a\..*', 'a.x\ny', True),                           # . matches a newline (SINGLELINE)
+        (r'a\.b', 'a.b\n', False),                            # $ before a final newline is not the end
+        # ORO's matches(): the first match at 0 must cover the input, so a
+        # top-level | inside one piece takes its leftmost alternative
+        # the name is lowercased as a whole first (Java's toLowerCase: U+0130
+        # becomes i + U+0307), not only compared case-insensitively
+        ('db\\.i\u0307', 'db.\u0130', True),
+        ('foo|foot', 'foot', False), ('foot|foo', 'foot', True), ('foo,foot', 'foot', True),
+    ]
+    for pattern, name, want in cases:
+        expect_eq('filter %r on %r' % (pattern, name), F(pattern).matches(name), want)
+    check('filter: invalid regex noted', F(r'shop\.(').error is not None)
+    expect_eq('filter joined longest first', F('a,ccc,bb').joined, '^ccc$|^bb$|^a$')
+
+
+def _filter_script():
+    cols = [{'name': 'id', 'mysql_type': 'int(11)', 'key': True}]
+
+    def ins(schema, table, v):
+        return {'type': 'INSERT', 'schema': schema, 'table': table, 'columns': cols, 'rows': [{'after': [v]}]}
+    return {'entries': [
+        {'tx': [ins('shop', 'orders', 1), ins('shop', 'users', 2), ins('other', 't', 3)]},
+        {'type': 'ALTER', 'schema': 'shop', 'table': 'users', 'sql': 'ALTER TABLE users ADD c INT', 'ddl': True},
+        {'type': 'QUERY', 'schema': 'shop', 'table': 'users', 'sql': 'GRANT ...', 'ddl': False},
+        {'type': 'CREATE', 'schema': 'newdb', 'table': '', 'sql': 'CREATE DATABASE newdb', 'ddl': True},
+        {'tx': [ins('Shop', 'Orders', 4)]},
+    ]}
+
+
+def _seen(c, **kw):
+    """Every entry a fresh GET returns, as "TYPE schema.table"."""
+    _, msgs, _ = c.get(1000, **kw)
+    out = []
+    for e in decode_entries(msgs):
+        t = EP.EntryType.Name(e.entryType)
+        if e.entryType == EP.ROWDATA:
+            t = EP.EventType.Name(e.header.eventType)
+        out.append('%s %s.%s' % (t, e.header.schemaName, e.header.tableName) if e.header.tableName
+                   else t if not e.header.schemaName else '%s %s' % (t, e.header.schemaName))
+    return msgs.batch_id, out
+
+
+def test_filter_end_to_end():
+    B, E = 'TRANSACTIONBEGIN', 'TRANSACTIONEND'
+    everything = [B, 'INSERT shop.orders', 'INSERT shop.users', 'INSERT other.t', E,
+                  'ALTER shop.users', 'QUERY shop.users', 'CREATE newdb', B, 'INSERT Shop.Orders', E]
+    with ServerProc(script=_filter_script()) as srv:
+        c = Client(srv.port)
+        c.login()
+        c.sub(cid='1', filt='')
+        expect_eq('no filter: every entry', _seen(c, cid='1')[1], everything)
+        c.sub(cid='2', filt=r'shop\.orders')
+        expect_eq('filter shop\\.orders: begin/end, QUERY and table-less DDL pass', _seen(c, cid='2')[1],
+                  [B, 'INSERT shop.orders', E, 'QUERY shop.users', 'CREATE newdb', B, 'INSERT Shop.Orders', E])
+        c.sub(cid='3', filt=r'shop\.users,other\..*')
+        expect_eq('two regexes', _seen(c, cid='3')[1],
+                  [B, 'INSERT shop.users', 'INSERT other.t', E, 'ALTER shop.users', 'QUERY shop.users',
+                   'CREATE newdb', B, E])
+        c.sub(cid='4', filt='')
+        expect_eq('an empty filter keeps the destination\'s (set by client 3)', _seen(c, cid='4')[1],
+                  [B, 'INSERT shop.users', 'INSERT other.t', E, 'ALTER shop.users', 'QUERY shop.users',
+                   'CREATE newdb', B, E])
+        c.sub(cid='5', filt='nomatch')
+        c.send(CP.GET, CP.Get(destination='example', client_id='5', fetch_size=3, timeout=-1, unit=2))
+        pkt, raw = c.read_packet()
+        first = [EP.EntryType.Name(e.entryType) for e in decode_entries(CP.Messages.FromString(pkt.body))]
+        expect_eq('fetch_size counts the entries that pass', first, [B, E, 'ROWDATA'])
+        c.ack(1, cid='5')
+        expect_eq('a batch spans the entries it dropped: the next starts after them', _seen(c, cid='5')[1],
+                  ['CREATE newdb', B, E])
+        c.sub(cid='6', filt=r'shop\.(')
+        expect_eq('a filter that is not a regex stalls the stream', _seen(c, cid='6'), (-1, []))
+        c.close()
+    with ServerProc('--filter', r'other\..*', script=_filter_script()) as srv:
+        c = Client(srv.port)
+        c.login()
+        c.sub(cid='1', filt='')
+        want_own = [B, 'INSERT other.t', E, 'QUERY shop.users', 'CREATE newdb', B, E]
+        expect_eq("--filter: the instance's own filter", _seen(c, cid='1')[1], want_own)
+        c.sub(cid='1', filt=r'.*\.orders')
+        c.rollback(0, cid='1')
+        expect_eq('a subscribe filter replaces it', _seen(c, cid='1')[1],
+                  [B, 'INSERT shop.orders', E, 'QUERY shop.users', 'CREATE newdb', B, 'INSERT Shop.Orders', E])
+        c.send(CP.UNSUBSCRIPTION, CP.Unsub(destination='example', client_id='1'))
+        c.read_ack()
+        c.sub(cid='1', filt='')
+        expect_eq("after the last unsubscribe (instance restart) the instance's own again",
+                  _seen(c, cid='1')[1], want_own)
+        c.close()
+
+
 def main():
     tests = [test_wire_helpers, test_pb_generation, test_handshake_and_auth, test_session,
-             test_no_raw_and_idle, test_faults, test_big_frame_scope_and_auth_subscribe, test_once_and_blocking_get]
+             test_no_raw_and_idle, test_faults, test_big_frame_scope_and_auth_subscribe, test_once_and_blocking_get,
+             test_filter_rules, test_filter_end_to_end]
     for t in tests:
         try:
             t()
