@@ -329,7 +329,6 @@ static void text_entry(struct buf *b, struct buf *bytes, const canal_entry *e,
 
 struct config {
     canal_options opt;   /* passed to canal_client_new */
-    const char *filter;  /* NULL: keep the server's filter */
     const char *password_file; /* read into opt.password by main */
     int batch_size;
     int timeout_ms;      /* how long the server may wait to fill a batch */
@@ -603,12 +602,8 @@ static int run(canal_client *c, const struct config *cfg, struct work *w, struct
         if (stop_requested)
             return 0;
         if (!canal_is_connected(c)) {
-            what = "connect";
+            what = "connect"; /* which subscribes too (subscribe_on_connect) */
             rc = canal_connect(c);
-            if (rc == CANAL_OK) {
-                what = "subscribe";
-                rc = canal_subscribe(c, cfg->filter);
-            }
         } else {
             what = "get";
             rc = canal_get(c, cfg->batch_size, cfg->timeout_ms, &m);
@@ -624,7 +619,7 @@ static int run(canal_client *c, const struct config *cfg, struct work *w, struct
                 status_batch(st, m, w->rows);
         }
         if (rc < 0) {
-            if (stop_requested)
+            if (rc == CANAL_EINTR || stop_requested)
                 return 0;
             fprintf(stderr, "example: %s failed: %s%s\n", what, canal_errstr(c),
                     cannot_heal(rc) ? "" : "; will retry");
@@ -674,9 +669,9 @@ static void usage(FILE *f) {
           "                           filter of the whole destination (server's)\n"
           "  --batch-size N           entries per batch (1000)\n"
           "  --timeout-ms N           how long the server may wait to fill a batch;\n"
-          "                           -1 answers at once; below --read-timeout-ms\n"
-          "                           (1000, or half a shorter read timeout)\n"
-          "  --read-timeout-ms N      longest wait for any reply (60000)\n"
+          "                           -1 answers at once, 0 waits for a full batch (1000)\n"
+          "  --read-timeout-ms N      longest silence while a reply is due, on top of\n"
+          "                           the server's wait (60000)\n"
           "  --connect-timeout-ms N   TCP connect deadline (10000)\n"
           "  --retry-min-ms N         first pause before reconnecting after a failure;\n"
           "                           it doubles with each failure in a row (500)\n"
@@ -755,11 +750,12 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
     };
     canal_options *o = &cfg->opt;
     int ch;
-    bool ok = true, timeout_given = false;
+    bool ok = true;
 
     /* The library's defaults, then ours, then the command line. */
     canal_options_init(o);
-    cfg->filter = NULL;
+    o->filter = ""; /* keep the server's */
+    o->subscribe_on_connect = true;
     cfg->password_file = NULL;
     cfg->batch_size = 1000;
     cfg->retry_min_ms = 500;
@@ -782,12 +778,11 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
         /* the last of --password and --password-file wins */
         case PASSWORD: o->password = optarg; cfg->password_file = NULL; break;
         case PASSWORD_FILE: cfg->password_file = optarg; o->password = NULL; break;
-        case FILTER: cfg->filter = optarg; break;
+        case FILTER: o->filter = optarg; break;
         case BATCH_SIZE: ok = parse_int("batch-size", optarg, 1, INT_MAX, &cfg->batch_size); break;
         case TIMEOUT: /* any negative wait means "answer at once" (-1), as in the Java client */
             ok = parse_int("timeout-ms", optarg, INT_MIN, INT_MAX, &cfg->timeout_ms);
             if (cfg->timeout_ms < 0) cfg->timeout_ms = -1;
-            timeout_given = true;
             break;
         case READ_TIMEOUT:
             ok = parse_int("read-timeout-ms", optarg, 1, INT_MAX, &o->read_timeout_ms);
@@ -831,24 +826,6 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
     }
     if (ok && (o->host[0] == '\0' || o->destination[0] == '\0')) {
         fprintf(stderr, "example: --host and --destination must not be empty\n");
-        ok = false;
-    }
-    /* A GET that may wait as long as a read may take would time out on our
-     * side while the server is still legitimately waiting (PROTOCOL.md 6.5). */
-    if (ok && cfg->timeout_ms == 0) {
-        /* 0 lets the server wait with no limit of its own, so an idle
-         * stream would end in our read timeout instead of an empty batch. */
-        fprintf(stderr, "example: --timeout-ms 0 would wait without limit; use -1 or a "
-                        "positive wait below --read-timeout-ms\n");
-        ok = false;
-    }
-    /* The default GET wait yields to a short read timeout instead of
-     * refusing to start; only a wait the user asked for is an error. */
-    if (ok && !timeout_given && cfg->timeout_ms >= o->read_timeout_ms)
-        cfg->timeout_ms = o->read_timeout_ms >= 2 ? o->read_timeout_ms / 2 : -1;
-    if (ok && cfg->timeout_ms >= o->read_timeout_ms) {
-        fprintf(stderr, "example: --timeout-ms %d must be below --read-timeout-ms %d\n",
-                cfg->timeout_ms, o->read_timeout_ms);
         ok = false;
     }
     if (!ok) {
@@ -929,6 +906,7 @@ int main(int argc, char **argv) {
         free_secret(secret);
         return 1;
     }
+    cfg.opt.interrupt_fd = stop_pipe[0];
     /* The options were checked above, so NULL here means out of memory. */
     c = canal_client_new(&cfg.opt);
     free_secret(secret); /* the client keeps only a hash */

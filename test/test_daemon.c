@@ -411,6 +411,7 @@ static struct sigaction old_alarm;
 static bool arm(void) {
     if (intr[0] >= 0) close(intr[0]), close(intr[1]);
     if (pipe(intr) < 0) return false;
+    fcntl(intr[0], F_SETFL, O_NONBLOCK); /* drain() reads until empty */
     fcntl(intr[1], F_SETFL, O_NONBLOCK);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
