@@ -175,7 +175,8 @@ typedef struct canal_options {
      * until the caller drains it, so there is no race between a signal and
      * a wait. Usual use: the read end of a pipe whose write end a SIGTERM
      * handler writes a byte to (write is async-signal-safe); one pipe can
-     * serve many clients. -1: none (the client then retries EINTR itself,
+     * serve many clients. Not covered: host name resolution (getaddrinfo),
+     * see "Limits" above. -1: none (the client then retries EINTR itself,
      * and signals do not shorten a call). -1 */
     int interrupt_fd;
     /* Subscribe (with the last filter, at first `filter`) in every
