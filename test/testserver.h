@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,6 +131,20 @@ static inline int log_has(const server *s, const char *needle) {
     while (!found && fgets(line, sizeof line, f)) found = strstr(line, needle) != NULL;
     fclose(f);
     return found;
+}
+
+/* Wait (at most 5 s) until the server has logged n closed connections:
+ * every request of a closed connection has then been handled. Acks have no
+ * reply, and the server handles each connection in its own thread, so a
+ * new connection can otherwise overtake the last requests of the old one
+ * (as it can with Canal's own server). */
+static inline bool wait_closed(const server *s, int n) {
+    int64_t deadline = mono_ms() + 5000;
+    while (log_count(s, "CLOSE") < n) {
+        if (mono_ms() > deadline) return false;
+        sleep_ms(5);
+    }
+    return true;
 }
 
 /* Wait (up to 5 s) until the server has logged the end of every connection:
