@@ -1283,14 +1283,14 @@ static void test_guard_refusal_attribution(void) {
                  "ack error , clientId:1001 batchId:5 is not exist", "get refused: server error 400",
                  true);
 
-    /* An error Ack that names no ack answers the GET, so the acks before it
+    /* An error Ack that names the GET answers it, so the acks before it
      * went through: a later ack-like refusal is the next GET's own. */
     static script s;
     const canal_message *m;
     peer p;
     s.n = 0;
     sc_hex(&s, HS ACK_OK ACK_OK RAW_GET_5);
-    sc_ack(&s, true, 500, "something unrelated broke");
+    sc_ack(&s, true, 500, "something unrelated broke. Get: destination: example");
     sc_ack(&s, true, 400, "ack error , clientId:1001 batchId:5 is not exist");
     canal_options o = guard_opts(false);
     canal_client *c = guard_client(&o, &s, &p);
@@ -1305,6 +1305,23 @@ static void test_guard_refusal_attribution(void) {
     CHECK_CONTAINS(canal_errstr(c), "get refused");
     CHECK(strstr(canal_errstr(c), "the ack of batch 5") == NULL);
     CHECK(canal_is_connected(c));
+    canal_client_free(c);
+    peer_finish(&p, s.b, sizeof s.b);
+
+    /* One that names no request, with the ack pending, may answer either
+     * (issue 8): the connection closes rather than risk being one reply
+     * out of step. */
+    s.n = 0;
+    sc_hex(&s, HS ACK_OK ACK_OK RAW_GET_5);
+    sc_ack(&s, true, 500, "something unrelated broke");
+    c = guard_client(&o, &s, &p);
+    REQUIRE(c != NULL);
+    CHECK(canal_subscribe(c, "") == CANAL_OK);
+    CHECK(canal_get(c, 5, 10, &m) == CANAL_OK && m->batch_id == 5);
+    CHECK(canal_ack(c, 5) == CANAL_OK);
+    CHECK(canal_get(c, 5, 10, &m) == CANAL_ESERVER && canal_server_code(c) == 500);
+    CHECK_CONTAINS(canal_errstr(c), "naming no request");
+    CHECK(!canal_is_connected(c));
     canal_client_free(c);
     peer_finish(&p, s.b, sizeof s.b);
 }
