@@ -2591,31 +2591,10 @@ static bool small_number(const char **pp, const char *end, int *v) {
     return true;
 }
 
-/* Base name, "(M[,D])" (or an ENUM/SET member list, skipped), then words.
- * False when it is not a type this library knows. */
-static bool parse_mysql_type(canal_str mt, canal_type *t) {
-    const char *p = mt.ptr, *end = mt.ptr + mt.len, *b = p;
-    while (p < end && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))) p++;
-    size_t k, nk = sizeof mysql_types / sizeof mysql_types[0];
-    for (k = 0; k < nk && !ieq(b, (size_t)(p - b), mysql_types[k].name); k++) {}
-    if (k == nk) return false;
-    int kind = mysql_types[k].kind, a1 = -1, a2 = -1;
-    if (p < end && *p == '(') {
-        p++;
-        if (kind == CANAL_KIND_ENUM || kind == CANAL_KIND_SET) {
-            /* 'a','it''s': a doubled quote stays inside the member */
-            bool in_quote = false;
-            for (; p < end && (in_quote || *p != ')'); p++)
-                if (*p == '\'') in_quote = !in_quote;
-            if (p == end) return false;
-        } else {
-            if (!small_number(&p, end, &a1)) return false;
-            if (p < end && *p == ',' && (p++, !small_number(&p, end, &a2))) return false;
-            if (p == end || *p != ')') return false;
-        }
-        p++;
-    }
-    if (p < end && *p != ' ') return false;
+/* The type's arguments (a1, a2: -1 when absent) into *t, checked as MySQL
+ * allows them; whole: nothing follows the arguments. */
+static bool type_args(canal_type *t, canal_str mt, size_t k, int a1, int a2, bool whole) {
+    int kind = mysql_types[k].kind;
     t->kind = kind;
     t->int_bytes = kind == CANAL_KIND_INT ? mysql_types[k].bytes : 0;
     /* Canal's FieldMeta.isUnsigned: the type text contains "unsigned" */
@@ -2643,12 +2622,40 @@ static bool parse_mysql_type(canal_str mt, canal_type *t) {
         /* Canal's isText wants the whole type to be one of the TEXT
          * names; otherwise the BLOB-typed binlog value is ISO-8859-1.
          * CHAR/VARCHAR are binary when the type mentions binary. */
-        if (mysql_types[k].bytes ? p != end || a1 >= 0 : icontains(mt, "binary"))
+        if (mysql_types[k].bytes ? !whole || a1 >= 0 : icontains(mt, "binary"))
             t->kind = CANAL_KIND_BINARY;
         break;
     default: break;
     }
     return true;
+}
+
+/* Base name, "(M[,D])" (or an ENUM/SET member list, skipped), then words.
+ * False when it is not a type this library knows. */
+static bool parse_mysql_type(canal_str mt, canal_type *t) {
+    const char *p = mt.ptr, *end = mt.ptr + mt.len, *b = p;
+    while (p < end && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))) p++;
+    size_t k, nk = sizeof mysql_types / sizeof mysql_types[0];
+    for (k = 0; k < nk && !ieq(b, (size_t)(p - b), mysql_types[k].name); k++) {}
+    if (k == nk) return false;
+    int kind = mysql_types[k].kind, a1 = -1, a2 = -1;
+    if (p < end && *p == '(') {
+        p++;
+        if (kind == CANAL_KIND_ENUM || kind == CANAL_KIND_SET) {
+            /* 'a','it''s': a doubled quote stays inside the member */
+            bool in_quote = false;
+            for (; p < end && (in_quote || *p != ')'); p++)
+                if (*p == '\'') in_quote = !in_quote;
+            if (p == end) return false;
+        } else {
+            if (!small_number(&p, end, &a1)) return false;
+            if (p < end && *p == ',' && (p++, !small_number(&p, end, &a2))) return false;
+            if (p == end || *p != ')') return false;
+        }
+        p++;
+    }
+    if (p < end && *p != ' ') return false;
+    return type_args(t, mt, k, a1, a2, p == end);
 }
 
 int canal_column_type(const canal_column *col, canal_type *out) {
