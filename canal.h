@@ -43,10 +43,22 @@
  * aborts, prints or raises a signal (SIGPIPE is suppressed per send).
  *
  * Memory: the client allocates through the hooks in canal_options (malloc,
- * realloc and free by default). It keeps one receive buffer that grows to the
- * largest frame seen (never beyond max_frame) and is reused, plus a few
- * reusable arrays for decoded entries and rows; a steady stream of batches
- * allocates nothing once these have grown.
+ * realloc and free by default). It keeps one receive buffer that grows with
+ * the bytes of a frame as they arrive (never beyond max_frame) and is
+ * reused, plus a few reusable arrays for decoded entries and rows; a steady
+ * stream of batches allocates nothing once these have grown. Decoding a
+ * batch or a row change may add at most max_decoded bytes to that (by
+ * default 16 times the bytes decoded plus 1 MiB), checked before anything
+ * grows: a batch of a million empty entries in 2 MB is refused with
+ * CANAL_ETOOBIG rather than taking 200 MB. After a freak batch the client
+ * gives the memory back: every 16 frames (batches, row changes), a buffer
+ * holding over 4 times what those needed shrinks to it.
+ *
+ * Decoding follows protobuf's rules (those of Google's C++ parser, and of
+ * Java where they differ): unknown fields, groups and fields sent with
+ * another wire type than theirs are skipped, the last value of a field
+ * wins, a message field sent twice is merged; a tag or a length is read as
+ * Java reads it (the low 32 bits of a varint of up to 10 bytes).
  *
  * Limits: frames larger than max_frame (256 MiB by default) are refused before
  * anything is allocated for them. Host names are resolved with getaddrinfo,
@@ -148,7 +160,8 @@ typedef struct canal_options {
      * GC pause, a busy disk); too long notices a hung server late. > 0;
      * 60000, like the Java client. */
     int read_timeout_ms;
-    /* A bound on each whole call, from its start, whatever the server sends:
+    /* A bound on each whole call, from its start, whatever the server sends
+     * (decoding the batch counts too):
      * against a server that drips bytes forever, or for a caller that must
      * answer within a time. The price: a batch that takes longer to arrive
      * (large, slow link) fails every time it is redelivered, and the client
@@ -190,6 +203,12 @@ typedef struct canal_options {
      * like the Java client. */
     int idle_timeout_ms;
     size_t max_frame;        /* refuse larger frames; CANAL_DEFAULT_MAX_FRAME */
+    /* The most memory decoding one batch or one row change may add to the
+     * client, in bytes; past it the call fails with CANAL_ETOOBIG (and a
+     * canal_get closes the connection), before anything grows. 0: 16 times
+     * the bytes being decoded plus 1 MiB, which Canal's densest real data
+     * (about 11 times) stays under. 0 */
+    size_t max_decoded;
     /* Send rollback-all after every connect (as the Java client does), so a
      * reconnect redelivers what was not acked. true */
     bool rollback_on_connect;
@@ -326,8 +345,9 @@ int canal_unsubscribe(canal_client *c);
  * through one catch-all) cannot be attributed: the connection is closed, so
  * the cost is a redelivery, never a misread reply. CANAL_EPROTO for a
  * malformed reply or entry (nothing of that batch is delivered), CANAL_EIO,
- * CANAL_ETIMEOUT, CANAL_ETOOBIG, and CANAL_EINTR while waiting close the
- * connection. */
+ * CANAL_ETIMEOUT (also when decoding the batch ran past call_timeout_ms),
+ * CANAL_ETOOBIG (a frame past max_frame, or a batch whose decoding would
+ * pass max_decoded), and CANAL_EINTR while waiting close the connection. */
 typedef struct canal_message canal_message;
 int canal_get(canal_client *c, int batch_size, int timeout_ms, const canal_message **out);
 
@@ -358,7 +378,9 @@ int canal_errcode(const canal_client *c);
 /* The last error as text: what failed and why, with the bad value or the
  * server's message. Owned by the client; valid until the next call on it.
  * "" after a success. Never contains the password or anything derived from
- * it. */
+ * it. Text from the server in it is safe to print and log: control bytes,
+ * the backslash and invalid UTF-8 are escaped (\n, \\, \x1b, \u009b,
+ * \xff), valid UTF-8 is kept, and it is cut at about 320 bytes. */
 const char *canal_errstr(const canal_client *c);
 
 /* The error code the server sent with its last error Ack (400, 401, 402...),
@@ -447,6 +469,11 @@ typedef struct canal_entry {
     bool has_header;
     canal_header header;
     canal_bytes store_value; /* serialized RowChange (ROWDATA), TransactionBegin... */
+    /* Which message of the client the entry belongs to (each decoded
+     * message has a new one): canal_entry_rowchange refuses an entry of an
+     * earlier message, even a copy of one whose bytes lie where the new
+     * message's do. */
+    uint64_t generation;
 } canal_entry;
 
 struct canal_message {
@@ -500,13 +527,18 @@ typedef struct canal_rowchange {
  * decode, use, move on, and memory stays the size of one entry.
  * CANAL_EINVAL if e is not a ROWDATA entry; CANAL_ESTATE if it is not an
  * entry of the current message (its bytes may be gone; use
- * canal_rowchange_parse on bytes you kept); CANAL_EPROTO (with what and
- * where) for malformed bytes or, with validate_utf8, invalid UTF-8. */
+ * canal_rowchange_parse on bytes you kept), a copy of an entry included;
+ * CANAL_EPROTO (with what and where) for malformed bytes or, with
+ * validate_utf8, invalid UTF-8; CANAL_ETOOBIG past max_decoded. */
 int canal_entry_rowchange(canal_client *c, const canal_entry *e, canal_rowchange *out);
 
 /* Decode serialized RowChange bytes (an entry's store_value kept from an
  * earlier batch, say) the same way; *out lives as with
- * canal_entry_rowchange, buf must not change while it is in use. */
+ * canal_entry_rowchange, buf must not change while it is in use. buf must
+ * not lie in the strings and arrays the client decoded (a column value that
+ * holds a serialized RowChange, say): the decode reuses that memory, so such
+ * a call fails with CANAL_EINVAL; copy the bytes out first. An entry's
+ * store_value (inside the received frame) is fine. */
 int canal_rowchange_parse(canal_client *c, const void *buf, size_t len, canal_rowchange *out);
 
 /* Decode a message that did not come over this client's connection.
@@ -520,7 +552,9 @@ int canal_rowchange_parse(canal_client *c, const void *buf, size_t len, canal_ro
  * producers set no batch id in their non-raw form, so batch_id is then 0.
  * buf must stay unchanged while *out is in use; *out is owned by the
  * client and valid as for canal_get. Works on a client that never
- * connected; does not touch the connection. */
+ * connected; does not touch the connection. As with canal_rowchange_parse,
+ * buf in the client's own decoded strings or arrays is refused with
+ * CANAL_EINVAL. CANAL_ETOOBIG: past max_decoded. */
 int canal_message_parse(canal_client *c, const void *buf, size_t len, bool is_packet,
                         const canal_message **out);
 
@@ -742,7 +776,9 @@ int canal_position_cmp(canal_str file_a, int64_t offset_a, canal_str file_b, int
  * with batch_id 0 and that one entry, so canal_entry_rowchange works on
  * it; it replaces the previous message as canal_message_parse does and
  * lives as long. buf must stay unchanged while *out is in use.
- * CANAL_EPROTO with what and where for malformed bytes. */
+ * CANAL_EPROTO with what and where for malformed bytes; CANAL_EINVAL for
+ * bytes in the client's own decoded strings or arrays, as with
+ * canal_message_parse; CANAL_ETOOBIG past max_decoded. */
 int canal_entry_parse(canal_client *c, const void *buf, size_t len, const canal_entry **out);
 
 #ifdef __cplusplus
