@@ -48,9 +48,9 @@ ZK_TARGETS =
 endif
 
 .PHONY: all deps demo test check valgrind pb clean
-all: $(B)/example $(B)/test_unit $(B)/test_client $(B)/test_noheap $(B)/test_faults $(B)/test_flat \
-     $(B)/pbdump $(B)/test_hostile $(B)/fixtures/.stamp $(B)/test_values $(B)/values_ref.txt \
-     $(B)/locale/de_DE.UTF-8/LC_NUMERIC \
+all: $(B)/example $(B)/readme_loop $(B)/test_unit $(B)/test_client $(B)/test_noheap \
+     $(B)/test_faults $(B)/test_daemon $(B)/test_flat $(B)/pbdump $(B)/test_hostile \
+     $(B)/fixtures/.stamp $(B)/test_values $(B)/values_ref.txt $(B)/locale/de_DE.UTF-8/LC_NUMERIC \
      $(ZK_TARGETS)
 
 # Install those of the Debian packages $(1) that are missing (CI and fresh
@@ -88,6 +88,11 @@ $(B)/.zookeeper-%: | $(B)
 $(B)/example: example.c canal.h canal_flat.h $(FLAT_SRC) $(LIB_SRC) $(EX_SRC) $(ZK_MODE) | $(B)
 	$(CC) $(ALL_CFLAGS) $(EX_FLAGS) -o $@ example.c $(FLAT_SRC) $(EX_SRC) $(LIB_SRC) $(NANOPB_LIB) $(EX_LIBS) $(LDFLAGS)
 
+# The README's first C block as it stands (test_example.py runs it).
+$(B)/readme_loop: README.md canal.h $(LIB_SRC) | $(B)
+	awk '/^```c$$/ { on = 1; next } /^```$$/ { if (on) exit } on' README.md > $(B)/readme_loop.c
+	$(CC) $(ALL_CFLAGS) -o $@ $(B)/readme_loop.c $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
+
 pb:
 	cd pb && nanopb_generator.py -q -I ../proto -I . -D . ../proto/CanalProtocol.proto
 	cd pb && nanopb_generator.py -q -I ../proto -I . -D . ../proto/EntryProtocol.proto
@@ -103,13 +108,15 @@ $(B)/fixtures/.stamp: test/fixtures/rowchanges.txt test/mkfixtures.py proto/Entr
 $(B)/test_unit: test/test_unit.c test/peer.h test/tinytest.h canal.c canal.h $(PB_SRC) | $(B)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_unit.c $(PB_SRC) $(NANOPB_SRC) $(NANOPB_LIB) $(LDFLAGS)
 
-$(B)/test_client: test/test_client.c test/tinytest.h canal.h $(LIB_SRC) | $(B)
+$(B)/test_client: test/test_client.c test/testserver.h test/tinytest.h canal.h $(LIB_SRC) | $(B)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_client.c $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
 
 # Includes canal_zk.c for its unit tests; also the consumer test_zk.py drives.
 $(B)/test_zk: test/test_zk.c test/tinytest.h canal_zk.c canal_zk.h canal.h $(LIB_SRC) | $(B)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_zk.c $(LIB_SRC) $(NANOPB_LIB) $(ZK_LIB) $(LDFLAGS)
 
+$(B)/test_daemon: test/test_daemon.c test/testserver.h test/peer.h test/tinytest.h canal.h $(LIB_SRC) | $(B)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_daemon.c $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
 # Public API only: canal-c's decoded view as text, for test/test_codec_diff.py.
 $(B)/pbdump: test/pbdump.c test/dump.h canal.h $(LIB_SRC) | $(B)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/pbdump.c $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
@@ -150,6 +157,7 @@ SUITE = "$(PYTHON) test/server/selftest.py" \
         "$(1)/test_client $(1)" \
         "$(1)/test_noheap $(1)/fixtures" \
         "$(1)/test_faults $(1)/fixtures" \
+        "$(1)/test_daemon $(1)" \
         "$(1)/test_flat" \
         "$(PYTHON) test/test_flat.py $(1)/test_flat $(1)" \
         "$(1)/test_values $(1)"
@@ -200,6 +208,7 @@ test: deps zk-build
 	  "$(PYTHON) test/test_codec_diff.py build-asan/pbdump build-asan" \
 	  "build-asan/test_client build-asan" \
 	  "build-asan/test_faults build/fixtures" \
+	  "build-asan/test_daemon build-asan" \
 	  "build-asan/test_flat" \
 	  "$(PYTHON) test/test_flat.py build-asan/test_flat build-asan" \
 	  "build-asan/test_values build" \
@@ -207,6 +216,7 @@ test: deps zk-build
 	  "$(VALGRIND) build/test_unit build/fixtures" \
 	  "$(VALGRIND) build/test_client build" \
 	  "$(VALGRIND) build/test_faults build/fixtures" \
+	  "$(VALGRIND) build/test_daemon build" \
 	  "$(VALGRIND) build/test_hostile" \
 	  "$(VALGRIND) build/test_flat" \
 	  "$(VALGRIND) build/test_values build" \
@@ -220,13 +230,14 @@ test: deps zk-build
 check: deps
 	$(MAKE) --no-print-directory B=build-asan CC=clang OPT="$(SAN_OPT)" all
 	test/run_tests.sh "build-asan/test_unit build-asan/fixtures" "build-asan/test_client build-asan" \
-	  "build-asan/test_faults build-asan/fixtures" "build-asan/test_flat" "build-asan/test_values build-asan" \
+	  "build-asan/test_faults build-asan/fixtures" "build-asan/test_daemon build-asan" \
+	  "build-asan/test_flat" "build-asan/test_values build-asan" \
 	  "build-asan/test_hostile" "$(PYTHON) test/test_codec_diff.py build-asan/pbdump build-asan"
 
 valgrind: deps all
 	test/run_tests.sh "$(VALGRIND) $(B)/test_unit $(B)/fixtures" "$(VALGRIND) $(B)/test_client $(B)" \
-	  "$(VALGRIND) $(B)/test_faults $(B)/fixtures" "$(VALGRIND) $(B)/test_hostile" "$(VALGRIND) $(B)/test_flat" \
-	  "$(VALGRIND) $(B)/test_values $(B)"
+	  "$(VALGRIND) $(B)/test_faults $(B)/fixtures" "$(VALGRIND) $(B)/test_daemon $(B)" \
+	  "$(VALGRIND) $(B)/test_hostile" "$(VALGRIND) $(B)/test_flat" "$(VALGRIND) $(B)/test_values $(B)"
 
 # The main job: the bundled server with a sample stream, and example on it.
 demo: deps

@@ -102,6 +102,10 @@ void canal_options_init(canal_options *o) {
     o->connect_timeout_ms = 10000;
     o->read_timeout_ms = 60000;
     o->idle_timeout_ms = 3600000;
+    o->keepalive_idle_s = 60;
+    o->keepalive_interval_s = 10;
+    o->keepalive_count = 6;
+    o->interrupt_fd = -1;
     o->max_frame = CANAL_DEFAULT_MAX_FRAME;
     o->rollback_on_connect = true;
     o->validate_utf8 = true;
@@ -179,6 +183,17 @@ static const char *check_options(const canal_options *o) {
         return "options: client_id must fit a Java short (-32768..32767)";
     if (o->connect_timeout_ms <= 0) return "options: connect_timeout_ms must be > 0";
     if (o->read_timeout_ms <= 0) return "options: read_timeout_ms must be > 0";
+    if (o->call_timeout_ms < 0) return "options: call_timeout_ms must be >= 0 (0: no bound)";
+    if (o->keepalive_idle_s < 0 || o->keepalive_idle_s > 32767)
+        return "options: keepalive_idle_s must be 0..32767 (0: off)";
+    if (o->keepalive_interval_s < 0 || o->keepalive_interval_s > 32767 ||
+        (o->keepalive_idle_s > 0 && o->keepalive_interval_s == 0))
+        return "options: keepalive_interval_s must be 1..32767 (0 only with keepalive off)";
+    if (o->keepalive_count < 0 || o->keepalive_count > 127 ||
+        (o->keepalive_idle_s > 0 && o->keepalive_count == 0))
+        return "options: keepalive_count must be 1..127 (0 only with keepalive off)";
+    if (o->interrupt_fd < -1 || (o->interrupt_fd >= 0 && fcntl(o->interrupt_fd, F_GETFD) < 0))
+        return "options: interrupt_fd is not an open descriptor (-1: none)";
     if (o->max_frame < 16 || o->max_frame > 0x7fffffffu)
         return "options: max_frame must be 16..2147483647";
     if (!!o->malloc_fn + !!o->realloc_fn + !!o->free_fn != 0 &&
@@ -226,7 +241,9 @@ struct conn {
     unsigned frames;        /* frames read, for the trim */
     uint8_t *wbuf;          /* the request being sent */
     size_t wcap;
-    int64_t deadline;       /* of the public call running: read_timeout_ms from its start */
+    int64_t call_deadline;  /* of the public call running (call_timeout_ms); 0: none */
+    int reply_wait_ms;      /* silence allowed before the next reply's first byte on top
+                               of read_timeout_ms (a GET's own wait); -1: no limit */
 };
 
 /* The session: what a reconnect restores, and what the server owes. */
@@ -270,10 +287,14 @@ struct canal_client {
     char *destination;
     char *username;
     char client_id[8]; /* canonical decimal text of a Java short */
-    int connect_timeout_ms, read_timeout_ms, idle_timeout_ms;
+    int connect_timeout_ms, read_timeout_ms, idle_timeout_ms, call_timeout_ms;
+    int keepalive_idle_s, keepalive_interval_s, keepalive_count;
+    int interrupt_fd;   /* the caller's; -1: none */
     size_t max_frame;
     size_t max_decoded; /* 0: CANAL_DECODE_RATIO times the bytes + SLACK */
-    bool rollback_on_connect, validate_utf8;
+    bool rollback_on_connect, validate_utf8, subscribe_on_connect;
+    canal_trace_fn trace_fn;
+    void *trace_ud;
     canal_malloc_fn malloc_fn;
     canal_realloc_fn realloc_fn;
     canal_free_fn free_fn;
@@ -868,14 +889,17 @@ const char *canal_strerror(int err) {
     case CANAL_ESTATE: return "CANAL_ESTATE";
     case CANAL_ETOOBIG: return "CANAL_ETOOBIG";
     case CANAL_ENOMEM: return "CANAL_ENOMEM";
+    case CANAL_EINTR: return "CANAL_EINTR";
     default: return "CANAL_E?";
     }
 }
 
 /* ------------------------------------------------------------ 5. transport */
 
-/* The clock, poll, send and receive on a non-blocking socket, connect:
- * every wait gets what is left of the call's deadline. */
+/* The clock, poll, send and receive on a non-blocking socket, connect.
+ * Every wait is bounded by silence (read_timeout_ms since the last byte, or
+ * connect_timeout_ms), by the call's own deadline (call_timeout_ms) if it
+ * has one, and ends early when the caller's interrupt_fd is readable. */
 
 static int64_t now_ms(void) {
     struct timespec ts;
@@ -883,23 +907,82 @@ static int64_t now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Milliseconds left before the deadline, for poll(): never negative. */
-static int ms_left(int64_t deadline) {
-    int64_t left = deadline - now_ms();
-    if (left < 0) return 0;
-    return left > INT_MAX ? INT_MAX : (int)left;
+/* The bounds of a public call start with it. */
+static void start_call(canal_client *c) {
+    clear_error(c);
+    c->conn.call_deadline = c->call_timeout_ms ? now_ms() + c->call_timeout_ms : 0;
+    c->conn.reply_wait_ms = 0;
 }
 
-/* Wait until fd is ready for `events` or the deadline passes. Retries EINTR
- * with the time that is left, so signals do not stretch the deadline. */
-static int wait_fd(int fd, short events, int64_t deadline) {
+/* When a wait that may last silence_ms (< 0: no limit) from now must end:
+ * the sooner of that and the call's deadline; 0 for never. */
+static int64_t wait_until(const canal_client *c, int64_t silence_ms) {
+    int64_t until = silence_ms < 0 ? 0 : now_ms() + silence_ms;
+    if (c->conn.call_deadline && (!until || c->conn.call_deadline < until))
+        until = c->conn.call_deadline;
+    return until;
+}
+
+enum { WAIT_READY = 1, WAIT_TIMEOUT = 0, WAIT_ERROR = -1, WAIT_INTERRUPTED = -2 };
+
+/* Wait until fd is ready for `events`, `until` passes (0: never) or the
+ * caller's interrupt_fd is readable, which is checked first: a stop wins
+ * over data. That descriptor is level-triggered and never read here, so a
+ * signal that wrote to it before this poll is seen by it: no race between
+ * a check and the wait. EINTR is retried with the time that is left, so a
+ * signal alone neither ends nor stretches a wait. */
+static int wait_fd(const canal_client *c, int fd, short events, int64_t until) {
     for (;;) {
-        struct pollfd p = {fd, events, 0};
-        int r = poll(&p, 1, ms_left(deadline));
-        if (r > 0) return 1;
-        if (r == 0) return 0;
-        if (errno != EINTR) return -1;
+        struct pollfd p[2] = {{fd, events, 0}, {c->interrupt_fd, POLLIN, 0}};
+        int timeout = -1;
+        if (until) {
+            int64_t left = until - now_ms();
+            timeout = left < 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+        }
+        int r = poll(p, c->interrupt_fd >= 0 ? 2 : 1, timeout);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return WAIT_ERROR;
+        if (c->interrupt_fd >= 0 && p[1].revents) {
+            if (!(p[1].revents & POLLNVAL)) return WAIT_INTERRUPTED;
+            errno = EBADF; /* the caller closed it */
+            return WAIT_ERROR;
+        }
+        if (r > 0) return WAIT_READY;
+        if (until && now_ms() >= until) return WAIT_TIMEOUT;
     }
+}
+
+/* A call that would wait for the server does not start while the caller's
+ * interrupt_fd is readable: nothing is sent, the connection stays. */
+static int check_interrupt(canal_client *c, const char *what) {
+    struct pollfd p = {c->interrupt_fd, POLLIN, 0};
+    if (c->interrupt_fd < 0 || poll(&p, 1, 0) <= 0 || (p.revents & POLLNVAL)) return CANAL_OK;
+    return set_error(c, CANAL_EINTR,
+                     "%s: interrupted before it started (interrupt_fd %d is readable)", what,
+                     c->interrupt_fd);
+}
+
+/* A wait on the connection that did not end ready: its error, and the
+ * connection closes (a reply was due, or a request half sent). `doing`
+ * says what was waited for; silence_ms is what the wait allowed. */
+static int wait_failed(canal_client *c, int w, int64_t silence_ms, const char *doing) {
+    if (w == WAIT_INTERRUPTED)
+        return fail_conn(c, set_error(c, CANAL_EINTR,
+                                      "interrupted (interrupt_fd %d is readable) %s",
+                                      c->interrupt_fd, doing));
+    if (w == WAIT_TIMEOUT && c->conn.call_deadline && now_ms() >= c->conn.call_deadline)
+        return fail_conn(c, set_error(c, CANAL_ETIMEOUT, "timed out after %d ms (call_timeout_ms) %s",
+                                      c->call_timeout_ms, doing));
+    if (w == WAIT_TIMEOUT && silence_ms > c->read_timeout_ms)
+        return fail_conn(c, set_error(c, CANAL_ETIMEOUT,
+                                      "timed out after %lld ms without data (read_timeout_ms "
+                                      "%d + the GET's wait) %s",
+                                      (long long)silence_ms, c->read_timeout_ms, doing));
+    if (w == WAIT_TIMEOUT)
+        return fail_conn(c, set_error(c, CANAL_ETIMEOUT,
+                                      "timed out after %d ms without data (read_timeout_ms) %s",
+                                      c->read_timeout_ms, doing));
+    return fail_conn(c, set_error(c, CANAL_EIO, "poll failed %s: %s", doing, strerror(errno)));
 }
 
 static int send_all(canal_client *c, const uint8_t *p, size_t n, const char *what) {
@@ -911,11 +994,12 @@ static int send_all(canal_client *c, const uint8_t *p, size_t n, const char *wha
         }
         if (w < 0 && errno == EINTR) continue;
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            int r = wait_fd(c->conn.fd, POLLOUT, c->conn.deadline);
-            if (r > 0) continue;
-            if (r == 0)
-                return fail_conn(c, set_error(c, CANAL_ETIMEOUT, "timed out after %d ms sending %s",
-                                 c->read_timeout_ms, what));
+            /* A server that does not read is silent too. */
+            int r = wait_fd(c, c->conn.fd, POLLOUT, wait_until(c, c->read_timeout_ms));
+            if (r == WAIT_READY) continue;
+            char doing[96];
+            snprintf(doing, sizeof doing, "sending %s", what);
+            return wait_failed(c, r, c->read_timeout_ms, doing);
         }
         return fail_conn(c, set_error(c, CANAL_EIO, "sending %s failed: %s", what,
                                       strerror(errno)));
@@ -923,8 +1007,10 @@ static int send_all(canal_client *c, const uint8_t *p, size_t n, const char *wha
     return CANAL_OK;
 }
 
-/* Read whatever the socket has (at least one byte) into the receive buffer. */
-static int fill(canal_client *c, const char *what, const char *part, size_t got, size_t want) {
+/* Read whatever the socket has (at least one byte) into the receive buffer,
+ * waiting at most silence_ms (< 0: no limit) for it. */
+static int fill(canal_client *c, int64_t silence_ms, const char *what, const char *part,
+                size_t got, size_t want) {
     struct conn *k = &c->conn;
     for (;;) {
         ssize_t r = recv(k->fd, k->rbuf + k->rlen, k->rcap - k->rlen, MSG_DONTWAIT);
@@ -939,35 +1025,50 @@ static int fill(canal_client *c, const char *what, const char *part, size_t got,
                              what, got, want, part));
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            int w = wait_fd(c->conn.fd, POLLIN, c->conn.deadline);
-            if (w > 0) continue;
-            if (w == 0)
-                return fail_conn(c, set_error(c, CANAL_ETIMEOUT,
-                                 "timed out after %d ms waiting for %s (%zu of %zu %s bytes "
-                                 "received)",
-                                 c->read_timeout_ms, what, got, want, part));
+            int w = wait_fd(c, k->fd, POLLIN, wait_until(c, silence_ms));
+            if (w == WAIT_READY) continue;
+            char doing[192];
+            snprintf(doing, sizeof doing, "waiting for %s (%zu of %zu %s bytes received)", what,
+                     got, want, part);
+            return wait_failed(c, w, silence_ms, doing);
         }
         return fail_conn(c, set_error(c, CANAL_EIO, "receiving %s failed: %s", what,
                          strerror(errno)));
     }
 }
 
-static int set_nonblock_nodelay(int fd) {
+/* Non-blocking, no Nagle, keepalive as configured. The socket options are
+ * best effort: a Unix socket from canal_connect_fd has none of them. */
+static int set_up_socket(const canal_client *c, int fd) {
     int one = 1, fl = fcntl(fd, F_GETFL);
     if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -1;
     /* Requests are small and answered at once: never let Nagle hold one. */
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    if (c->keepalive_idle_s > 0) {
+        /* What finds a dead server while a GET waits without a limit. */
+        (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+#if defined(TCP_KEEPIDLE)
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &c->keepalive_idle_s, sizeof(int));
+#elif defined(TCP_KEEPALIVE) /* macOS */
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPALIVE, &c->keepalive_idle_s, sizeof(int));
+#endif
+#ifdef TCP_KEEPINTVL
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &c->keepalive_interval_s, sizeof(int));
+#endif
+#ifdef TCP_KEEPCNT
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &c->keepalive_count, sizeof(int));
+#endif
+    }
 #ifdef SO_NOSIGPIPE
     (void)setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
 #endif
     return 0;
 }
 
-/* Connect to one address within the deadline: the socket, or -1 with
- * *code and why saying what failed. */
-static int connect_addr(const struct addrinfo *ai, int64_t deadline, int timeout_ms, int *code,
-                        char *why, size_t cap) {
+/* Connect to one address by `until` (see wait_until): the socket, or -1
+ * with *code and why saying what failed. */
+static int connect_addr(const canal_client *c, const struct addrinfo *ai, int64_t until,
+                        int *code, char *why, size_t cap) {
 #ifdef SOCK_CLOEXEC
     int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
 #else
@@ -978,18 +1079,23 @@ static int connect_addr(const struct addrinfo *ai, int64_t deadline, int timeout
         snprintf(why, cap, "socket: %s", strerror(errno));
         return -1;
     }
-    if (set_nonblock_nodelay(fd) < 0) {
+    if (set_up_socket(c, fd) < 0) {
         snprintf(why, cap, "fcntl: %s", strerror(errno));
         close(fd);
         return -1;
     }
     int r = connect(fd, ai->ai_addr, ai->ai_addrlen);
     if (r < 0 && errno == EINPROGRESS) {
-        int w = wait_fd(fd, POLLOUT, deadline);
-        if (w == 0) {
+        int w = wait_fd(c, fd, POLLOUT, until);
+        if (w == WAIT_TIMEOUT || w == WAIT_INTERRUPTED) {
             close(fd);
-            *code = CANAL_ETIMEOUT;
-            snprintf(why, cap, "timed out after %d ms", timeout_ms);
+            *code = w == WAIT_TIMEOUT ? CANAL_ETIMEOUT : CANAL_EINTR;
+            if (w == WAIT_INTERRUPTED)
+                snprintf(why, cap, "interrupted (interrupt_fd %d is readable)", c->interrupt_fd);
+            else if (until == c->conn.call_deadline)
+                snprintf(why, cap, "timed out after %d ms (call_timeout_ms)", c->call_timeout_ms);
+            else
+                snprintf(why, cap, "timed out after %d ms", c->connect_timeout_ms);
             return -1;
         }
         int err = 0;
@@ -1007,7 +1113,7 @@ static int connect_addr(const struct addrinfo *ai, int64_t deadline, int timeout
 }
 
 /* Resolve the host afresh (servers move) and connect to its addresses in
- * turn, all within connect_timeout_ms. */
+ * turn, all within connect_timeout_ms (and the call's own deadline). */
 static int tcp_connect(canal_client *c, const server_addr *srv) {
     struct addrinfo hints, *res = NULL, *ai;
     char port[16];
@@ -1018,12 +1124,12 @@ static int tcp_connect(canal_client *c, const server_addr *srv) {
     int g = getaddrinfo(srv->host, port, &hints, &res);
     if (g != 0)
         return set_error(c, CANAL_EIO, "cannot resolve %s: %s", srv->host, gai_strerror(g));
-    int64_t deadline = now_ms() + c->connect_timeout_ms;
+    int64_t until = wait_until(c, c->connect_timeout_ms);
     int fd = -1, code = CANAL_EIO;
     char why[160] = "no address";
     for (ai = res; ai && fd < 0; ai = ai->ai_next) {
-        fd = connect_addr(ai, deadline, c->connect_timeout_ms, &code, why, sizeof why);
-        if (code == CANAL_ETIMEOUT) break; /* the deadline is spent for every address */
+        fd = connect_addr(c, ai, until, &code, why, sizeof why);
+        if (code == CANAL_ETIMEOUT || code == CANAL_EINTR) break; /* for every address */
     }
     freeaddrinfo(res);
     if (fd < 0) return set_error(c, code, "cannot connect to %s:%d: %s", srv->host, srv->port, why);
@@ -1032,10 +1138,14 @@ static int tcp_connect(canal_client *c, const server_addr *srv) {
 }
 
 /* The pause between connect attempts over a server list. */
-static void pause_ms(int ms) {
-    int64_t until = now_ms() + ms;
-    while (poll(NULL, 0, ms_left(until)) < 0 && errno == EINTR) {
-    }
+static int pause_between(canal_client *c, int ms) {
+    int w = wait_fd(c, -1, 0, wait_until(c, ms));
+    if (w == WAIT_INTERRUPTED)
+        return set_error(c, CANAL_EINTR, "connect: interrupted between servers");
+    if (c->conn.call_deadline && now_ms() >= c->conn.call_deadline)
+        return set_error(c, CANAL_ETIMEOUT, "connect: call_timeout_ms (%d) passed between servers",
+                         c->call_timeout_ms);
+    return CANAL_OK;
 }
 
 /* ------------------------------------------------------------ 6. framing */
@@ -1111,8 +1221,14 @@ static int read_frame(canal_client *c, const char *what, const uint8_t **body, s
         k->rpos = 0;
     }
     frame_trim(c);
+    /* Before the first byte the server may legitimately say nothing for as
+     * long as it was allowed to wait (a GET's own wait); after it, every
+     * silence counts against read_timeout_ms. */
+    int64_t first = k->reply_wait_ms < 0 ? -1 : (int64_t)c->read_timeout_ms + k->reply_wait_ms;
+    k->reply_wait_ms = 0;
     while ((rc = frame_header(k->rbuf, k->rlen, c->max_frame, &n)) == 0)
-        if ((rc = fill(c, what, "header", k->rlen, 4)) < 0) return rc;
+        if ((rc = fill(c, k->rlen ? c->read_timeout_ms : first, what, "header", k->rlen, 4)) < 0)
+            return rc;
     if (rc == CANAL_EPROTO)
         return fail_conn(c, set_error(c, CANAL_EPROTO, "negative frame length %u (0x%08x) in %s",
                                       n, n, what));
@@ -1125,7 +1241,7 @@ static int read_frame(canal_client *c, const char *what, const uint8_t **body, s
     if (c->in_pool && total > k->rcap && (rc = frame_room(c, total, n, what)) < 0) return rc;
     while (k->rlen < total) {
         if (k->rlen == k->rcap && (rc = frame_room(c, total, n, what)) < 0) return rc;
-        if ((rc = fill(c, what, "body", k->rlen - 4, n)) < 0) return rc;
+        if ((rc = fill(c, c->read_timeout_ms, what, "body", k->rlen - 4, n)) < 0) return rc;
     }
     *body = k->rbuf + 4;
     *len = n;
@@ -1389,10 +1505,27 @@ static bool client_owns(const canal_client *c, const void *p, size_t n) {
 
 /* Packet (§2), Ack, Handshake, and one builder per request. */
 
+/* Tell the trace hook, if any, of a request sent or a reply read: what
+ * the header of canal_trace says, never a byte of the body. */
+static void trace(const canal_client *c, bool sent, int type, size_t length, int64_t batch_id,
+                  size_t n_entries, int error_code) {
+    if (!c->trace_fn) return;
+    canal_trace t;
+    t.sent = sent;
+    t.type = type;
+    t.type_name = packet_type_name(type);
+    t.length = length;
+    t.batch_id = batch_id;
+    t.n_entries = n_entries;
+    t.error_code = error_code;
+    c->trace_fn(c->trace_ud, &t);
+}
+
 /* Frame and send Packet{type, body} (§2) as one write; the Java client's two
- * writes without TCP_NODELAY are what stalls it ~40 ms per request. */
+ * writes without TCP_NODELAY are what stalls it ~40 ms per request.
+ * batch_id is for the trace only. */
 static int send_packet(canal_client *c, caocp_PacketType type, const pb_msgdesc_t *fields,
-                       const void *msg, const char *what) {
+                       const void *msg, int64_t batch_id, const char *what) {
     caocp_Packet pkt;
     inner_msg in = {fields, msg};
     size_t body_size = 0, size = 0;
@@ -1422,6 +1555,7 @@ static int send_packet(canal_client *c, caocp_PacketType type, const pb_msgdesc_
     int rc = send_all(c, c->conn.wbuf, size + 4, what);
     /* A password token lived in wbuf for ClientAuth: do not leave it there. */
     if (type == caocp_PacketType_CLIENTAUTHENTICATION) wipe(c->conn.wbuf, c->conn.wcap);
+    if (rc == CANAL_OK) trace(c, true, (int)type, size, batch_id, 0, 0);
     return rc;
 }
 
@@ -1520,7 +1654,7 @@ static int send_auth(canal_client *c, canal_bytes seed) {
     auth.which_net_write_timeout_present = caocp_ClientAuth_net_write_timeout_tag;
     auth.net_write_timeout_present.net_write_timeout = c->idle_timeout_ms;
     int rc = send_packet(c, caocp_PacketType_CLIENTAUTHENTICATION, caocp_ClientAuth_fields, &auth,
-                         "ClientAuth");
+                         0, "ClientAuth");
     wipe(token, sizeof token);
     return rc;
 }
@@ -1530,14 +1664,14 @@ static int send_sub(canal_client *c, const char *filter) {
     memset(&sub, 0, sizeof sub);
     set_ids(c, &sub.destination, &sub.client_id);
     set_str(&sub.filter, filter);
-    return send_packet(c, caocp_PacketType_SUBSCRIPTION, caocp_Sub_fields, &sub, "Sub");
+    return send_packet(c, caocp_PacketType_SUBSCRIPTION, caocp_Sub_fields, &sub, 0, "Sub");
 }
 
 static int send_unsub(canal_client *c) {
     caocp_Unsub un;
     memset(&un, 0, sizeof un);
     set_ids(c, &un.destination, &un.client_id);
-    return send_packet(c, caocp_PacketType_UNSUBSCRIPTION, caocp_Unsub_fields, &un, "Unsub");
+    return send_packet(c, caocp_PacketType_UNSUBSCRIPTION, caocp_Unsub_fields, &un, 0, "Unsub");
 }
 
 /* Get as the Java client sends it (§5.4): every field explicit. */
@@ -1552,7 +1686,7 @@ static int send_get(canal_client *c, int batch_size, int timeout_ms) {
     g.unit_present.unit = 2; /* TimeUnit.MILLISECONDS */
     g.which_auto_ack_present = caocp_Get_auto_ack_tag;
     g.auto_ack_present.auto_ack = false;
-    return send_packet(c, caocp_PacketType_GET, caocp_Get_fields, &g, "Get");
+    return send_packet(c, caocp_PacketType_GET, caocp_Get_fields, &g, 0, "Get");
 }
 
 static int send_ack(canal_client *c, int64_t batch_id) {
@@ -1560,7 +1694,8 @@ static int send_ack(canal_client *c, int64_t batch_id) {
     memset(&a, 0, sizeof a);
     set_ids(c, &a.destination, &a.client_id);
     a.batch_id = batch_id;
-    return send_packet(c, caocp_PacketType_CLIENTACK, caocp_ClientAck_fields, &a, "ClientAck");
+    return send_packet(c, caocp_PacketType_CLIENTACK, caocp_ClientAck_fields, &a, batch_id,
+                       "ClientAck");
 }
 
 /* batch_id 0: every unacked batch. */
@@ -1570,7 +1705,7 @@ static int send_rollback(canal_client *c, int64_t batch_id) {
     set_ids(c, &r.destination, &r.client_id);
     r.batch_id = batch_id;
     return send_packet(c, caocp_PacketType_CLIENTROLLBACK, caocp_ClientRollback_fields, &r,
-                       "ClientRollback");
+                       batch_id, "ClientRollback");
 }
 
 /* ------------------------------------------------------------ 9. message model */
@@ -1666,8 +1801,9 @@ static bool decode_entry_headers(dec_ctx *x, canal_entry *e) {
     return true;
 }
 
-/* Decoding counts against the call's deadline (INT64_MAX: none): a batch
- * that arrived in time must not come back late. */
+/* Decoding counts against the call's deadline (call_timeout_ms; INT64_MAX:
+ * none): a batch that arrived in time must not come back late. Silence
+ * (read_timeout_ms) is about the server and does not apply here. */
 static bool past(int64_t deadline) { return deadline != INT64_MAX && now_ms() >= deadline; }
 
 /* What the last message used, and every TRIM_EVERY messages a trim. */
@@ -1729,9 +1865,9 @@ static int decode_entries(canal_client *c, const uint8_t *buf, size_t len, int64
     if (i == n && (rc = decode_headers(c, hdr_total, what, deadline)) < 0) return rc;
     if (past(deadline))
         return set_error(c, CANAL_ETIMEOUT,
-                         "%s: decoding the batch of %zu entries (%zu bytes) ran past the read "
-                         "timeout of %d ms",
-                         what, n, len, c->read_timeout_ms);
+                         "%s: decoding the batch of %zu entries (%zu bytes) ran past "
+                         "call_timeout_ms %d",
+                         what, n, len, c->call_timeout_ms);
     b->generation++;
     b->msg.batch_id = batch_id;
     b->msg.n_entries = n;
@@ -2114,6 +2250,15 @@ static int server_error(canal_client *c, int code, const ack_view *av, const cha
     return code;
 }
 
+/* The label Canal's server puts before a request's text in its errors
+ * ("Get: destination: ..."). */
+static const char *request_label(const char *what) {
+    if (strcmp(what, "get") == 0) return "Get:";
+    if (strcmp(what, "subscription") == 0 || strcmp(what, "re-subscription") == 0) return "Sub:";
+    if (strcmp(what, "unsubscription") == 0) return "Unsub:";
+    return NULL;
+}
+
 /* An error Ack arrived where the reply to `what` was due. The server does
  * not confirm acks and rollbacks, it only reports their failures, and such a
  * report arrives here (§5.1). Canal's texts tell them apart: a refused ack
@@ -2122,7 +2267,12 @@ static int server_error(canal_client *c, int code, const ack_view *av, const cha
  * request, or says the destination is not running (a rollback is ignored,
  * not refused, when not subscribed). If the Ack belongs to an earlier
  * request, the reply to this one is still on its way: the stream is out of
- * step, so close. */
+ * step, so close. A text that names this request is its own answer; so is
+ * a missing subscription when only rollbacks are pending. Any other text
+ * with acks or rollbacks pending (Canal's catch-all reports any server-side
+ * exception, a ZooKeeper error say) may answer either: keeping the
+ * connection could leave it one reply out of step, closing costs a
+ * redelivery. */
 static int error_ack(canal_client *c, const ack_view *av, const char *what, int err_code) {
     char head[320], op[64] = "";
     const canal_bytes *m = &av->message;
@@ -2149,6 +2299,16 @@ static int error_ack(canal_client *c, const ack_view *av, const char *what, int 
                  op, what);
         return fail_conn(c, server_error(c, CANAL_ESERVER, av, head));
     }
+    const char *label = request_label(what);
+    bool own = (label && contains(m, label)) || (!acks && contains(m, "should subscribe first"));
+    if (c->sess.n_pending > 0 && !own) {
+        snprintf(head, sizeof head,
+                 "%s: an error naming no request, with %d ack(s)/rollback(s) unanswered: it may "
+                 "answer either; connection closed, canal_connect resumes and unacked batches "
+                 "are redelivered",
+                 what, c->sess.n_pending);
+        return fail_conn(c, server_error(c, CANAL_ESERVER, av, head));
+    }
     /* It answers this request, so every earlier ack/rollback went through. */
     c->sess.n_pending = 0;
     if (err_code == CANAL_EAUTH) snprintf(head, sizeof head, "authentication failed");
@@ -2165,11 +2325,14 @@ static int read_ack_reply(canal_client *c, const char *what, int err_code) {
     int rc;
     if ((rc = read_frame(c, what, &body, &len)) < 0) return rc;
     if ((rc = parse_packet(c, body, len, &pv, what)) < 0) return fail_conn(c, rc);
-    if (pv.type != caocp_PacketType_ACK)
+    if (pv.type != caocp_PacketType_ACK) {
+        trace(c, false, pv.type, len, 0, 0, 0);
         return fail_conn(c, set_error(c, CANAL_EPROTO,
                                       "%s: expected an ACK packet, got type %d (%s)", what,
                                       pv.type, packet_type_name(pv.type)));
+    }
     if ((rc = parse_ack(c, &pv, &av, what)) < 0) return fail_conn(c, rc);
+    trace(c, false, pv.type, len, 0, 0, av.code);
     if (av.code > 0) return error_ack(c, &av, what, err_code);
     c->sess.n_pending = 0;
     return CANAL_OK;
@@ -2183,21 +2346,23 @@ static int login(canal_client *c) {
     canal_bytes seed;
     int rc;
     if ((rc = read_frame(c, "the handshake", &body, &len)) < 0) return rc;
-    if ((rc = parse_packet(c, body, len, &pv, "handshake")) < 0 ||
-        (rc = parse_handshake(c, &pv, &seed)) < 0)
-        return fail_conn(c, rc);
+    if ((rc = parse_packet(c, body, len, &pv, "handshake")) < 0) return fail_conn(c, rc);
+    trace(c, false, pv.type, len, 0, 0, 0);
+    if ((rc = parse_handshake(c, &pv, &seed)) < 0) return fail_conn(c, rc);
     if ((rc = send_auth(c, seed)) < 0) return rc;
     /* On a refusal the server keeps the socket open; start_session closes it. */
     return read_ack_reply(c, "authentication", CANAL_EAUTH);
 }
 
-/* A reconnect restores the subscription (as the Java cluster client does)
- * and then rolls back, so unacked batches come again. */
+/* A reconnect restores the subscription (as the Java cluster client does),
+ * and so does every connect with subscribe_on_connect; then the rollback,
+ * which the server ignores unsubscribed, brings back unacked batches. */
 static int resume(canal_client *c) {
     int rc;
-    if (c->sess.state == SUB_ON) {
+    if (c->sess.state == SUB_ON || c->subscribe_on_connect) {
         if ((rc = send_sub(c, c->sess.filter)) < 0) return rc;
         if ((rc = read_ack_reply(c, "re-subscription", CANAL_ESERVER)) < 0) return rc;
+        c->sess.state = SUB_ON;
     }
     if (!c->rollback_on_connect) return CANAL_OK;
     if ((rc = send_rollback(c, 0)) < 0) return rc;
@@ -2209,11 +2374,9 @@ static int resume(canal_client *c) {
     return CANAL_OK;
 }
 
-/* Handshake, login, re-subscription and rollback on a connected socket,
- * all within one deadline. A failed start leaves the client disconnected,
- * whatever failed. */
+/* Handshake, login, re-subscription and rollback on a connected socket. A
+ * failed start leaves the client disconnected, whatever failed. */
 static int start_session(canal_client *c) {
-    c->conn.deadline = now_ms() + c->read_timeout_ms;
     int rc = login(c);
     if (rc == CANAL_OK) rc = resume(c);
     return rc < 0 && c->conn.fd >= 0 ? fail_conn(c, rc) : rc;
@@ -2221,8 +2384,7 @@ static int start_session(canal_client *c) {
 
 /* Common entry checks for calls that need a live connection. */
 static int need_conn(canal_client *c, const char *what) {
-    clear_error(c);
-    c->conn.deadline = now_ms() + c->read_timeout_ms;
+    start_call(c);
     if (c->bad_options) return set_error(c, CANAL_EINVAL, "%s", c->bad_options);
     if (c->conn.fd < 0)
         return set_error(c, CANAL_ESTATE, "%s: not connected (call canal_connect)", what);
@@ -2277,17 +2439,20 @@ static int read_get_reply(canal_client *c) {
     if (pv.type == caocp_PacketType_ACK) {
         ack_view av;
         if ((rc = parse_ack(c, &pv, &av, "get")) < 0) return fail_conn(c, rc);
+        trace(c, false, pv.type, len, 0, 0, av.code);
         if (av.code <= 0)
             return fail_conn(c, set_error(c, CANAL_EPROTO,
                                           "get: expected MESSAGES, got an ACK without error"));
         return error_ack(c, &av, "get", CANAL_ESERVER);
     }
-    if ((rc = decode_messages_packet(c, &pv, "get", c->conn.deadline)) < 0) {
+    int64_t deadline = c->conn.call_deadline ? c->conn.call_deadline : INT64_MAX;
+    if ((rc = decode_messages_packet(c, &pv, "get", deadline)) < 0) {
         /* A reply we cannot read leaves a batch outstanding that we cannot
          * name: the connection is out of step. */
         drop_message(c);
         return fail_conn(c, rc);
     }
+    trace(c, false, pv.type, len, c->batch.msg.batch_id, c->batch.msg.n_entries, 0);
     c->sess.n_pending = 0;
     return CANAL_OK;
 }
@@ -2370,6 +2535,14 @@ static bool copy_options(canal_client *c, const canal_options *opt) {
     c->connect_timeout_ms = opt->connect_timeout_ms;
     c->read_timeout_ms = opt->read_timeout_ms;
     c->idle_timeout_ms = opt->idle_timeout_ms;
+    c->call_timeout_ms = opt->call_timeout_ms;
+    c->keepalive_idle_s = opt->keepalive_idle_s;
+    c->keepalive_interval_s = opt->keepalive_interval_s;
+    c->keepalive_count = opt->keepalive_count;
+    c->interrupt_fd = opt->interrupt_fd;
+    c->subscribe_on_connect = opt->subscribe_on_connect;
+    c->trace_fn = opt->trace_fn;
+    c->trace_ud = opt->trace_ud;
     c->max_frame = opt->max_frame;
     c->max_decoded = opt->max_decoded;
     c->rollback_on_connect = opt->rollback_on_connect;
@@ -2413,6 +2586,7 @@ canal_client *canal_client_new(const canal_options *opt) {
     if (!c) return NULL;
     memset(c, 0, sizeof *c);
     c->conn.fd = -1;
+    c->interrupt_fd = -1;
     c->malloc_fn = mf, c->realloc_fn = rf, c->free_fn = ff, c->alloc_ud = ud;
     c->in_pool = opt->heap != NULL;
     c->validate_utf8 = opt->validate_utf8; /* decoding works even with bad options */
@@ -2451,20 +2625,22 @@ static int connect_to(canal_client *c, const server_addr *srv) {
 int canal_connect(canal_client *c) {
     if (!c) return CANAL_EINVAL;
     canal_disconnect(c);
-    clear_error(c);
+    start_call(c);
     if (c->bad_options) return set_error(c, CANAL_EINVAL, "%s", c->bad_options);
+    int rc = check_interrupt(c, "connect");
+    if (rc < 0) return rc;
     /* Over a list, the next server each time, as Java's cluster connector. */
     int attempts = c->retry_times > 0 ? c->retry_times : c->n_servers > 1 ? 3 : 1;
-    int rc = CANAL_OK;
     for (int i = 0; i < attempts; i++) {
         const server_addr *srv = &c->servers[c->next_server];
         c->next_server = (c->next_server + 1) % c->n_servers;
         if (i > 0) {
-            pause_ms(c->retry_interval_ms);
+            if ((rc = pause_between(c, c->retry_interval_ms)) < 0) return rc;
             clear_error(c);
         }
         rc = connect_to(c, srv);
-        if (rc == CANAL_OK || rc == CANAL_EINVAL || rc == CANAL_ENOMEM) return rc;
+        if (rc == CANAL_OK || rc == CANAL_EINVAL || rc == CANAL_ENOMEM || rc == CANAL_EINTR)
+            return rc;
     }
     if (attempts > 1) {
         char what[96];
@@ -2504,13 +2680,15 @@ int canal_connect_fd(canal_client *c, int fd) {
         return set_error(c, CANAL_ESTATE,
                          "connect_fd: descriptor %d is this client's live connection", fd);
     canal_disconnect(c);
-    clear_error(c);
+    start_call(c);
     if (c->bad_options) {
         close(fd);
         return set_error(c, CANAL_EINVAL, "%s", c->bad_options);
     }
     c->conn.fd = fd;
-    if (set_nonblock_nodelay(fd) < 0)
+    int rc = check_interrupt(c, "connect_fd");
+    if (rc < 0) return fail_conn(c, rc);
+    if (set_up_socket(c, fd) < 0)
         return fail_conn(c, set_error(c, CANAL_EIO, "cannot set up descriptor %d: %s", fd,
                                       strerror(errno)));
     return start_session(c);
@@ -2520,7 +2698,7 @@ int canal_subscribe(canal_client *c, const char *filter) {
     if (!c) return CANAL_EINVAL;
     drop_message(c); /* documented to end it, whatever happens next */
     int rc = need_conn(c, "subscribe");
-    if (rc < 0) return rc;
+    if (rc < 0 || (rc = check_interrupt(c, "subscribe")) < 0) return rc;
     if (!filter) filter = c->sess.filter;
     if ((rc = send_sub(c, filter)) < 0) return rc;
     if ((rc = read_ack_reply(c, "subscription", CANAL_ESERVER)) < 0) return rc;
@@ -2538,7 +2716,7 @@ int canal_unsubscribe(canal_client *c) {
     if (!c) return CANAL_EINVAL;
     drop_message(c);
     int rc = need_conn(c, "unsubscribe");
-    if (rc < 0) return rc;
+    if (rc < 0 || (rc = check_interrupt(c, "unsubscribe")) < 0) return rc;
     if ((rc = send_unsub(c)) < 0) return rc;
     if ((rc = read_ack_reply(c, "unsubscription", CANAL_ESERVER)) < 0) return rc;
     c->sess.state = SUB_OFF;
@@ -2552,19 +2730,23 @@ int canal_get(canal_client *c, int batch_size, int timeout_ms, const canal_messa
     int rc = need_conn(c, "get");
     if (rc < 0) return rc;
     if (!out) return set_error(c, CANAL_EINVAL, "get: out is NULL");
-    if ((rc = send_get(c, batch_size, timeout_ms)) < 0 || (rc = read_get_reply(c)) < 0 ||
-        (rc = record_batch(c)) < 0)
+    if ((rc = check_interrupt(c, "get")) < 0 || (rc = send_get(c, batch_size, timeout_ms)) < 0)
         return rc;
+    /* The server may say nothing for as long as it may wait (0: no limit). */
+    c->conn.reply_wait_ms = timeout_ms == 0 ? -1 : timeout_ms > 0 ? timeout_ms : 0;
+    if ((rc = read_get_reply(c)) < 0 || (rc = record_batch(c)) < 0) return rc;
     *out = &c->batch.msg;
     return CANAL_OK;
 }
 
 int canal_ack(canal_client *c, int64_t batch_id) {
     if (!c) return CANAL_EINVAL;
+    if (batch_id == -1) { /* an empty batch: the server ignores its ack, so send none */
+        clear_error(c);
+        return CANAL_OK;
+    }
     int rc = need_conn(c, "ack");
     if (rc < 0) return rc;
-    if (batch_id == -1)
-        return set_error(c, CANAL_EINVAL, "ack: batch -1 is an empty batch; there is nothing to ack");
     if ((rc = need_subscription(c, "ack")) < 0 || (rc = check_batch(c, batch_id, "ack")) < 0)
         return rc;
     if ((rc = send_ack(c, batch_id)) < 0) return rc;

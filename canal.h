@@ -4,8 +4,9 @@
  * Canal reads a MySQL binlog and serves it as a stream of row changes over a
  * framed protobuf protocol on TCP (port 11111 by default). canal-c speaks that
  * protocol the way the official Java client (SimpleCanalConnector) does, with
- * no threads, no event loop and no global state: every call blocks for at most
- * the time you configured and then returns a status code.
+ * no threads, no event loop and no global state: every call blocks until it is
+ * done, a bound you configured passes (silence, the whole call) or the caller
+ * interrupts it (interrupt_fd), and then returns a status code.
  *
  * Build it in: compile canal.c and the pb/ codecs, link nanopb (Debian:
  * libnanopb-dev, or the sources of nanopb with NANOPB_DIR=... in our Makefile).
@@ -109,7 +110,8 @@ typedef enum canal_err {
     CANAL_EINVAL = -6,   /* a bad argument from the caller */
     CANAL_ESTATE = -7,   /* the call does not fit the client's state (e.g. get before connect) */
     CANAL_ETOOBIG = -8,  /* a frame longer than max_frame, or a request too large to send */
-    CANAL_ENOMEM = -9    /* an allocation failed */
+    CANAL_ENOMEM = -9,   /* an allocation failed */
+    CANAL_EINTR = -10    /* interrupt_fd was readable: the caller asked to stop */
 } canal_err;
 
 /* A fixed English name for a code ("CANAL_ETIMEOUT"), never NULL. */
@@ -122,6 +124,24 @@ const char *canal_strerror(int err);
 typedef void *(*canal_malloc_fn)(void *ud, size_t size);
 typedef void *(*canal_realloc_fn)(void *ud, void *ptr, size_t size);
 typedef void (*canal_free_fn)(void *ud, void *ptr);
+
+/* What the trace hook sees: one request sent or one reply read. Nothing of
+ * the body: never the password or its hash. */
+typedef struct canal_trace {
+    bool sent;             /* true: a request sent; false: a reply read */
+    int type;              /* Packet type: 1 HANDSHAKE, 2 CLIENTAUTHENTICATION,
+                              3 ACK, 4 SUBSCRIPTION, 5 UNSUBSCRIPTION, 6 GET,
+                              7 MESSAGES, 8 CLIENTACK, 12 CLIENTROLLBACK */
+    const char *type_name; /* "GET", "MESSAGES", ...; static, never NULL */
+    size_t length;         /* of the frame, without its 4-byte length */
+    int64_t batch_id;      /* MESSAGES (-1: empty), CLIENTACK, CLIENTROLLBACK
+                              (0: all); 0 otherwise */
+    size_t n_entries;      /* MESSAGES: entries in the batch */
+    int error_code;        /* ACK: the server's error code; 0 for success */
+} canal_trace;
+
+/* Called from inside the client's calls; it must not call the client. */
+typedef void (*canal_trace_fn)(void *ud, const canal_trace *t);
 
 typedef struct canal_options {
     /* The server's host name or address, or several servers as a list,
@@ -149,11 +169,53 @@ typedef struct canal_options {
      * caller's copy is the caller's to wipe. NULL */
     const char *password;
     int connect_timeout_ms;  /* TCP connect deadline, > 0; 10000 */
-    /* The longest any one call waits for the server, counted from the start
-     * of that call (not per read, so a server dripping bytes cannot stretch
-     * it); decoding a batch counts too. Keep a GET's own wait below it. > 0;
+    /* The longest silence while a reply is due: how long the client waits
+     * for the next byte, as the Java client's soTimeout does. A large batch
+     * on a slow link arrives however long it takes, as long as bytes keep
+     * coming; a dead or stuck server is noticed after this long. Before the
+     * first byte of a GET reply the GET's own wait is added, so no wait can
+     * trip it (see canal_get). Too short fails healthy but slow servers (a
+     * GC pause, a busy disk); too long notices a hung server late. > 0;
      * 60000, like the Java client. */
     int read_timeout_ms;
+    /* A bound on each whole call, from its start, whatever the server sends
+     * (decoding the batch counts too):
+     * against a server that drips bytes forever, or for a caller that must
+     * answer within a time. The price: a batch that takes longer to arrive
+     * (large, slow link) fails every time it is redelivered, and the client
+     * never gets past it; size it for the largest batch you expect, or leave
+     * it off. >= 0; 0 = no bound. 0 */
+    int call_timeout_ms;
+    /* TCP keepalive: after keepalive_idle_s seconds without traffic the
+     * kernel probes the peer every keepalive_interval_s seconds and gives up
+     * after keepalive_count unanswered probes, failing the call with
+     * CANAL_EIO. This is what finds a server that died without a word (host
+     * gone, cable pulled) during a GET with no wait limit; the defaults
+     * notice it within about two minutes at a cost of one small packet per
+     * idle minute. keepalive_idle_s 0 turns keepalive off. 0..32767,
+     * 0..32767, 0..127 (the others > 0 when idle is); 60, 10, 6 */
+    int keepalive_idle_s;
+    int keepalive_interval_s;
+    int keepalive_count;
+    /* A descriptor the client polls beside its socket while it waits: when
+     * it is readable, the waiting call returns CANAL_EINTR at once (closing
+     * the connection if a reply was due), and canal_connect, canal_get,
+     * canal_subscribe and canal_unsubscribe return CANAL_EINTR before
+     * sending anything; canal_ack and canal_rollback, which do not wait for
+     * a reply, still go out. The client never reads it: it stays readable
+     * until the caller drains it, so there is no race between a signal and
+     * a wait. Usual use: the read end of a pipe whose write end a SIGTERM
+     * handler writes a byte to (write is async-signal-safe); one pipe can
+     * serve many clients. Not covered: host name resolution (getaddrinfo),
+     * see "Limits" above. -1: none (the client then retries EINTR itself,
+     * and signals do not shorten a call). -1 */
+    int interrupt_fd;
+    /* Subscribe (with the last filter, at first `filter`) in every
+     * canal_connect, the first one included, so that "canal_connect while
+     * not connected" is the whole recovery recipe, with no need to know
+     * whether a subscribe ever succeeded. false: subscribe again only after
+     * a successful canal_subscribe, as the Java client does. false */
+    bool subscribe_on_connect;
     /* Sent in ClientAuth: the server closes the connection after this many
      * ms without a request (<= 0: the server's default, one hour). 3600000
      * like the Java client. */
@@ -184,6 +246,10 @@ typedef struct canal_options {
      * buffer belongs to the caller and must outlive the client. NULL */
     void *heap;
     size_t heap_size;
+    /* Called for every request sent and every reply read (see canal_trace),
+     * with trace_ud: to log the traffic without a packet capture. NULL */
+    canal_trace_fn trace_fn;
+    void *trace_ud;
 } canal_options;
 
 /* The smallest buffer no-heap mode accepts; a few times the largest frame
@@ -202,7 +268,9 @@ typedef struct canal_client canal_client;
  * Returns NULL only when out of memory, or when heap is set with a
  * heap_size below CANAL_MIN_HEAP (there is nowhere to put a client). An invalid option (a client id
  * outside a short, an empty host or destination, a port outside 1..65535, a
- * timeout <= 0, max_frame outside 16..2^31-1, half-set allocation hooks)
+ * connect or read timeout <= 0, a call timeout or keepalive setting out of
+ * its range, an interrupt_fd that is not open, max_frame outside
+ * 16..2^31-1, half-set allocation hooks)
  * still gives a client: canal_errcode is then CANAL_EINVAL, canal_errstr
  * names the option, and every call that needs the network fails the same
  * way (decoding with canal_message_parse works on any client). */
@@ -214,11 +282,12 @@ canal_client *canal_client_new(const canal_options *o);
 void canal_client_free(canal_client *c);
 
 /* Connect and log in: resolve the host, TCP connect within connect_timeout_ms
- * (TCP_NODELAY on), read the server's handshake, send ClientAuth with the
- * password scrambled by the handshake seed (never in clear), read the Ack.
- * Then, if this client had subscribed before (a reconnect), subscribe again
- * with the same filter; then, if rollback_on_connect, roll back every unacked
- * batch so that the server redelivers it.
+ * (TCP_NODELAY and keepalive on), read the server's handshake, send
+ * ClientAuth with the password scrambled by the handshake seed (never in
+ * clear), read the Ack. Then, if this client had subscribed before (a
+ * reconnect) or subscribe_on_connect is set, subscribe with the last filter
+ * (at first options.filter); then, if rollback_on_connect, roll back every
+ * unacked batch so that the server redelivers it.
  *
  * With a server list (canal_options.host), each attempt takes the next
  * server in turn, as Java's ClusterCanalConnector does: the first connect
@@ -240,7 +309,8 @@ void canal_client_free(canal_client *c);
  * Returns CANAL_OK, CANAL_EIO (resolve, refuse, reset), CANAL_ETIMEOUT,
  * CANAL_EPROTO (not a Canal server), CANAL_EAUTH (the server's code and text
  * in canal_server_code and canal_errstr), CANAL_ESERVER (the re-subscribe was
- * refused), CANAL_ENOMEM. On failure the client is left disconnected. */
+ * refused), CANAL_EINTR, CANAL_ENOMEM. On failure the client is left
+ * disconnected. */
 int canal_connect(canal_client *c);
 
 /* Replace the server list (the same syntax as canal_options.host; entries
@@ -289,9 +359,10 @@ int canal_unsubscribe(canal_client *c);
  * batch_size: entries wanted (the server may count it in KiB units of entry
  * memory); <= 0 means 1000. timeout_ms: how long the server may wait to fill
  * the batch; negative means "answer at once" (sent as -1); 0 means the server
- * waits until a full batch is there, with no limit of its own (the client's
- * read_timeout_ms still applies); a positive value should stay below
- * read_timeout_ms.
+ * waits until a full batch is there, with no limit of its own. The wait is
+ * added to read_timeout_ms before the first byte of the reply (0: no limit
+ * before it; keepalive finds a dead server, call_timeout_ms and interrupt_fd
+ * still apply), so any value works with any read timeout.
  *
  * On CANAL_OK *out points to the batch, owned by the client and valid until
  * the next call on this client that reads from the server (canal_get,
@@ -308,21 +379,29 @@ int canal_unsubscribe(canal_client *c);
  * gives them (it names the batch, the Ack or Rollback request, or a missing
  * subscription or destination), the error says which ack or rollback the
  * server refused, and the connection is closed because it is out of step;
- * canal_connect resumes and the server redelivers every unacked batch. Any
- * other error Ack answers the GET itself and leaves the connection open.
- * CANAL_EPROTO for a malformed reply or entry (nothing of that batch is
- * delivered), CANAL_EIO, CANAL_ETIMEOUT (also when decoding the batch ran
- * past the deadline), CANAL_ETOOBIG (a frame past max_frame, or a batch
- * whose decoding would pass max_decoded) close the connection. */
+ * canal_connect resumes and the server redelivers every unacked batch. An
+ * error Ack that names the GET itself ("Get:", or a missing subscription
+ * when only rollbacks are pending, which the server ignores unsubscribed)
+ * answers the GET and leaves the connection open; so does any error Ack
+ * when nothing is pending. Any other text with acks or rollbacks pending
+ * (Canal reports every server-side exception, a ZooKeeper error say,
+ * through one catch-all) cannot be attributed: the connection is closed, so
+ * the cost is a redelivery, never a misread reply. CANAL_EPROTO for a
+ * malformed reply or entry (nothing of that batch is delivered), CANAL_EIO,
+ * CANAL_ETIMEOUT (also when decoding the batch ran past call_timeout_ms),
+ * CANAL_ETOOBIG (a frame past max_frame, or a batch whose decoding would
+ * pass max_decoded), and CANAL_EINTR while waiting close the connection. */
 typedef struct canal_message canal_message;
 int canal_get(canal_client *c, int batch_size, int timeout_ms, const canal_message **out);
 
 /* Confirm a batch: the server forgets it and moves this client's cursor past
- * it. Batches must be acked in the order they were received, and only batches
- * still unacked on the server: the client checks both itself (CANAL_EINVAL:
- * -1, 0, unknown, already acked, rolled back, or dropped by the rollback a
- * connect sends; CANAL_ESTATE: not the oldest unacked batch, or after
- * canal_unsubscribe) and sends nothing in those cases. The server does not answer
+ * it. batch_id -1 (an empty batch) is a successful no-op that sends nothing,
+ * connected or not, as the server ignores it anyway (Java's samples ack every
+ * batch). Batches must be acked in the order they were received, and only
+ * batches still unacked on the server: the client checks both itself
+ * (CANAL_EINVAL: 0, unknown, already acked, rolled back, or dropped by the
+ * rollback a connect sends; CANAL_ESTATE: not the oldest unacked batch, or
+ * after canal_unsubscribe) and sends nothing in those cases. The server does not answer
  * an ack; if it refuses one anyway, the refusal comes back from the next call
  * that reads a reply (see canal_get). */
 int canal_ack(canal_client *c, int64_t batch_id);

@@ -46,10 +46,22 @@
  * write, keys in their alphabetical order), written by the optional module
  * canal_flat.c. Nothing else is printed.
  *
- * Exit status: 0 when done (--max-batches reached, or idle with
- * --exit-when-idle), 1 on any client, decoding or output error, 2 for a bad
- * command line. Stopping it with Ctrl-C is fine: unacked batches stay on the
- * server and come back on the next run.
+ * Running as a daemon: it keeps going whatever the server does. A lost
+ * connection, a timeout or a server error is followed by a pause and a
+ * reconnect (which re-subscribes, and rolls back so that the batch in flight
+ * comes again); the pause grows from --retry-min-ms to --retry-max-ms and
+ * starts again at the minimum after the next reply. Only errors that another
+ * attempt cannot fix end it: a refused login, an invalid option, bytes it
+ * cannot take (a malformed entry or a frame over the limit would only come
+ * again), an output error. SIGINT and SIGTERM stop it within a moment: a
+ * batch being written is finished (written, flushed and acked) first, a call
+ * waiting on the server returns at once. --status-every N prints one status
+ * line on stderr every N seconds, never on stdout.
+ *
+ * Exit status: 0 when done (--max-batches reached, idle with
+ * --exit-when-idle, or stopped by SIGINT/SIGTERM), 1 on an error that cannot
+ * heal or an output error, 2 for a bad command line. Unacked batches stay on
+ * the server and come back on the next run.
  *
  * getopt_long is not POSIX, but glibc, musl, the BSDs and macOS all have it.
  */
@@ -61,15 +73,19 @@
 #endif
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "canal.h"
 #include "canal_flat.h"
@@ -317,9 +333,12 @@ static void text_entry(struct buf *b, struct buf *bytes, const canal_entry *e,
 
 struct config {
     canal_options opt;   /* passed to canal_client_new */
-    const char *filter;  /* NULL: keep the server's filter */
+    const char *password_file; /* read into opt.password by main */
     int batch_size;
     int timeout_ms;      /* how long the server may wait to fill a batch */
+    int retry_min_ms;    /* the first pause after a failure */
+    int retry_max_ms;    /* the longest pause */
+    int status_every_s;  /* 0: no status lines */
     long max_batches;    /* 0: no limit */
     bool exit_when_idle;
     bool json;
@@ -332,6 +351,7 @@ struct work {
     struct buf out;   /* one whole batch of output */
     struct buf bytes; /* binary values turned back into bytes (text mode) */
     canal_flat *flat; /* FlatMessage writer (JSON mode) */
+    uint64_t rows;    /* rows of the batch last rendered, for the status line */
 };
 
 static void work_free(struct work *w) {
@@ -361,6 +381,7 @@ static bool render_batch(canal_client *c, const struct config *cfg, struct work 
     int64_t ts = 0;
 
     buf_reset(&w->out);
+    w->rows = 0;
     /* One conversion time for the whole batch: it is converted in one go. */
     if (cfg->json && !now_ms(&ts)) {
         fprintf(stderr, "example: clock_gettime: %s\n", strerror(errno));
@@ -386,6 +407,8 @@ static bool render_batch(canal_client *c, const struct config *cfg, struct work 
                     m->batch_id, i, canal_errstr(c));
             return false;
         }
+        if (rowdata)
+            w->rows += rc.n_rows;
         if (!cfg->json)
             text_entry(&w->out, &w->bytes, e, rowdata ? &rc : NULL);
         else if (rowdata && canal_flat_write(w->flat, m->batch_id, ts, e, &rc, flat_to_buf,
@@ -419,43 +442,214 @@ static bool write_out(const struct buf *b) {
     return true;
 }
 
-/* Connect, subscribe and follow. Returns the exit status. */
-static int run(canal_client *c, const struct config *cfg, struct work *w) {
+/* ------------------------------------------------------------ stopping */
+
+/* SIGINT and SIGTERM set stop_requested and write a byte into stop_pipe. The
+ * client polls the pipe's read end (canal_options.interrupt_fd), so a call
+ * waiting on the server returns at once; the pause between retries polls it
+ * too. The byte is never read: the pipe stays readable, so a signal that
+ * lands just before a call starts waiting is not lost. */
+static volatile sig_atomic_t stop_requested;
+static int stop_pipe[2] = {-1, -1};
+
+static void on_stop(int sig) {
+    int saved = errno;
+    char b = 1;
+    ssize_t w;
+
+    (void)sig;
+    stop_requested = 1;
+    w = write(stop_pipe[1], &b, 1); /* when the pipe is full, a byte is there already */
+    (void)w;
+    errno = saved;
+}
+
+static bool setup_stop(void) {
+    struct sigaction sa;
+
+    if (pipe(stop_pipe) != 0)
+        return false;
+    for (int i = 0; i < 2; i++) {
+        int fl = fcntl(stop_pipe[i], F_GETFL);
+        if (fl < 0 || fcntl(stop_pipe[i], F_SETFL, fl | O_NONBLOCK) != 0 ||
+            fcntl(stop_pipe[i], F_SETFD, FD_CLOEXEC) != 0)
+            return false;
+    }
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    /* SA_RESTART: an output write that the signal interrupts carries on, so
+     * the batch in hand is written whole before we stop. */
+    sa.sa_flags = SA_RESTART;
+    return sigaction(SIGINT, &sa, NULL) == 0 && sigaction(SIGTERM, &sa, NULL) == 0;
+}
+
+/* ------------------------------------------------------------ status line */
+
+struct status {
+    int64_t every_ms;          /* 0: no status lines */
+    int64_t next;              /* monotonic ms when the next line is due */
+    int64_t last;              /* monotonic ms of the previous line (or the start) */
+    uint64_t batches, rows, bytes;
+    uint64_t rows_then, bytes_then; /* at the previous line */
+    bool have_entry;
+    int64_t execute_time;      /* of the last entry received */
+    char position[160];        /* its binlog file:offset */
+};
+
+static int64_t mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void status_init(struct status *st, int every_s) {
+    memset(st, 0, sizeof *st);
+    st->every_ms = (int64_t)every_s * 1000;
+    st->last = mono_ms();
+    st->next = st->last + st->every_ms;
+}
+
+/* Count a batch that was written and acked. */
+static void status_batch(struct status *st, const canal_message *m, uint64_t rows) {
+    const canal_header *h;
+    size_t n = 0;
+
+    st->batches++;
+    st->rows += rows;
+    for (size_t i = 0; i < m->n_entries; i++)
+        st->bytes += m->entries[i].raw.len;
+    if (m->n_entries == 0)
+        return;
+    h = &m->entries[m->n_entries - 1].header;
+    st->have_entry = true;
+    st->execute_time = h->execute_time;
+    /* The file name is the server's text: keep it to one printable line. */
+    for (size_t i = 0; i < h->logfile_name.len && n < sizeof st->position - 32; i++) {
+        unsigned char ch = (unsigned char)h->logfile_name.ptr[i];
+        st->position[n++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+    }
+    snprintf(st->position + n, sizeof st->position - n, ":%" PRId64, h->logfile_offset);
+}
+
+/* Print the status line if it is due: batches and rows so far, rates since
+ * the previous line, lag (now minus the last entry's execute time) and the
+ * last binlog position. One write to stderr, so lines never interleave. */
+static void status_tick(struct status *st) {
+    int64_t now = mono_ms(), wall = 0;
+    double secs;
+    char line[400], lag[32];
+
+    if (st->every_ms <= 0 || now < st->next)
+        return;
+    secs = (double)(now - st->last) / 1000.0;
+    if (secs <= 0)
+        secs = 0.001;
+    if (st->have_entry && now_ms(&wall))
+        snprintf(lag, sizeof lag, "%" PRId64, wall - st->execute_time);
+    else
+        snprintf(lag, sizeof lag, "-");
+    snprintf(line, sizeof line,
+             "example: status batches=%" PRIu64 " rows=%" PRIu64 " rows/s=%.1f bytes/s=%.0f "
+             "lag_ms=%s position=%s\n",
+             st->batches, st->rows, (double)(st->rows - st->rows_then) / secs,
+             (double)(st->bytes - st->bytes_then) / secs, lag,
+             st->have_entry ? st->position : "-");
+    fputs(line, stderr);
+    st->rows_then = st->rows;
+    st->bytes_then = st->bytes;
+    st->last = now;
+    while (st->next <= now)
+        st->next += st->every_ms;
+}
+
+/* Wait ms milliseconds, less when asked to stop; status lines that fall due
+ * meanwhile are printed on time. */
+static void pause_ms(struct status *st, int ms) {
+    int64_t end = mono_ms() + ms;
+
+    while (!stop_requested) {
+        int64_t now = mono_ms(), left = end - now;
+        struct pollfd p = {stop_pipe[0], POLLIN, 0};
+
+        if (left <= 0)
+            return;
+        status_tick(st);
+        if (st->every_ms > 0 && st->next - now < left)
+            left = st->next > now ? st->next - now : 0;
+        (void)poll(&p, 1, (int)left);
+    }
+}
+
+/* ------------------------------------------------------------ the loop */
+
+/* Errors another attempt cannot fix: a refused login, an invalid option, or
+ * bytes we cannot take (a malformed reply or entry, a frame over max_frame:
+ * the batch would come again and fail again), or no memory. Everything else
+ * (the server gone, slow or restarting; a request refused for now) is worth
+ * another try after a pause. */
+static bool cannot_heal(int err) {
+    return err == CANAL_EAUTH || err == CANAL_EINVAL || err == CANAL_EPROTO ||
+           err == CANAL_ETOOBIG || err == CANAL_ENOMEM;
+}
+
+/* Connect, subscribe and follow, reconnecting after failures. Returns the
+ * exit status. */
+static int run(canal_client *c, const struct config *cfg, struct work *w, struct status *st) {
     long batches = 0;
+    int delay = cfg->retry_min_ms; /* the pause after the next failure */
 
-    if (canal_connect(c) < 0) {
-        fprintf(stderr, "example: connect failed: %s\n", canal_errstr(c));
-        return 1;
-    }
-    if (canal_subscribe(c, cfg->filter) < 0) {
-        fprintf(stderr, "example: subscribe failed: %s\n", canal_errstr(c));
-        return 1;
-    }
     for (;;) {
-        const canal_message *m;
+        const canal_message *m = NULL;
+        const char *what;
+        int rc;
 
-        if (canal_get(c, cfg->batch_size, cfg->timeout_ms, &m) < 0) {
-            fprintf(stderr, "example: get failed: %s\n", canal_errstr(c));
-            return 1;
+        status_tick(st);
+        if (stop_requested)
+            return 0;
+        if (!canal_is_connected(c)) {
+            what = "connect"; /* which subscribes too (subscribe_on_connect) */
+            rc = canal_connect(c);
+        } else {
+            what = "get";
+            rc = canal_get(c, cfg->batch_size, cfg->timeout_ms, &m);
         }
+        if (rc == CANAL_OK && m && m->batch_id != -1) {
+            /* Render everything, write everything, and only then ack: an
+             * error anywhere before the ack leaves the batch on the server. */
+            if (!render_batch(c, cfg, w, m) || !write_out(&w->out))
+                return 1;
+            what = "ack";
+            rc = canal_ack(c, m->batch_id);
+            if (rc == CANAL_OK)
+                status_batch(st, m, w->rows);
+        }
+        if (rc < 0) {
+            if (rc == CANAL_EINTR || stop_requested)
+                return 0;
+            fprintf(stderr, "example: %s failed: %s%s\n", what, canal_errstr(c),
+                    cannot_heal(rc) ? "" : "; will retry");
+            if (cannot_heal(rc))
+                return 1;
+            /* Some errors leave the connection open (a refused subscribe):
+             * start over from connect whatever happened. */
+            canal_disconnect(c);
+            fprintf(stderr, "example: retrying in %d ms\n", delay);
+            pause_ms(st, delay);
+            delay = delay > cfg->retry_max_ms / 2 ? cfg->retry_max_ms : delay * 2;
+            continue;
+        }
+        if (!m)
+            continue; /* connected and subscribed: now get */
+        delay = cfg->retry_min_ms; /* a reply: the link works again */
         if (m->batch_id == -1) { /* nothing new within timeout_ms; never ack -1 */
             if (cfg->exit_when_idle)
                 return 0;
-            if (cfg->timeout_ms < 0) {
-                /* The server answered at once: pause before asking again
-                 * rather than spin (as Canal's own samples do). */
-                struct timespec pause = {1, 0};
-                nanosleep(&pause, NULL);
-            }
+            /* The server answered at once: pause before asking again
+             * rather than spin (as Canal's own samples do). */
+            if (cfg->timeout_ms < 0)
+                pause_ms(st, 1000);
             continue;
-        }
-        /* Render everything, write everything, and only then ack: an error
-         * anywhere before the ack leaves the batch on the server. */
-        if (!render_batch(c, cfg, w, m) || !write_out(&w->out))
-            return 1;
-        if (canal_ack(c, m->batch_id) < 0) {
-            fprintf(stderr, "example: ack failed: %s\n", canal_errstr(c));
-            return 1;
         }
         if (cfg->max_batches > 0 && ++batches >= cfg->max_batches)
             return 0;
@@ -466,8 +660,7 @@ static int run(canal_client *c, const struct config *cfg, struct work *w) {
 /* The same loop in ZooKeeper mode: the server comes from ZooKeeper, and of
  * several copies with one client id only one consumes. A standby says so
  * once and keeps calling; each call returns within --zk-wait-ms. */
-static int run_zk(const struct config *cfg, struct work *w)
-{
+static int run_zk(const struct config *cfg, struct work *w) {
     canal_zk_options zo;
     canal_zk *z;
     long batches = 0;
@@ -484,7 +677,11 @@ static int run_zk(const struct config *cfg, struct work *w)
     for (;;) {
         const canal_message *m = NULL;
 
-        rc = canal_zk_subscribe(z, cfg->filter);
+        if (stop_requested) { /* the module's own waits (--zk-wait-ms) do not see the pipe */
+            status = 0;
+            break;
+        }
+        rc = canal_zk_subscribe(z, cfg->opt.filter);
         if (rc == CANAL_OK)
             rc = canal_zk_get(z, cfg->batch_size, cfg->timeout_ms, &m);
         if (rc == CANAL_ZK_EPASSIVE || rc == CANAL_ZK_ENOSERVER || rc == CANAL_ZK_EZK) {
@@ -494,6 +691,10 @@ static int run_zk(const struct config *cfg, struct work *w)
             continue;
         }
         last = rc;
+        if (rc == CANAL_EINTR || stop_requested) { /* SIGINT/SIGTERM: a clean stop */
+            status = 0;
+            break;
+        }
         if (rc < 0) {
             fprintf(stderr, "example: %s\n", canal_zk_errstr(z));
             break;
@@ -535,15 +736,23 @@ static void usage(FILE *f) {
           "  --destination NAME       Canal instance (example)\n"
           "  --client-id N            client id, -32768..32767 (1001)\n"
           "  --user NAME              user name (none)\n"
-          "  --password TEXT          password (none); visible to other users in ps\n"
+          "  --password-file FILE     read the password from the first line of FILE;\n"
+          "                           the way to prefer (make the file mode 0600)\n"
+          "  --password TEXT          password; visible to every user in ps: avoid\n"
+          "                           (without either: $CANAL_PASSWORD, else none)\n"
           "  --filter REGEX           table filter, e.g. 'shop\\..*'; it replaces the\n"
           "                           filter of the whole destination (server's)\n"
           "  --batch-size N           entries per batch (1000)\n"
           "  --timeout-ms N           how long the server may wait to fill a batch;\n"
-          "                           -1 answers at once; below --read-timeout-ms\n"
-          "                           (1000, or half a shorter read timeout)\n"
-          "  --read-timeout-ms N      longest wait for any reply (60000)\n"
+          "                           -1 answers at once, 0 waits for a full batch (1000)\n"
+          "  --read-timeout-ms N      longest silence while a reply is due, on top of\n"
+          "                           the server's wait (60000)\n"
           "  --connect-timeout-ms N   TCP connect deadline (10000)\n"
+          "  --retry-min-ms N         first pause before reconnecting after a failure;\n"
+          "                           it doubles with each failure in a row (500)\n"
+          "  --retry-max-ms N         longest pause (30000)\n"
+          "  --status-every N         a status line on stderr every N seconds:\n"
+          "                           batches, rows, rates, lag, position (0 = off)\n"
           "  --max-batches N          stop after N non-empty batches, 0 = never (0)\n"
           "  --exit-when-idle         stop at the first empty batch\n"
           "  --json                   one FlatMessage JSON line per row entry\n"
@@ -556,7 +765,9 @@ static void usage(FILE *f) {
           "                           standby (5000)\n"
           "  --help                   this text\n"
           "\n"
-          "Exit status: 0 done, 1 error, 2 bad command line.\n",
+          "Errors that may heal (server down, timeouts, server errors) are retried\n"
+          "forever; SIGINT/SIGTERM stop it after the batch in hand is written and acked.\n"
+          "Exit status: 0 done or stopped, 1 error that cannot heal, 2 bad command line.\n",
           f);
 }
 
@@ -594,9 +805,10 @@ static bool parse_int(const char *flag, const char *s, int min, int max, int *ou
 
 /* Returns -1 to go on, or the exit status (0 after --help, 2 on error). */
 static int parse_args(int argc, char **argv, struct config *cfg) {
-    enum { HOST = 256, PORT, DEST, CLIENT_ID, USER, PASSWORD, FILTER, BATCH_SIZE,
-           TIMEOUT, READ_TIMEOUT, CONNECT_TIMEOUT, MAX_BATCHES, EXIT_IDLE, JSON, HELP,
-           ZK_HOSTS, ZK_SESSION, ZK_WAIT, RETRY_TIMES, RETRY_INTERVAL };
+    enum { HOST = 256, PORT, DEST, CLIENT_ID, USER, PASSWORD, PASSWORD_FILE, FILTER,
+           BATCH_SIZE, TIMEOUT, READ_TIMEOUT, CONNECT_TIMEOUT, RETRY_MIN, RETRY_MAX,
+           STATUS_EVERY, MAX_BATCHES, EXIT_IDLE, JSON, HELP, ZK_HOSTS, ZK_SESSION, ZK_WAIT,
+           RETRY_TIMES, RETRY_INTERVAL };
     static const struct option longopts[] = {
         {"host", required_argument, NULL, HOST},
         {"port", required_argument, NULL, PORT},
@@ -604,11 +816,15 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
         {"client-id", required_argument, NULL, CLIENT_ID},
         {"user", required_argument, NULL, USER},
         {"password", required_argument, NULL, PASSWORD},
+        {"password-file", required_argument, NULL, PASSWORD_FILE},
         {"filter", required_argument, NULL, FILTER},
         {"batch-size", required_argument, NULL, BATCH_SIZE},
         {"timeout-ms", required_argument, NULL, TIMEOUT},
         {"read-timeout-ms", required_argument, NULL, READ_TIMEOUT},
         {"connect-timeout-ms", required_argument, NULL, CONNECT_TIMEOUT},
+        {"retry-min-ms", required_argument, NULL, RETRY_MIN},
+        {"retry-max-ms", required_argument, NULL, RETRY_MAX},
+        {"status-every", required_argument, NULL, STATUS_EVERY},
         {"max-batches", required_argument, NULL, MAX_BATCHES},
         {"exit-when-idle", no_argument, NULL, EXIT_IDLE},
         {"json", no_argument, NULL, JSON},
@@ -622,12 +838,17 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
     };
     canal_options *o = &cfg->opt;
     int ch;
-    bool ok = true, timeout_given = false;
+    bool ok = true;
 
     /* The library's defaults, then ours, then the command line. */
     canal_options_init(o);
-    cfg->filter = NULL;
+    o->filter = ""; /* keep the server's */
+    o->subscribe_on_connect = true;
+    cfg->password_file = NULL;
     cfg->batch_size = 1000;
+    cfg->retry_min_ms = 500;
+    cfg->retry_max_ms = 30000;
+    cfg->status_every_s = 0;
     cfg->timeout_ms = 1000;
     cfg->max_batches = 0;
     cfg->exit_when_idle = false;
@@ -645,19 +866,29 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
         case DEST: o->destination = optarg; break;
         case CLIENT_ID: ok = parse_int("client-id", optarg, -32768, 32767, &o->client_id); break;
         case USER: o->username = optarg; break;
-        case PASSWORD: o->password = optarg; break;
-        case FILTER: cfg->filter = optarg; break;
+        /* the last of --password and --password-file wins */
+        case PASSWORD: o->password = optarg; cfg->password_file = NULL; break;
+        case PASSWORD_FILE: cfg->password_file = optarg; o->password = NULL; break;
+        case FILTER: o->filter = optarg; break;
         case BATCH_SIZE: ok = parse_int("batch-size", optarg, 1, INT_MAX, &cfg->batch_size); break;
         case TIMEOUT: /* any negative wait means "answer at once" (-1), as in the Java client */
             ok = parse_int("timeout-ms", optarg, INT_MIN, INT_MAX, &cfg->timeout_ms);
             if (cfg->timeout_ms < 0) cfg->timeout_ms = -1;
-            timeout_given = true;
             break;
         case READ_TIMEOUT:
             ok = parse_int("read-timeout-ms", optarg, 1, INT_MAX, &o->read_timeout_ms);
             break;
         case CONNECT_TIMEOUT:
             ok = parse_int("connect-timeout-ms", optarg, 1, INT_MAX, &o->connect_timeout_ms);
+            break;
+        case RETRY_MIN:
+            ok = parse_int("retry-min-ms", optarg, 1, INT_MAX, &cfg->retry_min_ms);
+            break;
+        case RETRY_MAX:
+            ok = parse_int("retry-max-ms", optarg, 1, INT_MAX, &cfg->retry_max_ms);
+            break;
+        case STATUS_EVERY:
+            ok = parse_int("status-every", optarg, 0, 86400, &cfg->status_every_s);
             break;
         case MAX_BATCHES:
             ok = parse_long("max-batches", optarg, 0, LONG_MAX, &cfg->max_batches);
@@ -695,26 +926,13 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
         fprintf(stderr, "example: unexpected argument '%s'\n", argv[optind]);
         ok = false;
     }
+    if (ok && cfg->retry_min_ms > cfg->retry_max_ms) {
+        fprintf(stderr, "example: --retry-min-ms %d is above --retry-max-ms %d\n",
+                cfg->retry_min_ms, cfg->retry_max_ms);
+        ok = false;
+    }
     if (ok && (o->host[0] == '\0' || o->destination[0] == '\0')) {
         fprintf(stderr, "example: --host and --destination must not be empty\n");
-        ok = false;
-    }
-    /* A GET that may wait as long as a read may take would time out on our
-     * side while the server is still legitimately waiting (PROTOCOL.md 6.5). */
-    if (ok && cfg->timeout_ms == 0) {
-        /* 0 lets the server wait with no limit of its own, so an idle
-         * stream would end in our read timeout instead of an empty batch. */
-        fprintf(stderr, "example: --timeout-ms 0 would wait without limit; use -1 or a "
-                        "positive wait below --read-timeout-ms\n");
-        ok = false;
-    }
-    /* The default GET wait yields to a short read timeout instead of
-     * refusing to start; only a wait the user asked for is an error. */
-    if (ok && !timeout_given && cfg->timeout_ms >= o->read_timeout_ms)
-        cfg->timeout_ms = o->read_timeout_ms >= 2 ? o->read_timeout_ms / 2 : -1;
-    if (ok && cfg->timeout_ms >= o->read_timeout_ms) {
-        fprintf(stderr, "example: --timeout-ms %d must be below --read-timeout-ms %d\n",
-                cfg->timeout_ms, o->read_timeout_ms);
         ok = false;
     }
     if (!ok) {
@@ -724,10 +942,56 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
     return -1;
 }
 
+/* The first line of a password file, without its line end, in memory of
+ * its own (wiped and freed by main once the client has hashed it). NULL
+ * after printing why. */
+static char *read_password_file(const char *path) {
+    char *p = malloc(1024);
+    size_t n;
+    FILE *f;
+
+    if (!p) {
+        fprintf(stderr, "example: out of memory\n");
+        return NULL;
+    }
+    f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "example: --password-file %s: %s\n", path, strerror(errno));
+        free(p);
+        return NULL;
+    }
+    if (!fgets(p, 1024, f))
+        p[0] = '\0'; /* an empty file is an empty password */
+    n = strlen(p);
+    if (n == 1023 && p[n - 1] != '\n') {
+        fprintf(stderr, "example: --password-file %s: the first line is too long\n", path);
+        fclose(f);
+        free(p);
+        return NULL;
+    }
+    fclose(f);
+    if (n > 0 && p[n - 1] == '\n')
+        p[--n] = '\0';
+    if (n > 0 && p[n - 1] == '\r')
+        p[--n] = '\0';
+    return p;
+}
+
+static void free_secret(char *p) {
+    if (p) {
+        volatile char *v = p; /* a plain memset before free may be optimised away */
+        while (*v)
+            *v++ = '\0';
+        free(p);
+    }
+}
+
 int main(int argc, char **argv) {
     struct config cfg;
     struct work w;
+    struct status st;
     canal_client *c;
+    char *secret = NULL;
     int status = parse_args(argc, argv, &cfg);
 
     if (status >= 0)
@@ -737,26 +1001,43 @@ int main(int argc, char **argv) {
                 CANAL_VERSION, canal_version());
         return 1;
     }
+    if (cfg.password_file) {
+        if (!(secret = read_password_file(cfg.password_file)))
+            return 2;
+        cfg.opt.password = secret;
+    } else if (!cfg.opt.password) {
+        cfg.opt.password = getenv("CANAL_PASSWORD"); /* NULL: no password */
+    }
+    if (!setup_stop()) {
+        fprintf(stderr, "example: cannot set up signal handling: %s\n", strerror(errno));
+        free_secret(secret);
+        return 1;
+    }
+    cfg.opt.interrupt_fd = stop_pipe[0];
     memset(&w, 0, sizeof w);
     if (cfg.json && !(w.flat = canal_flat_new())) {
         fprintf(stderr, "example: cannot create the JSON writer (out of memory?)\n");
+        free_secret(secret);
         return 1;
     }
 #ifdef CANAL_ZOOKEEPER
     if (cfg.zk_hosts) {
         status = run_zk(&cfg, &w);
+        free_secret(secret);
         work_free(&w);
         return status;
     }
 #endif
     /* The options were checked above, so NULL here means out of memory. */
     c = canal_client_new(&cfg.opt);
+    free_secret(secret); /* the client keeps only a hash */
     if (!c) {
         fprintf(stderr, "example: cannot create the client (out of memory?)\n");
         work_free(&w);
         return 1;
     }
-    status = run(c, &cfg, &w);
+    status_init(&st, cfg.status_every_s);
+    status = run(c, &cfg, &w, &st);
     work_free(&w);
     canal_client_free(c);
     return status;

@@ -8,8 +8,8 @@ A mutants file (e.g. test/mutants.md) has one mutant per line:
 The original text must occur exactly once in canal.c (leading blanks are
 ignored; a literal \\n in either text stands for a line break, so a mutant
 that deletes a line can name its neighbour to be unique). For each mutant (or only those named on the command line) the
-script applies the change, builds test_unit, test_faults, test_noheap and
-test_client into build-mut/, runs them (bounded in time) and restores
+script applies the change, builds test_unit, test_faults, test_noheap,
+test_client and test_daemon into build-mut/, runs them (bounded in time) and restores
 canal.c (the byte sweeps of test_faults at CANAL_FAULT_SCALE=4 unless set,
 -O1). It prints one line per mutant: KILLED with the binaries and
 tests that failed, SURVIVED, or SKIPPED (original text not found once).
@@ -27,6 +27,7 @@ RUNS = [  # the guards are in test_faults: it kills most, so it runs first
     ("test_unit", [f"{B}/test_unit", f"{B}/fixtures"]),
     ("test_noheap", [f"{B}/test_noheap", f"{B}/fixtures"]),
     ("test_client", [f"{B}/test_client", B]),
+    ("test_daemon", [f"{B}/test_daemon", B]),
 ]
 LINE = re.compile(r"^\s*-\s+\*\*(M\d+)\*\*\s+(.*?):\s+`(.*)`\s+=>\s+`(.*?)`(.*)$")
 
@@ -78,7 +79,7 @@ def main():
                 continue
             open("canal.c", "w", encoding="utf-8").write(src.replace(orig.strip(), new.strip(), 1))
             b = subprocess.run(["make", "--no-print-directory", f"B={B}", "OPT=-O1 -g", f"{B}/test_unit", f"{B}/test_faults",
-                                f"{B}/test_noheap", f"{B}/test_client", f"{B}/fixtures/.stamp"],
+                                f"{B}/test_noheap", f"{B}/test_client", f"{B}/test_daemon", f"{B}/fixtures/.stamp"],
                                capture_output=True, text=True)
             if b.returncode != 0:
                 print(f"{mid} KILLED ({where}): does not build", flush=True)

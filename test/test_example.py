@@ -36,7 +36,7 @@ PYTHON = '/usr/bin/python3'
 SERVER = os.path.join(HERE, 'server', 'canal_server.py')
 USER, PASSWORD = 'canal', 'canal'
 RUN_TIMEOUT = 20.0          # seconds; no example run in these cases needs more than ~2
-EXAMPLE = PB_DIR = WORKDIR = None   # set by main() from the command line
+EXAMPLE = PB_DIR = WORKDIR = README_LOOP = None   # set by main() from the command line
 
 
 class CaseFailed(Exception):
@@ -405,6 +405,7 @@ def case_wrong_password():
     expect('auth failed for user:canal' in run.errtext(),
            'stderr lacks the server message: %s' % snippet(run.errtext()))
     expect(run.out == b'', 'stdout not empty: %s' % snippet(run.out))
+    expect('retrying' not in run.errtext(), 'a refused login was retried: %s' % snippet(run.errtext()))
 
 
 def bad_flag_case(flags):
@@ -493,30 +494,324 @@ def case_wide_row():
     check_json_lines(run.text(), want, t0, t1)
 
 
+def insert_script(n, value_len=0):
+    """n transactions of one INSERT into shop.t (id, v); with value_len, v of
+    row 1 is that many bytes (output bigger than a pipe's buffer)."""
+    cols = [{'name': 'id', 'mysql_type': 'bigint(20)', 'key': True},
+            {'name': 'v', 'mysql_type': 'longtext'}]
+    entries = []
+    for i in range(1, n + 1):
+        v = {'repeat': 'x', 'times': value_len} if value_len and i == 1 else 'v%d' % i
+        entries.append({'tx': [{'type': 'INSERT', 'schema': 'shop', 'table': 't',
+                                'columns': cols, 'rows': [{'after': [i, v]}]}]})
+    return {'entries': entries}
+
+
+def retry_delays(errtext):
+    return [int(x) for x in re.findall(r'retrying in (\d+) ms', errtext)]
+
+
 def case_close_during_get():
-    """The server hangs up on the second GET: exit 1, promptly, and say so."""
-    fault = {'on': 'GET', 'nth': 2, 'action': 'close'}
-    with start_script_server('close-get', {'faults': [fault]}, ['--sample']) as srv:
-        run = run_example(conn_args(srv, new_client_id()) + ['--timeout-ms', '200'], timeout=10)
-    expect_rc(run, 1)
+    """The server hangs up on the second GET: example says so, reconnects
+    after its pause, and the whole stream still comes out once, in order."""
+    script = dict(insert_script(4), faults=[{'on': 'GET', 'nth': 2, 'action': 'close'}])
+    with start_script_server('close-get', script) as srv:
+        t0 = now_ms()
+        run = run_example(conn_args(srv, new_client_id()) +
+                          ['--json', '--batch-size', '3', '--timeout-ms', '200',
+                           '--retry-min-ms', '50', '--exit-when-idle'], timeout=10)
+        t1 = now_ms()
+    expect_rc(run, 0)
     expect('server closed the connection' in run.errtext(),
            'stderr does not say the server closed the connection: %s' % snippet(run.errtext()))
-    expect(run.elapsed < 5.0, 'took %.1fs' % run.elapsed)
-    expect(run.text().startswith('batch 1: 20 entries\n'), 'first batch not printed: %s'
-           % snippet(run.text(), 100))
+    expect(retry_delays(run.errtext()) == [50], 'retries %s, want [50]' % retry_delays(run.errtext()))
+    check_json_lines(run.text(), reference_lines(cs.build_entries(script), 3), t0, t1)
 
 
 def case_read_timeout():
-    """A GET reply that stalls 5 s is given up after --read-timeout-ms 500."""
-    fault = {'on': 'GET', 'action': 'stall', 'ms': 5000}
-    with start_script_server('stall-get', {'faults': [fault]}, ['--sample']) as srv:
+    """A GET reply that stalls 5 s is given up after the read timeout; the
+    reconnect gets the batch, well before the stall would have ended."""
+    script = dict(insert_script(1), faults=[{'on': 'GET', 'action': 'stall', 'ms': 5000}])
+    with start_script_server('stall-get', script) as srv:
         run = run_example(conn_args(srv, new_client_id()) +
-                          ['--timeout-ms', '100', '--read-timeout-ms', '500'], timeout=10)
-    expect_rc(run, 1)
+                          ['--timeout-ms', '100', '--read-timeout-ms', '500',
+                           '--retry-min-ms', '50', '--exit-when-idle'], timeout=10)
+    expect_rc(run, 0)
     expect('timed out' in run.errtext(), 'stderr does not mention a timeout: %s'
            % snippet(run.errtext()))
-    expect(run.elapsed < 2.0, 'took %.1fs, want < 2s' % run.elapsed)
-    expect(run.out == b'', 'stdout not empty: %s' % snippet(run.out))
+    expect(run.elapsed < 4.0, 'took %.1fs, want < 4s' % run.elapsed)
+    expect(run.text().startswith('batch 1: 3 entries\n') and 'v=v1' in run.text(),
+           'batch not printed after the reconnect: %s' % snippet(run.text()))
+
+
+def case_backoff_grows_to_its_bound():
+    """Four failures in a row: pauses 100, 200, 400, 400 (doubling, capped by
+    --retry-max-ms); then the batch comes."""
+    script = dict(insert_script(1), faults=[{'on': 'GET', 'action': 'close', 'times': 4}])
+    cid = new_client_id()
+    with start_script_server('backoff', script) as srv:
+        run = run_example(conn_args(srv, cid) +
+                          ['--retry-min-ms', '100', '--retry-max-ms', '400',
+                           '--timeout-ms', '200', '--max-batches', '1'], timeout=10)
+        acked = srv.acked_batches(cid)
+    expect_rc(run, 0)
+    delays = retry_delays(run.errtext())
+    expect(delays == [100, 200, 400, 400], 'pauses %s, want [100, 200, 400, 400]' % delays)
+    expect(run.elapsed >= 1.0, 'took %.2fs, less than the pauses' % run.elapsed)
+    expect(acked == [1], 'acked %s, want [1]' % acked)
+
+
+def case_backoff_resets_after_success():
+    """A failure, a good batch, a failure: the second pause is the first
+    again, not its double."""
+    script = dict(insert_script(3), faults=[{'on': 'GET', 'nth': 2, 'action': 'close'},
+                                            {'on': 'GET', 'nth': 4, 'action': 'close'}])
+    with start_script_server('backoff-reset', script) as srv:
+        run = run_example(conn_args(srv, new_client_id()) +
+                          ['--retry-min-ms', '100', '--retry-max-ms', '10000', '--batch-size', '3',
+                           '--timeout-ms', '200', '--exit-when-idle'], timeout=10)
+    expect_rc(run, 0)
+    delays = retry_delays(run.errtext())
+    expect(delays == [100, 100], 'pauses %s, want [100, 100]' % delays)
+    heads = re.findall(r'^batch \d+: (\d+) entries', run.text(), re.M)
+    expect(heads == ['3', '3', '3'], 'batches %s, want three of 3 entries' % heads)
+
+
+def free_port():
+    import socket
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def case_server_down_at_start():
+    """Started before its server: example retries until the server is up."""
+    port = free_port()
+    cid = new_client_id()
+    p = subprocess.Popen([EXAMPLE, '--port', str(port), '--user', USER, '--password', PASSWORD,
+                          '--client-id', str(cid), '--retry-min-ms', '100', '--retry-max-ms', '200',
+                          '--timeout-ms', '200', '--exit-when-idle'],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(0.6)
+        with start_script_server('late', insert_script(1), ['--port', str(port)]):
+            out, err = p.communicate(timeout=10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    err = err.decode('utf-8', 'replace')
+    expect(p.returncode == 0, 'exit status %d; stderr %s' % (p.returncode, snippet(err)))
+    expect('refused' in err and len(retry_delays(err)) >= 2,
+           'no refused connects retried in stderr %s' % snippet(err))
+    expect(out.decode().startswith('batch 1: 3 entries\n'), 'no batch: %s' % snippet(out))
+
+
+def communicate(p, timeout=10):
+    try:
+        return p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise CaseFailed('example did not exit within %gs of the signal' % timeout)
+
+
+def wait_for_log(srv, prefix, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(ln.startswith(prefix) for ln in srv.log_lines()):
+            return
+        time.sleep(0.02)
+    raise CaseFailed('the server never logged %s' % prefix)
+
+
+def stop_signal_case(sig):
+    """SIGINT/SIGTERM while a GET waits on an idle server: exit 0 at once,
+    not when the server's 30 s wait ends."""
+    def case():
+        with start_script_server('idle-%d' % sig, {}) as srv:
+            p = subprocess.Popen([EXAMPLE] + conn_args(srv, new_client_id()) + ['--timeout-ms', '30000'],
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+            try:
+                wait_for_log(srv, 'GET ')
+                time.sleep(0.2)
+                t0 = time.monotonic()
+                p.send_signal(sig)
+                out, err = communicate(p)
+                took = time.monotonic() - t0
+            finally:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+        expect(p.returncode == 0, 'exit status %d; stderr %s'
+               % (p.returncode, snippet(err.decode('utf-8', 'replace'))))
+        expect(took < 1.0, 'exited %.2fs after the signal' % took)
+        expect(out == b'', 'stdout not empty: %s' % snippet(out))
+    return case
+
+
+def case_stop_finishes_batch_in_hand():
+    """SIGTERM, twice, while example is blocked writing a batch bigger than
+    the pipe: the batch is written whole and acked, then exit 0."""
+    big = 300000
+    cid = new_client_id()
+    with start_script_server('stop-write', insert_script(2, value_len=big)) as srv:
+        p = subprocess.Popen([EXAMPLE] + conn_args(srv, cid) + ['--batch-size', '3', '--timeout-ms', '30000'],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            wait_for_log(srv, 'GET ')
+            time.sleep(0.5)                     # example fills the pipe and blocks
+            # The first signal interrupts a write that has made progress (it
+            # returns short and stdio goes on); the second lands in a write
+            # that has not, which only SA_RESTART carries on.
+            p.send_signal(signal.SIGTERM)
+            time.sleep(0.3)
+            p.send_signal(signal.SIGTERM)
+            time.sleep(0.3)                     # delivered before the pipe is read
+            out, err = communicate(p)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        acked = srv.acked_batches(cid)
+    expect(p.returncode == 0, 'exit status %d; stderr %s'
+           % (p.returncode, snippet(err.decode('utf-8', 'replace'))))
+    text = out.decode('utf-8')
+    lines = text.split('\n')
+    expect(lines[0] == 'batch 1: 3 entries', 'output starts %s' % snippet(text, 80))
+    expect('v=' + 'x' * big + '\n' in text, 'the big value is not whole in the output')
+    expect(text.endswith('\n') and lines[-2].startswith('-- TRANSACTIONEND'),
+           'batch 1 not finished: ends %s' % snippet(text[-200:]))
+    expect('batch 2' not in text, 'went on after the signal: %s' % snippet(text[-300:]))
+    expect(acked == [1], 'acked %s, want [1]' % acked)
+
+
+def case_password_sources():
+    """The password from $CANAL_PASSWORD or --password-file logs in; a wrong
+    one is refused at once (no retries); the last flag wins; a missing file
+    is a command-line error."""
+    srv = sample_server()
+    base = ['--host', '127.0.0.1', '--port', str(srv.port), '--user', USER, '--exit-when-idle',
+            '--timeout-ms', '100']
+
+    def run_env(args, env_pw):
+        env = dict(os.environ)
+        env.pop('CANAL_PASSWORD', None)
+        if env_pw is not None:
+            env['CANAL_PASSWORD'] = env_pw
+        p = subprocess.run([EXAMPLE] + base + ['--client-id', str(new_client_id())] + args,
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=RUN_TIMEOUT, env=env)
+        return p.returncode, p.stdout, p.stderr.decode('utf-8', 'replace')
+
+    good, crlf = os.path.join(WORKDIR, 'pw'), os.path.join(WORKDIR, 'pw-crlf')
+    with open(good, 'w') as f:
+        f.write(PASSWORD + '\n')
+    with open(crlf, 'w', newline='') as f:
+        f.write(PASSWORD + '\r\nsecond line\n')
+    os.chmod(good, 0o600)
+    for what, args, env_pw, want in [
+            ('env', [], PASSWORD, 0),
+            ('wrong env', [], 'nope', 1),
+            ('file', ['--password-file', good], None, 0),
+            ('file with CRLF', ['--password-file', crlf], None, 0),
+            ('file over env', ['--password-file', good], 'nope', 0),
+            ('last flag wins', ['--password', 'nope', '--password-file', good], None, 0),
+            ('last flag wins, wrong', ['--password-file', good, '--password', 'nope'], None, 1),
+            ('no password', [], None, 1)]:
+        rc, out, err = run_env(args, env_pw)
+        expect(rc == want, '%s: exit %d, want %d; stderr %s' % (what, rc, want, snippet(err)))
+        if want == 0:
+            expect(out.startswith(b'batch 1: 20 entries\n'), '%s: no output' % what)
+        else:
+            expect('auth failed' in err and 'retrying' not in err,
+                   '%s: not a refused login given up at once: %s' % (what, snippet(err)))
+    rc, out, err = run_env(['--password-file', os.path.join(WORKDIR, 'no-such-file')], PASSWORD)
+    expect(rc == 2 and 'no-such-file' in err, 'missing file: exit %d, stderr %s' % (rc, snippet(err)))
+
+
+def case_status_line():
+    """--status-every 1: status lines on stderr, none on stdout, with the
+    batch and row counts, lag and position of the last entry served."""
+    srv = sample_server()
+    entries = cs.build_entries(cs.sample_script())
+    rows = 0
+    for raw in entries:
+        e = cs.EP.Entry.FromString(raw)
+        if e.entryType == cs.EP.ROWDATA:
+            rows += len(cs.EP.RowChange.FromString(e.storeValue).rowDatas)
+    last = cs.EP.Entry.FromString(entries[-1]).header
+    p = subprocess.Popen([EXAMPLE] + conn_args(srv, new_client_id()) +
+                         ['--status-every', '1', '--timeout-ms', '200', '--batch-size', '8'],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(2.6)
+        p.send_signal(signal.SIGTERM)
+        out, err = communicate(p)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    err = err.decode('utf-8', 'replace')
+    pat = re.compile(r'^example: status batches=(\d+) rows=(\d+) rows/s=[0-9.]+ bytes/s=[0-9]+ '
+                     r'lag_ms=(-?\d+) position=(\S+)$', re.M)
+    lines = pat.findall(err)
+    expect(p.returncode == 0, 'exit status %d' % p.returncode)
+    expect(len(lines) >= 2, '%d status lines in %s' % (len(lines), snippet(err)))
+    batches, nrows, lag, pos = lines[-1]
+    expect(batches == str((len(entries) + 7) // 8), 'batches=%s, want %d' % (batches, (len(entries) + 7) // 8))
+    expect(int(nrows) == rows, 'rows=%s, want %d' % (nrows, rows))
+    expect(pos == '%s:%d' % (last.logfileName, last.logfileOffset), 'position %s' % pos)
+    lag_want = now_ms() - last.executeTime
+    expect(abs(int(lag) - lag_want) < 10000, 'lag_ms %s, want about %d' % (lag, lag_want))
+    expect(b'status' not in out, 'a status line on stdout')
+
+
+def readme_run(srv, timeout=10):
+    env = dict(os.environ, CANAL_PASSWORD=PASSWORD)
+    return subprocess.Popen([README_LOOP, str(srv.port)], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+
+
+def case_readme_loop_never_acks_bad_batch():
+    """The README's loop on a batch whose last entry holds invalid UTF-8
+    (its GET takes the whole stream): the rows before it may be printed, but
+    the batch is never acked, and the loop stops rather than spin on it."""
+    script = bad_utf8_script()
+    with start_script_server('readme-bad', script) as srv:
+        p = readme_run(srv)
+        try:
+            out, err = p.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+        acked = srv.acked_batches(1001)
+    err = err.decode('utf-8', 'replace')
+    expect(acked == [], 'server log shows CLIENTACK for batches %s, want none' % acked)
+    expect(p.returncode == 1, 'exit status %s; stderr %s' % (p.returncode, snippet(err)))
+    expect(re.search(r'invalid UTF-8', err, re.I), 'stderr does not name the error: %s' % snippet(err))
+    expect(out.decode('utf-8', 'replace') == 'shop.orders INSERT id=1\nshop.orders INSERT note=ok\n',
+           'stdout %s' % snippet(out))
+
+
+def case_readme_loop_flushes_before_ack():
+    """The README's loop killed (SIGKILL: no exit handlers) once the server
+    has its ack: the rows of the acked batch are already on stdout."""
+    with start_script_server('readme-flush', insert_script(1)) as srv:
+        p = readme_run(srv)
+        try:
+            deadline = time.monotonic() + 10
+            while not srv.acked_batches(1001) and time.monotonic() < deadline and p.poll() is None:
+                time.sleep(0.05)
+            p.kill()
+            out, err = p.communicate(timeout=5)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        acked = srv.acked_batches(1001)
+    expect(acked == [1], 'acked %s, want [1]; stderr %s' % (acked, snippet(err)))
+    expect(out == b'shop.t INSERT id=1\nshop.t INSERT v=v1\n', 'stdout %s' % snippet(out))
 
 
 CASES = [
@@ -534,19 +829,30 @@ CASES = [
     ('a 40,000-column row (--json)', case_wide_row),
     ('--filter shop\\.users (--json)', filter_case(r'shop\.users', ('users',))),
     ('--filter with two regexes, one with {m,n}', filter_case(r'nope\.x,SHOP\.ORD[a-z]{2,8}', ('orders',))),
-    ('server closes during GET', case_close_during_get),
-    ('read timeout on a stalled GET', case_read_timeout),
+    ('server closes during GET: reconnect, stream whole', case_close_during_get),
+    ('read timeout on a stalled GET: reconnect', case_read_timeout),
+    ('backoff doubles up to --retry-max-ms', case_backoff_grows_to_its_bound),
+    ('backoff starts over after a success', case_backoff_resets_after_success),
+    ('server down at start: retried until up', case_server_down_at_start),
+    ('SIGTERM during an idle GET: exit 0 at once', stop_signal_case(signal.SIGTERM)),
+    ('SIGINT during an idle GET: exit 0 at once', stop_signal_case(signal.SIGINT)),
+    ('SIGTERM while writing: the batch is finished and acked', case_stop_finishes_batch_in_hand),
+    ('password from env, file, flags', case_password_sources),
+    ('--status-every: status lines on stderr', case_status_line),
+    ('README loop: a malformed batch is never acked', case_readme_loop_never_acks_bad_batch),
+    ('README loop: output flushed before the ack', case_readme_loop_flushes_before_ack),
 ]
 
 
 def main():
-    global EXAMPLE, PB_DIR, WORKDIR
+    global EXAMPLE, PB_DIR, WORKDIR, README_LOOP
     if len(sys.argv) != 3:
         sys.stderr.write('usage: test_example.py EXAMPLE BUILD_DIR\n')
         return 2
     EXAMPLE = os.path.abspath(sys.argv[1])
     build = os.path.abspath(sys.argv[2])
     PB_DIR = os.path.join(build, 'pb_py')
+    README_LOOP = os.path.join(build, 'readme_loop')   # the README's first C block, built by make
     WORKDIR = os.path.join(build, 'tmp', 'example-%d' % os.getpid())
     os.makedirs(WORKDIR, exist_ok=True)
     # A SIGTERM (e.g. from a CI timeout) unwinds through the finally below,
@@ -557,7 +863,10 @@ def main():
 
     passed = failed = 0
     try:
+        only = os.environ.get('EXAMPLE_CASES')   # a substring: run only the cases it names
         for name, case in CASES:
+            if only and only not in name:
+                continue
             try:
                 case()
             except CaseFailed as e:

@@ -175,11 +175,12 @@ static void h_free(void *ud, void *ptr) {
     free(b);
 }
 
-static canal_client *hooked_client(hooks *h, int read_timeout_ms) {
+static canal_client *hooked_client(hooks *h, int read_timeout_ms, int call_timeout_ms) {
     canal_options o;
     canal_options_init(&o);
     o.malloc_fn = h_malloc, o.realloc_fn = h_realloc, o.free_fn = h_free, o.alloc_ud = h;
     o.read_timeout_ms = read_timeout_ms;
+    o.call_timeout_ms = call_timeout_ms;
     o.rollback_on_connect = false;
     return canal_client_new(&o);
 }
@@ -200,7 +201,7 @@ static void finish(canal_client *c, peer *p) {
 #define BOUND(n) (16L * (long)(n) + MB)
 static void test_memory_million_empty_entries(void) {
     hooks h = {0};
-    canal_client *c = hooked_client(&h, 10000);
+    canal_client *c = hooked_client(&h, 10000, 0);
     REQUIRE(c != NULL);
     pbw m = {0};
     w_vi(&m, 1, 1);
@@ -224,7 +225,7 @@ static void test_memory_million_empty_entries(void) {
  * the next connect starts over). */
 static void test_get_refuses_freak_batch(void) {
     hooks h = {0};
-    canal_client *c = hooked_client(&h, 10000);
+    canal_client *c = hooked_client(&h, 10000, 0);
     REQUIRE(c != NULL);
     pbw s = {0}, m = {0};
     w_login(&s);
@@ -251,7 +252,7 @@ static void test_get_refuses_freak_batch(void) {
 /* The row amplifier: a RowChange of a million empty columns. */
 static void test_memory_million_empty_columns(void) {
     hooks h = {0};
-    canal_client *c = hooked_client(&h, 10000);
+    canal_client *c = hooked_client(&h, 10000, 0);
     REQUIRE(c != NULL);
     pbw row = {0}, rcb = {0};
     for (int i = 0; i < 1000000; i++) w_bytes(&row, "\x12\x00", 2);
@@ -343,7 +344,7 @@ static void test_memory_caller_budget(void) {
  * client must not set aside the whole length before the bytes come. */
 static void test_frame_buffer_grows_as_bytes_arrive(void) {
     hooks h = {0};
-    canal_client *c = hooked_client(&h, 300);
+    canal_client *c = hooked_client(&h, 300, 0);
     REQUIRE(c != NULL);
     pbw s = {0};
     w_login(&s);
@@ -365,7 +366,7 @@ static void test_frame_buffer_grows_as_bytes_arrive(void) {
  * memory back (a high-water mark that shrinks), for batches and rows. */
 static void test_memory_given_back_after_freak_batch(void) {
     hooks h = {0};
-    canal_client *c = hooked_client(&h, 10000);
+    canal_client *c = hooked_client(&h, 10000, 0);
     REQUIRE(c != NULL);
     pbw s = {0}, big = {0}, small = {0}, e = {0};
     w_login(&s);
@@ -454,11 +455,11 @@ static void test_noheap_trim_keeps_a_buffer(void) {
 
 /* ------------------------------------------------------------ time */
 
-/* A batch that arrived within the deadline, whose decoding (here: a slow
- * allocation for its entries) ends past it, must not come back CANAL_OK. */
+/* A batch that arrived within the call bound (call_timeout_ms), whose decoding (a slow
+ * allocation for its entries here) ends past it, must not come back CANAL_OK. */
 static void test_decoding_counts_against_the_deadline(void) {
     hooks h = {0};
-    canal_client *c = hooked_client(&h, 200);
+    canal_client *c = hooked_client(&h, 200, 200);
     REQUIRE(c != NULL);
     pbw s = {0}, b = {0}, e = {0};
     w_login(&s);
@@ -476,7 +477,7 @@ static void test_decoding_counts_against_the_deadline(void) {
     int rc = canal_get(c, 5000, -1, &m);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-    fprintf(stderr, "  get with a 400 ms allocation and a 200 ms read timeout: %s after %ld ms\n",
+    fprintf(stderr, "  get with a 400 ms allocation and a 200 ms call bound: %s after %ld ms\n",
             canal_strerror(rc), ms);
     CHECK(h.slow_ms == 0); /* the slow allocation happened */
     CHECK(rc == CANAL_ETIMEOUT);

@@ -672,7 +672,7 @@ static void test_requests_variants(void) {
     const canal_message *m;
     CHECK(canal_get(c, 0, -5, &m) == CANAL_OK);
     CHECK(m && m->batch_id == -1 && m->n_entries == 0);
-    CHECK(canal_ack(c, -1) == CANAL_EINVAL); /* never ack an empty batch */
+    CHECK(canal_ack(c, -1) == CANAL_OK); /* an empty batch: a no-op, no frame below */
     canal_client_free(c);
     size_t sn = peer_finish(&p, sent, sizeof sent);
     const uint8_t *body[8];
@@ -911,17 +911,37 @@ static void test_max_frame_before_allocation(void) {
     canal_client_free(c);
 }
 
-static void test_read_timeout_is_a_deadline(void) {
-    /* a handshake dripped slower than the deadline allows */
+/* read_timeout_ms is the longest silence: a handshake dripped a byte every
+ * 60 ms (1.14 s in all) arrives with a read timeout of 300 ms, and the
+ * silence after it (no auth Ack) ends the call 300 ms later.
+ * call_timeout_ms bounds the whole call: the same drip fails at 300 ms. */
+static void test_read_timeout_is_silence(void) {
     uint8_t script[64];
     size_t n = unhex(HS_0102, script, sizeof script);
-    peer p = peer_start(script, n, 1, 60000, PEER_KEEP); /* 60 ms per byte: 1.2 s */
+    peer p = peer_start(script, n, 1, 60000, PEER_KEEP); /* then silence: no auth Ack */
     canal_client *c = new_client(NULL, NULL, 300);
     int64_t t0 = now_ms();
     CHECK(canal_connect_fd(c, p.fd) == CANAL_ETIMEOUT);
     int64_t took = now_ms() - t0;
+    CHECK(took >= 1140 + 290 && took < 1140 + 800);
+    CHECK_CONTAINS(canal_errstr(c), "timed out after 300 ms without data (read_timeout_ms)");
+    CHECK_CONTAINS(canal_errstr(c), "authentication");
+    CHECK(!canal_is_connected(c));
+    canal_client_free(c);
+    peer_finish(&p, script, sizeof script);
+
+    p = peer_start(script, n, 1, 60000, PEER_KEEP);
+    canal_options o;
+    canal_options_init(&o);
+    o.read_timeout_ms = 300;
+    o.call_timeout_ms = 300;
+    c = canal_client_new(&o);
+    t0 = now_ms();
+    CHECK(canal_connect_fd(c, p.fd) == CANAL_ETIMEOUT);
+    took = now_ms() - t0;
     CHECK(took >= 290 && took < 600);
-    CHECK_CONTAINS(canal_errstr(c), "timed out after 300 ms");
+    CHECK_CONTAINS(canal_errstr(c), "timed out after 300 ms (call_timeout_ms)");
+    CHECK_CONTAINS(canal_errstr(c), "handshake");
     CHECK(!canal_is_connected(c));
     canal_client_free(c);
     peer_finish(&p, script, sizeof script);
@@ -1102,7 +1122,7 @@ int main(int argc, char **argv) {
     RUN(test_frames_header_split);
     RUN(test_eof_and_bad_lengths);
     RUN(test_max_frame_before_allocation);
-    RUN(test_read_timeout_is_a_deadline);
+    RUN(test_read_timeout_is_silence);
     RUN(test_eintr_keeps_deadline);
     RUN(test_auth_refused);
     RUN(test_unsolicited_error_after_ack);
