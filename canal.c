@@ -170,36 +170,49 @@ static const char *scan_servers(const char *list, int dflt_port, char *names, se
     return NULL;
 }
 
-static const char *check_options(const canal_options *o) {
+/* Why the options are invalid, naming the bad value, into why[cap]; false
+ * when they are fine. */
+static bool check_options(const canal_options *o, char *why, size_t cap) {
+#define BAD(...) return snprintf(why, cap, __VA_ARGS__), true
     size_t n;
     const char *bad;
-    if (!o->host || !*o->host) return "options: host is NULL or empty";
-    if (o->port < 1 || o->port > 65535) return "options: port must be 1..65535";
-    if ((bad = scan_servers(o->host, o->port, NULL, NULL, &n)) != NULL) return bad;
-    if (o->retry_times < 0) return "options: retry_times must be >= 0";
-    if (o->retry_interval_ms < 0) return "options: retry_interval_ms must be >= 0";
-    if (!o->destination || !*o->destination) return "options: destination is NULL or empty";
+    if (!o->host || !*o->host) BAD("options: host is %s", o->host ? "empty" : "NULL");
+    if (o->port < 1 || o->port > 65535) BAD("options: port must be 1..65535 (got %d)", o->port);
+    if ((bad = scan_servers(o->host, o->port, NULL, NULL, &n)) != NULL)
+        BAD("%s (in \"%.64s\"%s)", bad, o->host, strlen(o->host) > 64 ? "..." : "");
+    if (o->retry_times < 0) BAD("options: retry_times must be >= 0 (got %d)", o->retry_times);
+    if (o->retry_interval_ms < 0)
+        BAD("options: retry_interval_ms must be >= 0 (got %d)", o->retry_interval_ms);
+    if (!o->destination || !*o->destination)
+        BAD("options: destination is %s", o->destination ? "empty" : "NULL");
     if (o->client_id < -32768 || o->client_id > 32767)
-        return "options: client_id must fit a Java short (-32768..32767)";
-    if (o->connect_timeout_ms <= 0) return "options: connect_timeout_ms must be > 0";
-    if (o->read_timeout_ms <= 0) return "options: read_timeout_ms must be > 0";
-    if (o->call_timeout_ms < 0) return "options: call_timeout_ms must be >= 0 (0: no bound)";
+        BAD("options: client_id must fit a Java short (-32768..32767) (got %d)", o->client_id);
+    if (o->connect_timeout_ms <= 0)
+        BAD("options: connect_timeout_ms must be > 0 (got %d)", o->connect_timeout_ms);
+    if (o->read_timeout_ms <= 0)
+        BAD("options: read_timeout_ms must be > 0 (got %d)", o->read_timeout_ms);
+    if (o->call_timeout_ms < 0)
+        BAD("options: call_timeout_ms must be >= 0 (0: no bound) (got %d)", o->call_timeout_ms);
     if (o->keepalive_idle_s < 0 || o->keepalive_idle_s > 32767)
-        return "options: keepalive_idle_s must be 0..32767 (0: off)";
+        BAD("options: keepalive_idle_s must be 0..32767 (0: off) (got %d)", o->keepalive_idle_s);
     if (o->keepalive_interval_s < 0 || o->keepalive_interval_s > 32767 ||
         (o->keepalive_idle_s > 0 && o->keepalive_interval_s == 0))
-        return "options: keepalive_interval_s must be 1..32767 (0 only with keepalive off)";
+        BAD("options: keepalive_interval_s must be 1..32767 (0 only with keepalive off) (got %d)",
+            o->keepalive_interval_s);
     if (o->keepalive_count < 0 || o->keepalive_count > 127 ||
         (o->keepalive_idle_s > 0 && o->keepalive_count == 0))
-        return "options: keepalive_count must be 1..127 (0 only with keepalive off)";
+        BAD("options: keepalive_count must be 1..127 (0 only with keepalive off) (got %d)",
+            o->keepalive_count);
     if (o->interrupt_fd < -1 || (o->interrupt_fd >= 0 && fcntl(o->interrupt_fd, F_GETFD) < 0))
-        return "options: interrupt_fd is not an open descriptor (-1: none)";
+        BAD("options: interrupt_fd is not an open descriptor (-1: none) (got %d)", o->interrupt_fd);
     if (o->max_frame < 16 || o->max_frame > 0x7fffffffu)
-        return "options: max_frame must be 16..2147483647";
+        BAD("options: max_frame must be 16..2147483647 (got %zu)", o->max_frame);
     if (!!o->malloc_fn + !!o->realloc_fn + !!o->free_fn != 0 &&
         !(o->malloc_fn && o->realloc_fn && o->free_fn))
-        return "options: set malloc_fn, realloc_fn and free_fn together";
-    return NULL;
+        BAD("options: set malloc_fn, realloc_fn and free_fn together (got %d of 3)",
+            !!o->malloc_fn + !!o->realloc_fn + !!o->free_fn);
+#undef BAD
+    return false;
 }
 
 /* A growable array. Elements are addressed by index while a decode runs
@@ -302,7 +315,8 @@ struct canal_client {
     bool in_pool;       /* no-heap mode: hooks above are the pool's */
     bool has_password;
     uint8_t stage1[20]; /* SHA-1(password); the clear text is never kept */
-    const char *bad_options; /* why the options are invalid: every network call fails with it */
+    char bad_options[160]; /* why the options are invalid (empty: they are not);
+                            * every network call fails with it */
 
     struct conn conn;
     struct session sess;
@@ -2385,7 +2399,7 @@ static int start_session(canal_client *c) {
 /* Common entry checks for calls that need a live connection. */
 static int need_conn(canal_client *c, const char *what) {
     start_call(c);
-    if (c->bad_options) return set_error(c, CANAL_EINVAL, "%s", c->bad_options);
+    if (c->bad_options[0]) return set_error(c, CANAL_EINVAL, "%s", c->bad_options);
     if (c->conn.fd < 0)
         return set_error(c, CANAL_ESTATE, "%s: not connected (call canal_connect)", what);
     return CANAL_OK;
@@ -2591,7 +2605,7 @@ canal_client *canal_client_new(const canal_options *opt) {
     c->in_pool = opt->heap != NULL;
     c->validate_utf8 = opt->validate_utf8; /* decoding works even with bad options */
     c->batch.msg.batch_id = -1;
-    if ((c->bad_options = check_options(opt)) != NULL) {
+    if (check_options(opt, c->bad_options, sizeof c->bad_options)) {
         /* Keep the client so the reason can be read; every call repeats it. */
         set_error(c, CANAL_EINVAL, "%s", c->bad_options);
         return c;
@@ -2626,7 +2640,7 @@ int canal_connect(canal_client *c) {
     if (!c) return CANAL_EINVAL;
     canal_disconnect(c);
     start_call(c);
-    if (c->bad_options) return set_error(c, CANAL_EINVAL, "%s", c->bad_options);
+    if (c->bad_options[0]) return set_error(c, CANAL_EINVAL, "%s", c->bad_options);
     int rc = check_interrupt(c, "connect");
     if (rc < 0) return rc;
     /* Over a list, the next server each time, as Java's cluster connector. */
@@ -2654,7 +2668,7 @@ int canal_connect(canal_client *c) {
 int canal_set_servers(canal_client *c, const char *servers) {
     if (!c) return CANAL_EINVAL;
     clear_error(c);
-    if (c->bad_options) return set_error(c, CANAL_EINVAL, "%s", c->bad_options);
+    if (c->bad_options[0]) return set_error(c, CANAL_EINVAL, "%s", c->bad_options);
     size_t n;
     const char *bad = !servers || !*servers ? "set_servers: the list is NULL or empty"
                                             : scan_servers(servers, 11111, NULL, NULL, &n);
@@ -2681,7 +2695,7 @@ int canal_connect_fd(canal_client *c, int fd) {
                          "connect_fd: descriptor %d is this client's live connection", fd);
     canal_disconnect(c);
     start_call(c);
-    if (c->bad_options) {
+    if (c->bad_options[0]) {
         close(fd);
         return set_error(c, CANAL_EINVAL, "%s", c->bad_options);
     }

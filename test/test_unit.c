@@ -220,6 +220,17 @@ static void test_options_validation(void) {
     CHECK_CONTAINS(canal_errstr(c), "client_id");
     CHECK(canal_connect(c) == CANAL_EINVAL);
     CHECK_CONTAINS(canal_errstr(c), "Java short");
+    CHECK_CONTAINS(canal_errstr(c), "(got 40000)"); /* the bad value is named */
+    canal_client_free(c);
+    canal_options_init(&o);
+    o.max_frame = 8;
+    c = canal_client_new(&o);
+    CHECK_CONTAINS(canal_errstr(c), "max_frame must be 16..2147483647 (got 8)");
+    canal_client_free(c);
+    canal_options_init(&o);
+    o.host = "h1:11111,h2:99999";
+    c = canal_client_new(&o);
+    CHECK_CONTAINS(canal_errstr(c), "(in \"h1:11111,h2:99999\")");
     canal_client_free(c);
     canal_options_init(&o);
     o.destination = "";
