@@ -9,7 +9,8 @@
  *
  *   cuts        the session cut after every byte offset: exactly the call
  *               that needs the missing bytes fails (EIO), the ones after it
- *               fail with ESTATE, nothing leaks
+ *               fail with ESTATE, nothing leaks; one GET at a time and three
+ *               in flight
  *   corrupt     every byte of the session XOR 0xff, then +1: every call ends
  *               within the read timeout with OK or an error code, and the
  *               same client then completes a clean session
@@ -362,7 +363,9 @@ static bool valid_code(int rc) { return rc <= 0 && rc >= CANAL_ENOMEM; }
 
 /* ------------------------------------------------------------ (a) cuts */
 
-static void test_cut_after_every_byte(void) {
+/* The same with `depth` GETs in flight (canal_options.get_pipeline): the
+ * replies are read by the same calls, so the same call fails. */
+static void cut_after_every_byte(int depth) {
     REQUIRE(sess_n > 0);
     static heap_stats h;
     int fds0 = count_fds(), bad = 0;
@@ -370,6 +373,7 @@ static void test_cut_after_every_byte(void) {
     for (size_t cut = 0; cut <= sess_n; cut++) {
         memset(&h, 0, sizeof h);
         canal_options o = opts(&h, 2000);
+        o.get_pipeline = depth;
         canal_client *c = canal_client_new(&o);
         REQUIRE(c != NULL);
         int cfd, sfd = prewritten(sess, cut, true, &cfd);
@@ -388,9 +392,9 @@ static void test_cut_after_every_byte(void) {
             int want = i < fail ? CANAL_OK : i == fail ? CANAL_EIO : CANAL_ESTATE;
             if (r.rc[i] != want) {
                 if (bad < 5)
-                    fprintf(stderr, "  cut at %zu: %s returned %s, expected %s (%s)\n", cut,
-                            call_name[i], canal_strerror(r.rc[i]), canal_strerror(want),
-                            canal_errstr(c));
+                    fprintf(stderr, "  depth %d, cut at %zu: %s returned %s, expected %s (%s)\n",
+                            depth, cut, call_name[i], canal_strerror(r.rc[i]),
+                            canal_strerror(want), canal_errstr(c));
                 ok = false;
             }
         }
@@ -409,7 +413,13 @@ static void test_cut_after_every_byte(void) {
     }
     CHECK(bad == 0);
     CHECK(count_fds() == fds0);
-    printf("  cuts: %zu sessions (every offset 0..%zu), %d wrong\n", cuts, sess_n, bad);
+    printf("  cuts, %d GET%s in flight: %zu sessions (every offset 0..%zu), %d wrong\n", depth,
+           depth > 1 ? "s" : "", cuts, sess_n, bad);
+}
+
+static void test_cut_after_every_byte(void) {
+    cut_after_every_byte(1);
+    cut_after_every_byte(3);
 }
 
 /* ------------------------------------------------------------ (b) corruption */
