@@ -46,7 +46,8 @@ define apt_install
 	fi
 endef
 
-DEB_PKGS := nanopb libnanopb-dev protobuf-compiler python3-protobuf valgrind clang libclang-rt-14-dev
+DEB_PKGS := nanopb libnanopb-dev protobuf-compiler python3-protobuf valgrind clang libclang-rt-14-dev \
+            cmake pkg-config
 deps:
 	$(call apt_install,$(DEB_PKGS))
 
@@ -61,7 +62,7 @@ pb:
 	cd pb && nanopb_generator.py -q -I ../proto -I . -D . ../proto/EntryProtocol.proto
 
 clean:
-	rm -rf build build-*
+	rm -rf build build-* dist
 
 # ---------------------------------------------------------------- tests
 $(B)/fixtures/.stamp: test/fixtures/rowchanges.txt test/mkfixtures.py proto/EntryProtocol.proto proto/CanalProtocol.proto | $(B)
@@ -96,11 +97,20 @@ SUITE = "$(PYTHON) test/server/selftest.py" \
         "$(1)/test_flat" \
         "$(PYTHON) test/test_flat.py $(1)/test_flat $(1)"
 
+# The suite again on nanopb's sources compiled in (NANOPB_DIR), once per
+# nanopb configuration: gcc only, no valgrind (the default build has those).
+NANOPB_CONFIGS := buffer-only:-DPB_BUFFER_ONLY field-32bit:-DPB_FIELD_32BIT
+NANOPB_SUITE = $(foreach c,$(NANOPB_CONFIGS),$(foreach b,build-nanopb-$(word 1,$(subst :, ,$(c))), \
+        "$(b)/test_unit $(b)/fixtures" "$(b)/test_client $(b)" "$(b)/test_noheap $(b)/fixtures" \
+        "$(b)/test_faults $(b)/fixtures" "$(PYTHON) test/test_example.py $(b)/example $(b)"))
+
 # The whole suite: gcc build, clang ASan+UBSan build, valgrind, fuzz smoke
-# runs; one total line.
+# runs, the nanopb configurations, build and distribution checks; one total line.
 test: deps
-	$(MAKE) --no-print-directory B=build all fuzz-build
+	$(MAKE) --no-print-directory B=build all fuzz-build nanopb-src
 	$(MAKE) --no-print-directory B=build-asan CC=clang OPT="$(SAN_OPT)" all
+	$(foreach c,$(NANOPB_CONFIGS),$(MAKE) --no-print-directory B=build-nanopb-$(word 1,$(subst :, ,$(c))) \
+	  NANOPB_DIR=build/nanopb-src NANOPB_DEFS=$(word 2,$(subst :, ,$(c))) all &&) true
 	test/run_tests.sh $(call SUITE,build) \
 	  "$(PYTHON) test/test_example.py build/example build" \
 	  "build-asan/test_unit build/fixtures" \
@@ -114,7 +124,9 @@ test: deps
 	  "$(VALGRIND) build/test_faults build/fixtures" \
 	  "$(VALGRIND) build/test_flat" \
 	  "sh fuzz/run.sh build smoke 5000" \
-	  "sh test/check_build.sh build"
+	  $(NANOPB_SUITE) \
+	  "sh test/check_build.sh build build/nanopb-src" \
+	  "sh test/check_dist.sh build"
 
 # Only the sanitizer run, for a quick check while working.
 check: deps
@@ -142,6 +154,7 @@ demo: deps
 include bench/bench.mk
 include bench/e2e.mk
 include fuzz/fuzz.mk
+include tools/dist.mk
 
 # make bench [ROWS=500000]: every figure of the performance issue in one run.
 VENDORED := build-vendored

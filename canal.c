@@ -2,6 +2,18 @@
  * canal.c - canal-c, a small blocking client for Alibaba Canal.
  * The contract is canal.h; the wire protocol is shared/spec/PROTOCOL.md
  * (section numbers in comments below point there).
+ *
+ * How to read this file: it is a house of rooms, each a numbered section
+ * under a banner, and each uses only the rooms above it, so it reads top to
+ * bottom with no forward declaration. The client struct comes first (what
+ * belongs to the connection, the session and the current batch), then the
+ * one error path and memory; the network goes up from transport (bytes),
+ * framing (one frame) and the wire codec (protobuf fields) to packets (one
+ * request or reply); the message model and row changes turn bytes into the
+ * structs of canal.h; the session ties a conversation with the server
+ * together. The calls on a client come last. The hot paths (utf8_valid,
+ * decode_header, decode_column) are long on purpose: splitting them costs
+ * speed that bench/ measures.
  */
 #if !defined(_POSIX_C_SOURCE) || _POSIX_C_SOURCE < 200809L
 #undef _POSIX_C_SOURCE
@@ -30,6 +42,11 @@
 #include <pb_decode.h>
 #include <pb_encode.h>
 
+/* Batch ids, offsets and enums are 64-bit fields (canal.h, "nanopb"). */
+#ifdef PB_WITHOUT_64BIT
+#error "canal-c needs nanopb with 64-bit fields: build without PB_WITHOUT_64BIT"
+#endif
+
 #include "pb/CanalProtocol.pb.h"
 #include "pb/EntryProtocol.pb.h"
 
@@ -37,12 +54,53 @@
 #define MSG_NOSIGNAL 0 /* platforms without it set SO_NOSIGPIPE instead */
 #endif
 
+/* ------------------------------------------------------------ 1. configuration and the client */
+
+/* The options a client keeps, its defaults and checks, and the client
+ * itself: what belongs to the connection, the session and the current
+ * batch, each in a struct of its own. */
+
 /* Size of the receive buffer before the first frame needs more. */
 #define CANAL_INITIAL_RBUF 16384
+
 /* How much of a server error message canal_errstr keeps. */
 #define CANAL_ERRSTR_SIZE 512
 
-/* ------------------------------------------------------------ client state */
+/* How many unanswered acks and rollbacks are remembered one by one, to name
+ * the one a later error Ack refuses; beyond that they are only counted. */
+#define CANAL_MAX_PENDING 8
+
+void canal_options_init(canal_options *o) {
+    if (!o) return;
+    memset(o, 0, sizeof *o);
+    o->host = "127.0.0.1";
+    o->port = 11111;
+    o->destination = "example";
+    o->client_id = 1001;
+    o->filter = "";
+    o->connect_timeout_ms = 10000;
+    o->read_timeout_ms = 60000;
+    o->idle_timeout_ms = 3600000;
+    o->max_frame = CANAL_DEFAULT_MAX_FRAME;
+    o->rollback_on_connect = true;
+    o->validate_utf8 = true;
+}
+
+static const char *check_options(const canal_options *o) {
+    if (!o->host || !*o->host) return "options: host is NULL or empty";
+    if (o->port < 1 || o->port > 65535) return "options: port must be 1..65535";
+    if (!o->destination || !*o->destination) return "options: destination is NULL or empty";
+    if (o->client_id < -32768 || o->client_id > 32767)
+        return "options: client_id must fit a Java short (-32768..32767)";
+    if (o->connect_timeout_ms <= 0) return "options: connect_timeout_ms must be > 0";
+    if (o->read_timeout_ms <= 0) return "options: read_timeout_ms must be > 0";
+    if (o->max_frame < 16 || o->max_frame > 0x7fffffffu)
+        return "options: max_frame must be 16..2147483647";
+    if (!!o->malloc_fn + !!o->realloc_fn + !!o->free_fn != 0 &&
+        !(o->malloc_fn && o->realloc_fn && o->free_fn))
+        return "options: set malloc_fn, realloc_fn and free_fn together";
+    return NULL;
+}
 
 /* A growable array. Elements are addressed by index while a decode runs
  * (the array may move), and by pointer only once it is finished. */
@@ -51,23 +109,63 @@ typedef struct vec {
     size_t n, cap;
 } vec;
 
-/* Where a row's columns and props sit in the vectors while decoding. */
-typedef struct row_ix {
-    size_t b0, nb, a0, na, p0, np;
-} row_ix;
-
-/* A column whose props must be pointed at once the pairs vector is final. */
-typedef struct col_fix {
-    int after;
-    size_t col, p0;
-} col_fix;
-
 /* A decoded string arena: one block reserved up front to an upper bound, so
  * the pointers handed out never move (see copy_bytes). */
 typedef struct arena {
     char *p, *end, *base;
     size_t cap;
 } arena;
+
+/* Where the subscription stands; a reconnect restores SUB_ON. */
+enum sub_state {
+    SUB_NEVER, /* no subscribe yet on this client */
+    SUB_ON,    /* subscribed: restored on reconnect */
+    SUB_OFF    /* canal_unsubscribe ran since the last subscribe */
+};
+
+/* An ack or rollback sent that the server has not answered: it only
+ * answers those it refuses (§5.1). */
+typedef struct pending_op {
+    char kind; /* 'a' ack, 'r' rollback, 'c' the rollback sent on connect */
+    int64_t id;
+} pending_op;
+
+/* The connection: the socket and its buffers. It ends with close_fd. */
+struct conn {
+    int fd;
+    uint8_t *rbuf;          /* frames received: the current one, then bytes read ahead */
+    size_t rcap, rpos, rlen;
+    uint8_t *wbuf;          /* the request being sent */
+    size_t wcap;
+    int64_t deadline;       /* of the public call running: read_timeout_ms from its start */
+};
+
+/* The session: what a reconnect restores, and what the server owes. */
+struct session {
+    enum sub_state state;
+    char *filter;           /* the last subscribed filter, for reconnects */
+    vec outstanding;        /* int64_t batch ids received, not yet acked */
+    /* Acks and rollbacks sent since the last reply: the first
+     * CANAL_MAX_PENDING one by one, and how many in all. */
+    pending_op pending[CANAL_MAX_PENDING];
+    int n_pending;
+};
+
+/* The current batch: the decoded message and the bytes its views point
+ * into, and the last row change decoded from it; the vectors and arenas
+ * are kept from batch to batch, so a steady stream does not allocate. */
+struct batch {
+    canal_message msg;
+    const uint8_t *msg_buf;
+    size_t msg_len;
+    vec entries;   /* canal_entry */
+    vec hdr_views; /* canal_bytes: each entry's header, between the two passes */
+    vec hdr_pairs;
+    arena hdr_str;
+    vec cols_before, cols_after, rows, row_ixs, fixes;
+    vec col_pairs, row_pairs, rc_pairs;
+    arena rc_str;
+};
 
 struct canal_client {
     /* options, copied */
@@ -86,73 +184,26 @@ struct canal_client {
     bool in_pool;       /* no-heap mode: hooks above are the pool's */
     bool has_password;
     uint8_t stage1[20]; /* SHA-1(password); the clear text is never kept */
-    int bad_options;    /* an invalid option: every network call fails with it */
-    char bad_options_msg[128];
+    const char *bad_options; /* why the options are invalid: every network call fails with it */
 
-    /* connection */
-    int fd;
-    bool subscribed;
-    char *filter;           /* the last subscribed filter, for reconnects */
-    vec outstanding;        /* int64_t batch ids received, not yet acked */
-    /* Acks and rollbacks sent since the last reply, which the server
-     * only answers when it refuses them: kind and batch id of the first
-     * CANAL_MAX_PENDING, and how many in all. */
-    struct pending_op {
-        char kind; /* 'a' ack, 'r' rollback, 'c' the rollback sent on connect */
-        int64_t id;
-    } pending[8];
-    int n_pending;
-    bool unsubscribed;      /* canal_unsubscribe ran since the last subscribe */
-    const char *waiting_for; /* the reply being read, for error text */
-    int64_t deadline;       /* of the public call running: read_timeout_ms from its start */
+    struct conn conn;
+    struct session sess;
+    struct batch batch;
 
-    /* buffers */
-    uint8_t *rbuf;
-    size_t rcap, rpos, rlen;
-    uint8_t *wbuf;
-    size_t wcap;
-
-    /* decoded message, and the bytes its views point into */
-    canal_message msg;
-    const uint8_t *msg_buf;
-    size_t msg_len;
-    vec entries;  /* canal_entry */
-    vec hdr_pairs;
-    arena hdr_str;
-
-    /* decoded row change */
-    vec cols_before, cols_after, rows, row_ixs, fixes;
-    vec col_pairs, row_pairs, rc_pairs;
-    arena rc_str;
-
-    /* last error */
+    /* the last error */
     int err;
     int server_code;
     char errstr[CANAL_ERRSTR_SIZE];
 };
 
 static const char empty_str[1] = "";
+
 static const canal_str EMPTY = {empty_str, 0};
 
-int canal_version(void) { return CANAL_VERSION_NUMBER; }
+/* ------------------------------------------------------------ 2. errors */
 
-const char *canal_strerror(int err) {
-    switch (err) {
-    case CANAL_OK: return "CANAL_OK";
-    case CANAL_EIO: return "CANAL_EIO";
-    case CANAL_ETIMEOUT: return "CANAL_ETIMEOUT";
-    case CANAL_EPROTO: return "CANAL_EPROTO";
-    case CANAL_ESERVER: return "CANAL_ESERVER";
-    case CANAL_EAUTH: return "CANAL_EAUTH";
-    case CANAL_EINVAL: return "CANAL_EINVAL";
-    case CANAL_ESTATE: return "CANAL_ESTATE";
-    case CANAL_ETOOBIG: return "CANAL_ETOOBIG";
-    case CANAL_ENOMEM: return "CANAL_ENOMEM";
-    default: return "CANAL_E?";
-    }
-}
-
-/* ------------------------------------------------------------ errors */
+/* One way to record an error (code and text naming the bad value), one
+ * way to fail and close; the first error of a call wins. */
 
 #if defined(__GNUC__)
 #define CANAL_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -160,17 +211,31 @@ const char *canal_strerror(int err) {
 #define CANAL_PRINTF(a, b)
 #endif
 
-static int set_error(canal_client *c, int code, const char *fmt, ...) CANAL_PRINTF(3, 4);
-
-/* Record an error and return its code, so callers can `return set_error(...)`. */
-static int set_error(canal_client *c, int code, const char *fmt, ...) {
+/* Record an error and return its code, so callers can `return set_error(...)`.
+ * The first error of a call wins: what failed first (no memory inside a
+ * decode callback, say) is the cause, and the failures it sets off on the
+ * way up must not replace it. Every public call starts with clear_error. */
+CANAL_PRINTF(3, 4) static int set_error(canal_client *c, int code, const char *fmt, ...) {
+    if (c->err != CANAL_OK) return c->err;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(c->errstr, sizeof c->errstr, fmt, ap);
     va_end(ap);
     c->err = code;
-    c->server_code = 0;
     return code;
+}
+
+/* Put what was being done in front of the error recorded ("get: ..."),
+ * cutting the end if the text no longer fits. */
+static int error_in(canal_client *c, const char *what) {
+    size_t k = strlen(what) + 2, n = strlen(c->errstr);
+    if (k >= sizeof c->errstr) return c->err;
+    if (n > sizeof c->errstr - 1 - k) n = sizeof c->errstr - 1 - k;
+    memmove(c->errstr + k, c->errstr, n);
+    memcpy(c->errstr, what, k - 2);
+    memcpy(c->errstr + k - 2, ": ", 2);
+    c->errstr[k + n] = '\0';
+    return c->err;
 }
 
 static void clear_error(canal_client *c) {
@@ -179,18 +244,34 @@ static void clear_error(canal_client *c) {
     c->errstr[0] = '\0';
 }
 
-int canal_errcode(const canal_client *c) { return c ? c->err : CANAL_EINVAL; }
-const char *canal_errstr(const canal_client *c) { return c ? c->errstr : "client is NULL"; }
-int canal_server_code(const canal_client *c) { return c ? c->server_code : 0; }
+static void close_fd(canal_client *c) {
+    if (c->conn.fd >= 0) close(c->conn.fd);
+    c->conn.fd = -1;
+    c->conn.rpos = c->conn.rlen = 0;
+    c->sess.n_pending = 0; /* what the server did with them is unknown now */
+}
 
-/* ------------------------------------------------------------ memory */
+/* Fail and close: the error rc, already recorded, ends the connection.
+ * What was in flight is lost and the stream is out of step, so the next
+ * call must reconnect: `return fail_conn(c, set_error(c, ...))`. */
+static int fail_conn(canal_client *c, int rc) {
+    close_fd(c);
+    return rc;
+}
+
+/* ------------------------------------------------------------ 3. memory */
+
+/* Allocator hooks, the no-heap pool, vectors that grow and settle, arenas
+ * whose pointers never move. */
 
 static void *mem_alloc(canal_client *c, size_t n) {
     return c->malloc_fn ? c->malloc_fn(c->alloc_ud, n) : malloc(n);
 }
+
 static void *mem_realloc(canal_client *c, void *p, size_t n) {
     return c->realloc_fn ? c->realloc_fn(c->alloc_ud, p, n) : realloc(p, n);
 }
+
 static void mem_free(canal_client *c, void *p) {
     if (!p) return;
     if (c->free_fn) c->free_fn(c->alloc_ud, p);
@@ -210,6 +291,7 @@ typedef struct pool {
 } pool;
 
 #define POOL_ALIGN 16
+
 #define POOL_HDR ((sizeof(pool_blk) + POOL_ALIGN - 1) / POOL_ALIGN * POOL_ALIGN)
 
 static pool_blk *pool_next(const pool *p, pool_blk *b) {
@@ -339,9 +421,13 @@ static bool arena_reset(canal_client *c, arena *a, size_t n) {
 /* A volatile function pointer stops the compiler from dropping the wipe of
  * memory that is about to die (a plain memset there is a dead store). */
 static void *(*volatile wipe_memset)(void *, int, size_t) = memset;
+
 static void wipe(void *p, size_t n) { wipe_memset(p, 0, n); }
 
-/* ------------------------------------------------------------ SHA-1 */
+/* ------------------------------------------------------------ 4. self-contained helpers */
+
+/* SHA-1 and the password scramble, the UTF-8 check, ISO-8859-1, enum
+ * names: no client, no I/O. */
 
 typedef struct sha1_ctx {
     uint32_t h[5];
@@ -434,456 +520,6 @@ static void scramble_hex(const uint8_t stage1[20], const uint8_t *seed, size_t s
     wipe(h, sizeof h);
 }
 
-/* ------------------------------------------------------------ options */
-
-void canal_options_init(canal_options *o) {
-    if (!o) return;
-    memset(o, 0, sizeof *o);
-    o->host = "127.0.0.1";
-    o->port = 11111;
-    o->destination = "example";
-    o->client_id = 1001;
-    o->filter = "";
-    o->connect_timeout_ms = 10000;
-    o->read_timeout_ms = 60000;
-    o->idle_timeout_ms = 3600000;
-    o->max_frame = CANAL_DEFAULT_MAX_FRAME;
-    o->rollback_on_connect = true;
-    o->validate_utf8 = true;
-}
-
-static const char *check_options(const canal_options *o) {
-    if (!o->host || !*o->host) return "options: host is NULL or empty";
-    if (o->port < 1 || o->port > 65535) return "options: port must be 1..65535";
-    if (!o->destination || !*o->destination) return "options: destination is NULL or empty";
-    if (o->client_id < -32768 || o->client_id > 32767)
-        return "options: client_id must fit a Java short (-32768..32767)";
-    if (o->connect_timeout_ms <= 0) return "options: connect_timeout_ms must be > 0";
-    if (o->read_timeout_ms <= 0) return "options: read_timeout_ms must be > 0";
-    if (o->max_frame < 16 || o->max_frame > 0x7fffffffu)
-        return "options: max_frame must be 16..2147483647";
-    if (!!o->malloc_fn + !!o->realloc_fn + !!o->free_fn != 0 &&
-        !(o->malloc_fn && o->realloc_fn && o->free_fn))
-        return "options: set malloc_fn, realloc_fn and free_fn together";
-    return NULL;
-}
-
-canal_client *canal_client_new(const canal_options *opt) {
-    canal_options defaults;
-    if (!opt) {
-        canal_options_init(&defaults);
-        opt = &defaults;
-    }
-    canal_malloc_fn mf = NULL;
-    canal_realloc_fn rf = NULL;
-    canal_free_fn ff = NULL;
-    void *ud = NULL;
-    if (opt->heap) {
-        if (opt->heap_size < CANAL_MIN_HEAP || !(ud = pool_init(opt->heap, opt->heap_size)))
-            return NULL;
-        mf = pool_malloc, rf = pool_realloc, ff = pool_free;
-    } else if (opt->malloc_fn && opt->realloc_fn && opt->free_fn) {
-        mf = opt->malloc_fn, rf = opt->realloc_fn, ff = opt->free_fn, ud = opt->alloc_ud;
-    }
-    canal_client *c = mf ? mf(ud, sizeof *c) : malloc(sizeof *c);
-    if (!c) return NULL;
-    memset(c, 0, sizeof *c);
-    c->fd = -1;
-    c->malloc_fn = mf, c->realloc_fn = rf, c->free_fn = ff, c->alloc_ud = ud;
-    c->in_pool = opt->heap != NULL;
-    c->validate_utf8 = opt->validate_utf8; /* decoding works even with bad options */
-    c->msg.batch_id = -1;
-    const char *bad = check_options(opt);
-    if (bad) {
-        /* Keep the client so the reason can be read; every call repeats it. */
-        c->bad_options = 1;
-        snprintf(c->bad_options_msg, sizeof c->bad_options_msg, "%s", bad);
-        set_error(c, CANAL_EINVAL, "%s", bad);
-        return c;
-    }
-    c->port = opt->port;
-    c->connect_timeout_ms = opt->connect_timeout_ms;
-    c->read_timeout_ms = opt->read_timeout_ms;
-    c->idle_timeout_ms = opt->idle_timeout_ms;
-    c->max_frame = opt->max_frame;
-    c->rollback_on_connect = opt->rollback_on_connect;
-    c->validate_utf8 = opt->validate_utf8;
-    snprintf(c->client_id, sizeof c->client_id, "%d", opt->client_id);
-    c->host = mem_strdup(c, opt->host);
-    c->destination = mem_strdup(c, opt->destination);
-    c->username = mem_strdup(c, opt->username ? opt->username : "");
-    c->filter = mem_strdup(c, opt->filter ? opt->filter : "");
-    /* A small pool gets a small first buffer; it grows as frames need. */
-    c->rcap = c->in_pool ? 1024 : CANAL_INITIAL_RBUF;
-    c->rbuf = mem_alloc(c, c->rcap);
-    if (!c->host || !c->destination || !c->username || !c->filter || !c->rbuf ||
-        !vec_reserve(c, &c->outstanding, 16, sizeof(int64_t))) {
-        canal_client_free(c);
-        return NULL;
-    }
-    if (opt->password) {
-        c->has_password = true;
-        sha1(opt->password, strlen(opt->password), c->stage1);
-    }
-    c->msg.batch_id = -1;
-    return c;
-}
-
-static void close_fd(canal_client *c) {
-    if (c->fd >= 0) close(c->fd);
-    c->fd = -1;
-    c->rpos = c->rlen = 0;
-    c->n_pending = 0; /* what the server did with them is unknown now */
-}
-
-void canal_client_free(canal_client *c) {
-    if (!c) return;
-    close_fd(c);
-    mem_free(c, c->host);
-    mem_free(c, c->destination);
-    mem_free(c, c->username);
-    mem_free(c, c->filter);
-    mem_free(c, c->rbuf);
-    mem_free(c, c->wbuf);
-    mem_free(c, c->hdr_str.base);
-    mem_free(c, c->rc_str.base);
-    vec *vs[] = {&c->outstanding, &c->entries,  &c->hdr_pairs, &c->cols_before, &c->cols_after,
-                 &c->rows,        &c->row_ixs,  &c->fixes,     &c->col_pairs,   &c->row_pairs,
-                 &c->rc_pairs};
-    for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) vec_free(c, vs[i]);
-    wipe(c->stage1, sizeof c->stage1);
-    canal_free_fn f = c->free_fn;
-    void *ud = c->alloc_ud;
-    /* Poison, so a use after free shows up quickly. */
-    memset(c, 0xff, sizeof *c);
-    if (f) f(ud, c);
-    else free(c);
-}
-
-/* ------------------------------------------------------------ time */
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Milliseconds left before the deadline, for poll(): never negative. */
-static int ms_left(int64_t deadline) {
-    int64_t left = deadline - now_ms();
-    if (left < 0) return 0;
-    return left > INT_MAX ? INT_MAX : (int)left;
-}
-
-/* ------------------------------------------------------------ socket I/O */
-
-/* An I/O failure ends the connection: what was in flight is lost and the
- * stream is out of step, so the next call must reconnect. */
-static int fail_conn(canal_client *c, int code, const char *fmt, ...) CANAL_PRINTF(3, 4);
-static int fail_conn(canal_client *c, int code, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->errstr, sizeof c->errstr, fmt, ap);
-    va_end(ap);
-    c->err = code;
-    c->server_code = 0;
-    close_fd(c);
-    return code;
-}
-
-/* Close the connection after an error already recorded, keeping it. */
-static int broken(canal_client *c, int code) {
-    int server_code = c->server_code;
-    close_fd(c);
-    c->server_code = server_code;
-    return code;
-}
-
-/* Wait until fd is ready for `events` or the deadline passes. Retries EINTR
- * with the time that is left, so signals do not stretch the deadline. */
-static int wait_fd(canal_client *c, short events, int64_t deadline) {
-    for (;;) {
-        struct pollfd p = {c->fd, events, 0};
-        int r = poll(&p, 1, ms_left(deadline));
-        if (r > 0) return 1;
-        if (r == 0) return 0;
-        if (errno != EINTR) return -1;
-    }
-}
-
-static int send_all(canal_client *c, const uint8_t *p, size_t n, int64_t deadline,
-                    const char *what) {
-    while (n > 0) {
-        ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (w > 0) {
-            p += w, n -= (size_t)w;
-            continue;
-        }
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            int r = wait_fd(c, POLLOUT, deadline);
-            if (r > 0) continue;
-            if (r == 0)
-                return fail_conn(c, CANAL_ETIMEOUT, "timed out after %d ms sending %s",
-                                 c->read_timeout_ms, what);
-        }
-        return fail_conn(c, CANAL_EIO, "sending %s failed: %s", what, strerror(errno));
-    }
-    return CANAL_OK;
-}
-
-/* Read whatever the socket has (at least one byte) into the receive buffer. */
-static int fill(canal_client *c, int64_t deadline, const char *part, size_t got, size_t want) {
-    for (;;) {
-        ssize_t r = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, MSG_DONTWAIT);
-        if (r > 0) {
-            c->rlen += (size_t)r;
-            return CANAL_OK;
-        }
-        if (r == 0)
-            return fail_conn(c, CANAL_EIO,
-                             "server closed the connection while sending %s (%zu of %zu %s "
-                             "bytes received)",
-                             c->waiting_for, got, want, part);
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            int w = wait_fd(c, POLLIN, deadline);
-            if (w > 0) continue;
-            if (w == 0)
-                return fail_conn(c, CANAL_ETIMEOUT,
-                                 "timed out after %d ms waiting for %s (%zu of %zu %s bytes "
-                                 "received)",
-                                 c->read_timeout_ms, c->waiting_for, got, want, part);
-        }
-        return fail_conn(c, CANAL_EIO, "receiving %s failed: %s", c->waiting_for,
-                         strerror(errno));
-    }
-}
-
-/* Read one frame (§1): 4-byte big-endian length, checked against the sign
- * bit and max_frame before any memory is set aside for it, then the body.
- * The body stays in the receive buffer until the next read_frame. */
-/* The current message ends: its views may point into rbuf or a caller's
- * buffer that is about to change. */
-static void drop_message(canal_client *c) {
-    c->msg_buf = NULL;
-    c->msg_len = 0;
-    c->msg.batch_id = -1;
-    c->msg.n_entries = 0;
-    c->msg.entries = NULL;
-}
-
-static int read_frame(canal_client *c, int64_t deadline, const uint8_t **body, size_t *len) {
-    int rc;
-    drop_message(c);
-    if (c->rpos > 0) { /* drop the previous frame; keep bytes read ahead */
-        memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
-        c->rlen -= c->rpos;
-        c->rpos = 0;
-    }
-    while (c->rlen < 4)
-        if ((rc = fill(c, deadline, "header", c->rlen, 4)) < 0) return rc;
-    uint32_t n = (uint32_t)c->rbuf[0] << 24 | (uint32_t)c->rbuf[1] << 16 |
-                 (uint32_t)c->rbuf[2] << 8 | c->rbuf[3];
-    if (n >= 0x80000000u)
-        return fail_conn(c, CANAL_EPROTO, "negative frame length %u (0x%08x) in %s", n, n,
-                         c->waiting_for);
-    if (n > c->max_frame)
-        return fail_conn(c, CANAL_ETOOBIG, "frame length %u exceeds max_frame %zu in %s", n,
-                         c->max_frame, c->waiting_for);
-    size_t total = 4 + (size_t)n;
-    if (total > c->rcap) {
-        size_t cap = c->rcap + c->rcap / 2;
-        if (cap < total) cap = total;
-        if (cap > c->max_frame + 4) cap = c->max_frame + 4;
-        uint8_t *p = mem_realloc(c, c->rbuf, cap);
-        if (!p && c->in_pool)
-            return fail_conn(c, CANAL_ETOOBIG,
-                             "frame of %u bytes in %s does not fit the client's heap buffer", n,
-                             c->waiting_for);
-        if (!p)
-            return fail_conn(c, CANAL_ENOMEM, "no memory for a frame of %u bytes in %s", n,
-                             c->waiting_for);
-        c->rbuf = p;
-        c->rcap = cap;
-    }
-    while (c->rlen < total)
-        if ((rc = fill(c, deadline, "body", c->rlen - 4, n)) < 0) return rc;
-    *body = c->rbuf + 4;
-    *len = n;
-    c->rpos = total;
-    return CANAL_OK;
-}
-
-static int set_nonblock_nodelay(int fd) {
-    int one = 1, fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -1;
-    /* Requests are small and answered at once: never let Nagle hold one. */
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
-#ifdef SO_NOSIGPIPE
-    (void)setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
-#endif
-    return 0;
-}
-
-/* Resolve the host afresh (servers move) and connect to its addresses in
- * turn, all within connect_timeout_ms. */
-static int tcp_connect(canal_client *c) {
-    struct addrinfo hints, *res = NULL, *ai;
-    char port[16];
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    snprintf(port, sizeof port, "%d", c->port);
-    int g = getaddrinfo(c->host, port, &hints, &res);
-    if (g != 0)
-        return set_error(c, CANAL_EIO, "cannot resolve %s: %s", c->host, gai_strerror(g));
-    int64_t deadline = now_ms() + c->connect_timeout_ms;
-    int code = CANAL_EIO;
-    char why[160] = "no address";
-    for (ai = res; ai; ai = ai->ai_next) {
-#ifdef SOCK_CLOEXEC
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-#else
-        int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (fd >= 0) (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-#endif
-        if (fd < 0) {
-            snprintf(why, sizeof why, "socket: %s", strerror(errno));
-            continue;
-        }
-        if (set_nonblock_nodelay(fd) < 0) {
-            snprintf(why, sizeof why, "fcntl: %s", strerror(errno));
-            close(fd);
-            continue;
-        }
-        int r = connect(fd, ai->ai_addr, ai->ai_addrlen);
-        if (r < 0 && errno == EINPROGRESS) {
-            c->fd = fd;
-            int w = wait_fd(c, POLLOUT, deadline);
-            c->fd = -1;
-            if (w == 0) {
-                close(fd);
-                code = CANAL_ETIMEOUT;
-                snprintf(why, sizeof why, "timed out after %d ms", c->connect_timeout_ms);
-                break; /* the deadline is spent for every address */
-            }
-            int err = 0;
-            socklen_t el = sizeof err;
-            if (w < 0) err = errno;
-            else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0) err = errno;
-            r = err ? -1 : 0;
-            errno = err;
-        }
-        if (r == 0) {
-            freeaddrinfo(res);
-            c->fd = fd;
-            return CANAL_OK;
-        }
-        code = CANAL_EIO;
-        snprintf(why, sizeof why, "%s", strerror(errno));
-        close(fd);
-    }
-    freeaddrinfo(res);
-    return set_error(c, code, "cannot connect to %s:%d: %s", c->host, c->port, why);
-}
-
-/* ------------------------------------------------------------ encoding */
-
-/* Encode callback for a C string field; empty strings stay off the wire as
- * protobuf (and the Java client) would leave them. */
-static bool enc_str(pb_ostream_t *s, const pb_field_t *f, void *const *arg) {
-    const char *str = *arg;
-    size_t n = strlen(str);
-    if (n == 0) return true;
-    return pb_encode_tag_for_field(s, f) && pb_encode_string(s, (const pb_byte_t *)str, n);
-}
-
-typedef struct inner_msg {
-    const pb_msgdesc_t *fields;
-    const void *msg;
-} inner_msg;
-
-static bool enc_body(pb_ostream_t *s, const pb_field_t *f, void *const *arg) {
-    const inner_msg *in = *arg;
-    return pb_encode_tag_for_field(s, f) && pb_encode_submessage(s, in->fields, in->msg);
-}
-
-/* Enum fields are read as uint64 (see the pb/ options files) so that any
- * number fits; keep its low 32 bits, as Java's readEnum does. */
-static int32_t enum_value(uint64_t v) { return (int32_t)(uint32_t)v; }
-
-static void set_str(pb_callback_t *cb, const char *s) {
-    cb->funcs.encode = enc_str;
-    cb->arg = (void *)(uintptr_t)s; /* the callback only reads it */
-}
-
-/* Frame and send Packet{type, body} (§2) as one write; the Java client's two
- * writes without TCP_NODELAY are what stalls it ~40 ms per request. */
-static int send_packet(canal_client *c, caocp_PacketType type, const pb_msgdesc_t *fields,
-                       const void *msg, const char *what) {
-    caocp_Packet pkt;
-    inner_msg in = {fields, msg};
-    size_t body_size = 0, size = 0;
-    memset(&pkt, 0, sizeof pkt);
-    pkt.type = (uint64_t)type;
-    if (!pb_get_encoded_size(&body_size, fields, msg))
-        return set_error(c, CANAL_EINVAL, "cannot encode %s", what);
-    if (body_size > 0) {
-        pkt.body.funcs.encode = enc_body;
-        pkt.body.arg = &in;
-    }
-    if (!pb_get_encoded_size(&size, caocp_Packet_fields, &pkt))
-        return set_error(c, CANAL_EINVAL, "cannot encode %s", what);
-    if (size > 0x7fffffff)
-        return set_error(c, CANAL_ETOOBIG, "%s of %zu bytes is too large to send", what, size);
-    if (size + 4 > c->wcap) {
-        uint8_t *p = mem_realloc(c, c->wbuf, size + 4);
-        if (!p) return set_error(c, CANAL_ENOMEM, "no memory to encode %s", what);
-        c->wbuf = p;
-        c->wcap = size + 4;
-    }
-    pb_ostream_t os = pb_ostream_from_buffer(c->wbuf + 4, size);
-    if (!pb_encode(&os, caocp_Packet_fields, &pkt))
-        return set_error(c, CANAL_EINVAL, "cannot encode %s: %s", what, PB_GET_ERROR(&os));
-    c->wbuf[0] = (uint8_t)(size >> 24), c->wbuf[1] = (uint8_t)(size >> 16);
-    c->wbuf[2] = (uint8_t)(size >> 8), c->wbuf[3] = (uint8_t)size;
-    int rc = send_all(c, c->wbuf, size + 4, c->deadline, what);
-    /* A password token lived in wbuf for ClientAuth: do not leave it there. */
-    if (type == caocp_PacketType_CLIENTAUTHENTICATION) wipe(c->wbuf, c->wcap);
-    return rc;
-}
-
-/* ------------------------------------------------------------ decoding helpers */
-
-/* Record a view of a length-delimited field. Every stream here is a buffer
- * stream, whose state is the read pointer: taking (pointer, length) and
- * stepping over the bytes avoids any copy. */
-static void take_view(pb_istream_t *s, const uint8_t **p, size_t *n) {
-    *p = (const uint8_t *)s->state;
-    *n = s->bytes_left;
-    s->state = (pb_byte_t *)(uintptr_t)(*p + *n);
-    s->bytes_left = 0;
-}
-
-/* nanopb hands a callback a field of another wire type too (a varint, a
- * fixed32/64), copied into a 10-byte buffer on its own stack that dies when
- * the callback returns: a view of that would dangle. A view taken from a
- * length-delimited field always lies inside the buffer being decoded, so
- * check every kept view against it once the decode is done. */
-static bool within(canal_bytes v, const uint8_t *buf, size_t len) {
-    uintptr_t p = (uintptr_t)v.ptr, b = (uintptr_t)buf;
-    return v.len == 0 || (p >= b && p - b <= len && v.len <= len - (p - b));
-}
-
-static bool dec_view(pb_istream_t *s, const pb_field_t *f, void **arg) {
-    (void)f;
-    canal_bytes *b = *arg;
-    take_view(s, &b->ptr, &b->len);
-    return true;
-}
-
 /* UTF-8 as Java and Python accept it in proto3 strings: no overlongs, no
  * surrogates, nothing above U+10FFFF. Runs of ASCII go 8 bytes at a time;
  * each multi-byte form is checked with straight-line tests, since column
@@ -943,6 +579,372 @@ static bool utf8_valid(const uint8_t *p, size_t n) {
     return true;
 }
 
+int canal_latin1_to_bytes(const char *in, size_t in_len, uint8_t *out, size_t *out_len) {
+    if ((!in && in_len) || (!out && in_len) || !out_len) return CANAL_EINVAL;
+    const uint8_t *p = (const uint8_t *)in;
+    size_t o = 0;
+    for (size_t i = 0; i < in_len;) {
+        uint8_t b = p[i];
+        if (b < 0x80) {
+            out[o++] = b;
+            i++;
+        } else if ((b == 0xC2 || b == 0xC3) && i + 1 < in_len && (p[i + 1] & 0xC0) == 0x80) {
+            out[o++] = (uint8_t)((b & 0x03) << 6 | (p[i + 1] & 0x3F));
+            i += 2;
+        } else {
+            return CANAL_EINVAL;
+        }
+    }
+    *out_len = o;
+    return CANAL_OK;
+}
+
+const char *canal_entry_type_name(int t) {
+    static const char *names[] = {"ENTRYTYPECOMPATIBLEPROTO2", "TRANSACTIONBEGIN", "ROWDATA",
+                                  "TRANSACTIONEND", "HEARTBEAT", "GTIDLOG"};
+    return t >= 0 && t < (int)(sizeof names / sizeof names[0]) ? names[t] : "UNRECOGNIZED";
+}
+
+const char *canal_event_type_name(int t) {
+    static const char *names[] = {"EVENTTYPECOMPATIBLEPROTO2", "INSERT", "UPDATE", "DELETE",
+                                  "CREATE", "ALTER", "ERASE", "QUERY", "TRUNCATE", "RENAME",
+                                  "CINDEX", "DINDEX", "GTID", "XACOMMIT", "XAROLLBACK",
+                                  "MHEARTBEAT"};
+    return t >= 0 && t < (int)(sizeof names / sizeof names[0]) ? names[t] : "UNRECOGNIZED";
+}
+
+static const char *packet_type_name(int t) {
+    static const char *names[] = {"PACKAGETYPECOMPATIBLEPROTO2",
+                                  "HANDSHAKE",
+                                  "CLIENTAUTHENTICATION",
+                                  "ACK",
+                                  "SUBSCRIPTION",
+                                  "UNSUBSCRIPTION",
+                                  "GET",
+                                  "MESSAGES",
+                                  "CLIENTACK",
+                                  "SHUTDOWN",
+                                  "DUMP",
+                                  "HEARTBEAT",
+                                  "CLIENTROLLBACK"};
+    return t >= 0 && t < (int)(sizeof names / sizeof names[0]) ? names[t] : "UNRECOGNIZED";
+}
+
+int canal_version(void) {
+    /* A reference the linker must resolve: a nanopb runtime built with
+     * PB_WITHOUT_64BIT does not export pb_decode_varint (canal.h, "nanopb"). */
+    bool (*volatile need_pb64)(pb_istream_t *, uint64_t *) = pb_decode_varint;
+    (void)need_pb64;
+    return CANAL_VERSION_NUMBER;
+}
+
+const char *canal_strerror(int err) {
+    switch (err) {
+    case CANAL_OK: return "CANAL_OK";
+    case CANAL_EIO: return "CANAL_EIO";
+    case CANAL_ETIMEOUT: return "CANAL_ETIMEOUT";
+    case CANAL_EPROTO: return "CANAL_EPROTO";
+    case CANAL_ESERVER: return "CANAL_ESERVER";
+    case CANAL_EAUTH: return "CANAL_EAUTH";
+    case CANAL_EINVAL: return "CANAL_EINVAL";
+    case CANAL_ESTATE: return "CANAL_ESTATE";
+    case CANAL_ETOOBIG: return "CANAL_ETOOBIG";
+    case CANAL_ENOMEM: return "CANAL_ENOMEM";
+    default: return "CANAL_E?";
+    }
+}
+
+/* ------------------------------------------------------------ 5. transport */
+
+/* The clock, poll, send and receive on a non-blocking socket, connect:
+ * every wait gets what is left of the call's deadline. */
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds left before the deadline, for poll(): never negative. */
+static int ms_left(int64_t deadline) {
+    int64_t left = deadline - now_ms();
+    if (left < 0) return 0;
+    return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/* Wait until fd is ready for `events` or the deadline passes. Retries EINTR
+ * with the time that is left, so signals do not stretch the deadline. */
+static int wait_fd(int fd, short events, int64_t deadline) {
+    for (;;) {
+        struct pollfd p = {fd, events, 0};
+        int r = poll(&p, 1, ms_left(deadline));
+        if (r > 0) return 1;
+        if (r == 0) return 0;
+        if (errno != EINTR) return -1;
+    }
+}
+
+static int send_all(canal_client *c, const uint8_t *p, size_t n, const char *what) {
+    while (n > 0) {
+        ssize_t w = send(c->conn.fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w > 0) {
+            p += w, n -= (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            int r = wait_fd(c->conn.fd, POLLOUT, c->conn.deadline);
+            if (r > 0) continue;
+            if (r == 0)
+                return fail_conn(c, set_error(c, CANAL_ETIMEOUT, "timed out after %d ms sending %s",
+                                 c->read_timeout_ms, what));
+        }
+        return fail_conn(c, set_error(c, CANAL_EIO, "sending %s failed: %s", what,
+                                      strerror(errno)));
+    }
+    return CANAL_OK;
+}
+
+/* Read whatever the socket has (at least one byte) into the receive buffer. */
+static int fill(canal_client *c, const char *what, const char *part, size_t got, size_t want) {
+    struct conn *k = &c->conn;
+    for (;;) {
+        ssize_t r = recv(k->fd, k->rbuf + k->rlen, k->rcap - k->rlen, MSG_DONTWAIT);
+        if (r > 0) {
+            k->rlen += (size_t)r;
+            return CANAL_OK;
+        }
+        if (r == 0)
+            return fail_conn(c, set_error(c, CANAL_EIO,
+                             "server closed the connection while sending %s (%zu of %zu %s "
+                             "bytes received)",
+                             what, got, want, part));
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            int w = wait_fd(c->conn.fd, POLLIN, c->conn.deadline);
+            if (w > 0) continue;
+            if (w == 0)
+                return fail_conn(c, set_error(c, CANAL_ETIMEOUT,
+                                 "timed out after %d ms waiting for %s (%zu of %zu %s bytes "
+                                 "received)",
+                                 c->read_timeout_ms, what, got, want, part));
+        }
+        return fail_conn(c, set_error(c, CANAL_EIO, "receiving %s failed: %s", what,
+                         strerror(errno)));
+    }
+}
+
+static int set_nonblock_nodelay(int fd) {
+    int one = 1, fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -1;
+    /* Requests are small and answered at once: never let Nagle hold one. */
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+#ifdef SO_NOSIGPIPE
+    (void)setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+    return 0;
+}
+
+/* Connect to one address within the deadline: the socket, or -1 with
+ * *code and why saying what failed. */
+static int connect_addr(const struct addrinfo *ai, int64_t deadline, int timeout_ms, int *code,
+                        char *why, size_t cap) {
+#ifdef SOCK_CLOEXEC
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+#else
+    int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+    if (fd >= 0) (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+#endif
+    if (fd < 0) {
+        snprintf(why, cap, "socket: %s", strerror(errno));
+        return -1;
+    }
+    if (set_nonblock_nodelay(fd) < 0) {
+        snprintf(why, cap, "fcntl: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    int r = connect(fd, ai->ai_addr, ai->ai_addrlen);
+    if (r < 0 && errno == EINPROGRESS) {
+        int w = wait_fd(fd, POLLOUT, deadline);
+        if (w == 0) {
+            close(fd);
+            *code = CANAL_ETIMEOUT;
+            snprintf(why, cap, "timed out after %d ms", timeout_ms);
+            return -1;
+        }
+        int err = 0;
+        socklen_t el = sizeof err;
+        if (w < 0) err = errno;
+        else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0) err = errno;
+        r = err ? -1 : 0;
+        errno = err;
+    }
+    if (r == 0) return fd;
+    *code = CANAL_EIO;
+    snprintf(why, cap, "%s", strerror(errno));
+    close(fd);
+    return -1;
+}
+
+/* Resolve the host afresh (servers move) and connect to its addresses in
+ * turn, all within connect_timeout_ms. */
+static int tcp_connect(canal_client *c) {
+    struct addrinfo hints, *res = NULL, *ai;
+    char port[16];
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    snprintf(port, sizeof port, "%d", c->port);
+    int g = getaddrinfo(c->host, port, &hints, &res);
+    if (g != 0)
+        return set_error(c, CANAL_EIO, "cannot resolve %s: %s", c->host, gai_strerror(g));
+    int64_t deadline = now_ms() + c->connect_timeout_ms;
+    int fd = -1, code = CANAL_EIO;
+    char why[160] = "no address";
+    for (ai = res; ai && fd < 0; ai = ai->ai_next) {
+        fd = connect_addr(ai, deadline, c->connect_timeout_ms, &code, why, sizeof why);
+        if (code == CANAL_ETIMEOUT) break; /* the deadline is spent for every address */
+    }
+    freeaddrinfo(res);
+    if (fd < 0) return set_error(c, code, "cannot connect to %s:%d: %s", c->host, c->port, why);
+    c->conn.fd = fd;
+    return CANAL_OK;
+}
+
+/* ------------------------------------------------------------ 6. framing */
+
+/* A frame is a 4-byte length and a body (§1); its header is read by a
+ * pure function, the body into the receive buffer. */
+
+/* A frame (§1) is a 4-byte big-endian length, then that many bytes. Read
+ * the length from the `have` bytes received so far, with no socket: 0 while
+ * fewer than 4 are there; 1 with *len set; CANAL_EPROTO for a length with
+ * the sign bit set (Java reads an int), CANAL_ETOOBIG for one above
+ * max_frame, so that no memory is ever set aside for either (*len is set
+ * for the error text). */
+static int frame_header(const uint8_t *p, size_t have, size_t max_frame, uint32_t *len) {
+    if (have < 4) return 0;
+    *len = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    if (*len >= 0x80000000u) return CANAL_EPROTO;
+    if (*len > max_frame) return CANAL_ETOOBIG;
+    return 1;
+}
+
+/* Make the receive buffer hold a frame of `total` bytes (n of body). */
+static int frame_room(canal_client *c, size_t total, uint32_t n, const char *what) {
+    struct conn *k = &c->conn;
+    if (total <= k->rcap) return CANAL_OK;
+    size_t cap = k->rcap + k->rcap / 2;
+    if (cap < total) cap = total;
+    if (cap > c->max_frame + 4) cap = c->max_frame + 4;
+    uint8_t *p = mem_realloc(c, k->rbuf, cap);
+    if (!p && c->in_pool)
+        return fail_conn(c, set_error(c, CANAL_ETOOBIG,
+                                      "frame of %u bytes in %s does not fit the client's heap "
+                                      "buffer",
+                                      n, what));
+    if (!p)
+        return fail_conn(c, set_error(c, CANAL_ENOMEM, "no memory for a frame of %u bytes in %s",
+                                      n, what));
+    k->rbuf = p;
+    k->rcap = cap;
+    return CANAL_OK;
+}
+
+/* Read one frame: its header, checked before any memory is set aside for
+ * it, then the body. The body stays in the receive buffer until the next
+ * read_frame, which moves the buffer: whatever points into it (the current
+ * message) must have ended before. */
+static int read_frame(canal_client *c, const char *what, const uint8_t **body, size_t *len) {
+    struct conn *k = &c->conn;
+    int rc;
+    uint32_t n = 0;
+    if (k->rpos > 0) { /* drop the previous frame; keep bytes read ahead */
+        memmove(k->rbuf, k->rbuf + k->rpos, k->rlen - k->rpos);
+        k->rlen -= k->rpos;
+        k->rpos = 0;
+    }
+    while ((rc = frame_header(k->rbuf, k->rlen, c->max_frame, &n)) == 0)
+        if ((rc = fill(c, what, "header", k->rlen, 4)) < 0) return rc;
+    if (rc == CANAL_EPROTO)
+        return fail_conn(c, set_error(c, CANAL_EPROTO, "negative frame length %u (0x%08x) in %s",
+                                      n, n, what));
+    if (rc == CANAL_ETOOBIG)
+        return fail_conn(c, set_error(c, CANAL_ETOOBIG,
+                                      "frame length %u exceeds max_frame %zu in %s", n,
+                                      c->max_frame, what));
+    size_t total = 4 + (size_t)n;
+    if ((rc = frame_room(c, total, n, what)) < 0) return rc;
+    while (k->rlen < total)
+        if ((rc = fill(c, what, "body", k->rlen - 4, n)) < 0) return rc;
+    *body = k->rbuf + 4;
+    *len = n;
+    k->rpos = total;
+    return CANAL_OK;
+}
+
+/* ------------------------------------------------------------ 7. wire codec */
+
+/* nanopb glue first (callbacks, views, strings into an arena, pairs),
+ * then the hand-written field scanner the hot decoders use. */
+
+/* Encode callback for a C string field; empty strings stay off the wire as
+ * protobuf (and the Java client) would leave them. */
+static bool enc_str(pb_ostream_t *s, const pb_field_t *f, void *const *arg) {
+    const char *str = *arg;
+    size_t n = strlen(str);
+    if (n == 0) return true;
+    return pb_encode_tag_for_field(s, f) && pb_encode_string(s, (const pb_byte_t *)str, n);
+}
+
+typedef struct inner_msg {
+    const pb_msgdesc_t *fields;
+    const void *msg;
+} inner_msg;
+
+static bool enc_body(pb_ostream_t *s, const pb_field_t *f, void *const *arg) {
+    const inner_msg *in = *arg;
+    return pb_encode_tag_for_field(s, f) && pb_encode_submessage(s, in->fields, in->msg);
+}
+
+/* Enum fields are read as uint64 (see the pb/ options files) so that any
+ * number fits; keep its low 32 bits, as Java's readEnum does. */
+static int32_t enum_value(uint64_t v) { return (int32_t)(uint32_t)v; }
+
+static void set_str(pb_callback_t *cb, const char *s) {
+    cb->funcs.encode = enc_str;
+    cb->arg = (void *)(uintptr_t)s; /* the callback only reads it */
+}
+
+/* Record a view of a length-delimited field. Every stream here is a buffer
+ * stream, whose state is the read pointer: taking (pointer, length) and
+ * stepping over the bytes avoids any copy. */
+static void take_view(pb_istream_t *s, const uint8_t **p, size_t *n) {
+    *p = (const uint8_t *)s->state;
+    *n = s->bytes_left;
+    s->state = (pb_byte_t *)(uintptr_t)(*p + *n);
+    s->bytes_left = 0;
+}
+
+/* nanopb hands a callback a field of another wire type too (a varint, a
+ * fixed32/64), copied into a 10-byte buffer on its own stack that dies when
+ * the callback returns: a view of that would dangle. A view taken from a
+ * length-delimited field always lies inside the buffer being decoded, so
+ * check every kept view against it once the decode is done. */
+static bool within(canal_bytes v, const uint8_t *buf, size_t len) {
+    uintptr_t p = (uintptr_t)v.ptr, b = (uintptr_t)buf;
+    return v.len == 0 || (p >= b && p - b <= len && v.len <= len - (p - b));
+}
+
+static bool dec_view(pb_istream_t *s, const pb_field_t *f, void **arg) {
+    (void)f;
+    canal_bytes *b = *arg;
+    take_view(s, &b->ptr, &b->len);
+    return true;
+}
+
 /* Shared by every decode of entry trees: the client (for validation and
  * vectors), the string arena and the first problem met. */
 typedef struct dec_ctx {
@@ -985,7 +987,6 @@ static bool copy_str(dec_ctx *x, pb_istream_t *s, canal_str *out, const char *fi
 static int decode_error(canal_client *c, dec_ctx *x, pb_istream_t *s, const char *what) {
     if (x && x->problem)
         return set_error(c, CANAL_EPROTO, "%s: %s in %s", what, x->problem, x->field);
-    if (c->err == CANAL_ENOMEM) return CANAL_ENOMEM;
     return set_error(c, CANAL_EPROTO, "%s: malformed protobuf (%s)", what, PB_GET_ERROR(s));
 }
 
@@ -1025,384 +1026,6 @@ static bool dec_pair(pb_istream_t *s, const pb_field_t *f, void **arg) {
     return true;
 }
 
-/* ------------------------------------------------------------ replies */
-
-typedef struct packet_view {
-    int type;
-    bool has_compression;
-    int compression;
-    bool has_version;
-    int version;
-    canal_bytes body;
-} packet_view;
-
-static int parse_packet(canal_client *c, const uint8_t *buf, size_t len, packet_view *pv,
-                        const char *what) {
-    caocp_Packet pkt;
-    memset(&pkt, 0, sizeof pkt);
-    memset(pv, 0, sizeof *pv);
-    pv->body.ptr = (const uint8_t *)empty_str;
-    pkt.body.funcs.decode = dec_view;
-    pkt.body.arg = &pv->body;
-    pb_istream_t s = pb_istream_from_buffer(buf, len);
-    if (!pb_decode_ex(&s, caocp_Packet_fields, &pkt, PB_DECODE_NOINIT))
-        return set_error(c, CANAL_EPROTO, "%s: malformed Packet (%s)", what, PB_GET_ERROR(&s));
-    if (!within(pv->body, buf, len))
-        return set_error(c, CANAL_EPROTO, "%s: malformed Packet (body is not length-delimited)",
-                         what);
-    pv->type = enum_value(pkt.type);
-    pv->has_version = pkt.which_version_present == caocp_Packet_version_tag;
-    pv->version = pv->has_version ? pkt.version : 0;
-    pv->has_compression = pkt.which_compression_present == caocp_Packet_compression_tag;
-    pv->compression = pv->has_compression ? enum_value(pkt.compression) : 0;
-    return CANAL_OK;
-}
-
-static const char *packet_type_name(int t) {
-    static const char *names[] = {"PACKAGETYPECOMPATIBLEPROTO2",
-                                  "HANDSHAKE",
-                                  "CLIENTAUTHENTICATION",
-                                  "ACK",
-                                  "SUBSCRIPTION",
-                                  "UNSUBSCRIPTION",
-                                  "GET",
-                                  "MESSAGES",
-                                  "CLIENTACK",
-                                  "SHUTDOWN",
-                                  "DUMP",
-                                  "HEARTBEAT",
-                                  "CLIENTROLLBACK"};
-    return t >= 0 && t < (int)(sizeof names / sizeof names[0]) ? names[t] : "UNRECOGNIZED";
-}
-
-typedef struct ack_view {
-    int code;
-    canal_bytes message;
-} ack_view;
-
-static int parse_ack(canal_client *c, const packet_view *pv, ack_view *av, const char *what) {
-    caocp_Ack ack;
-    memset(&ack, 0, sizeof ack);
-    memset(av, 0, sizeof *av);
-    av->message.ptr = (const uint8_t *)empty_str;
-    ack.error_message.funcs.decode = dec_view;
-    ack.error_message.arg = &av->message;
-    pb_istream_t s = pb_istream_from_buffer(pv->body.ptr, pv->body.len);
-    if (!pb_decode_ex(&s, caocp_Ack_fields, &ack, PB_DECODE_NOINIT))
-        return set_error(c, CANAL_EPROTO, "%s: malformed Ack (%s)", what, PB_GET_ERROR(&s));
-    if (!within(av->message, pv->body.ptr, pv->body.len))
-        return set_error(c, CANAL_EPROTO,
-                         "%s: malformed Ack (error_message is not length-delimited)", what);
-    /* Only a positive code is an error (§10.2 trap 9). */
-    av->code = ack.which_error_code_present == caocp_Ack_error_code_tag ? ack.error_code : 0;
-    return CANAL_OK;
-}
-
-/* Report a server error Ack: its code and text (cut to fit) in the error. */
-static int server_error(canal_client *c, int code, const ack_view *av, const char *head) {
-    int len = av->message.len > 400 ? 400 : (int)av->message.len;
-    set_error(c, code, "%s: server error %d: %.*s%s", head, av->code, len,
-              (const char *)av->message.ptr, av->message.len > 400 ? "..." : "");
-    c->server_code = av->code;
-    return code;
-}
-
-static bool contains(const canal_bytes *b, const char *needle) {
-    size_t n = strlen(needle);
-    for (size_t i = 0; i + n <= b->len; i++)
-        if (memcmp(b->ptr + i, needle, n) == 0) return true;
-    return false;
-}
-
-static void describe_op(const struct pending_op *op, char *out, size_t cap) {
-    if (op->kind == 'a') snprintf(out, cap, "the ack of batch %" PRId64, op->id);
-    else if (op->kind == 'c') snprintf(out, cap, "the rollback sent on connect");
-    else if (op->id == 0) snprintf(out, cap, "the rollback of all batches");
-    else snprintf(out, cap, "the rollback of batch %" PRId64, op->id);
-}
-
-/* Which pending ack/rollback an error text names ("batchId:5"), if any. */
-static const struct pending_op *named_op(const canal_client *c, const canal_bytes *msg) {
-    static const char key[] = "batchId:";
-    size_t k = sizeof key - 1;
-    int n = c->n_pending < 8 ? c->n_pending : 8;
-    for (size_t i = 0; i + k < msg->len; i++) {
-        if (memcmp(msg->ptr + i, key, k) != 0) continue;
-        int64_t id = 0;
-        size_t j = i + k;
-        bool neg = j < msg->len && msg->ptr[j] == '-';
-        if (neg) j++;
-        for (; j < msg->len && msg->ptr[j] >= '0' && msg->ptr[j] <= '9' && id < INT64_MAX / 10; j++)
-            id = id * 10 + (msg->ptr[j] - '0');
-        if (neg) id = -id;
-        for (int p = 0; p < n; p++)
-            if (c->pending[p].id == id && c->pending[p].kind != 'c') return &c->pending[p];
-        return NULL;
-    }
-    return NULL;
-}
-
-/* An error Ack arrived where the reply to `what` was due. The server does
- * not confirm acks and rollbacks, it only reports their failures, and such a
- * report arrives here (§5.1). Canal's texts tell them apart: a refused ack
- * names the batch or the Ack request, or says the destination or the
- * subscription is gone; a refused rollback names the batch or the Rollback
- * request, or says the destination is not running (a rollback is ignored,
- * not refused, when not subscribed). If the Ack belongs to an earlier
- * request, the reply to this one is still on its way: the stream is out of
- * step, so close. */
-static int error_ack(canal_client *c, const ack_view *av, const char *what, int err_code) {
-    char head[320], op[64] = "";
-    const canal_bytes *m = &av->message;
-    bool acks = false, rollbacks = false;
-    for (int i = 0; i < c->n_pending && i < 8; i++) {
-        if (c->pending[i].kind == 'a') acks = true;
-        else rollbacks = true;
-    }
-    bool gone = contains(m, "should start first");
-    bool earlier =
-        (acks && (contains(m, "batchId") || contains(m, "ack error") || contains(m, "Ack:") ||
-                  contains(m, "should subscribe first") || gone)) ||
-        (rollbacks && (contains(m, "batchId") || contains(m, "rollback error") ||
-                       contains(m, "Rollback:") || gone));
-    if (earlier) {
-        const struct pending_op *named = named_op(c, m);
-        if (named) describe_op(named, op, sizeof op);
-        else if (c->n_pending == 1) describe_op(&c->pending[0], op, sizeof op);
-        else snprintf(op, sizeof op, "one of the %d acks/rollbacks sent since the last reply",
-                      c->n_pending);
-        snprintf(head, sizeof head,
-                 "server refused %s (or the %s request after it); connection closed, "
-                 "canal_connect resumes and unacked batches are redelivered",
-                 op, what);
-        server_error(c, CANAL_ESERVER, av, head);
-        return broken(c, CANAL_ESERVER);
-    }
-    /* It answers this request, so every earlier ack/rollback went through. */
-    c->n_pending = 0;
-    if (err_code == CANAL_EAUTH) snprintf(head, sizeof head, "authentication failed");
-    else snprintf(head, sizeof head, "%s refused", what);
-    return server_error(c, err_code, av, head);
-}
-
-/* Read the reply to a request that expects an Ack (auth, sub, unsub). */
-static int read_ack_reply(canal_client *c, const char *what, int err_code) {
-    const uint8_t *body;
-    size_t len;
-    packet_view pv;
-    ack_view av;
-    int rc;
-    c->waiting_for = what;
-    if ((rc = read_frame(c, c->deadline, &body, &len)) < 0) return rc;
-    if ((rc = parse_packet(c, body, len, &pv, what)) < 0) return broken(c, rc);
-    if (pv.type != caocp_PacketType_ACK)
-        return fail_conn(c, CANAL_EPROTO, "%s: expected an ACK packet, got type %d (%s)", what,
-                         pv.type, packet_type_name(pv.type));
-    if ((rc = parse_ack(c, &pv, &av, what)) < 0) return broken(c, rc);
-    if (av.code > 0) return error_ack(c, &av, what, err_code);
-    c->n_pending = 0;
-    return CANAL_OK;
-}
-
-/* ------------------------------------------------------------ session */
-
-static int session_start(canal_client *c);
-
-/* A failed connect leaves the client disconnected, whatever failed. */
-static int start_session(canal_client *c) {
-    int rc = session_start(c);
-    return rc < 0 && c->fd >= 0 ? broken(c, rc) : rc;
-}
-
-int canal_connect(canal_client *c) {
-    if (!c) return CANAL_EINVAL;
-    canal_disconnect(c);
-    clear_error(c);
-    if (c->bad_options) return set_error(c, CANAL_EINVAL, "%s", c->bad_options_msg);
-    int rc = tcp_connect(c);
-    if (rc < 0) return rc;
-    return start_session(c);
-}
-
-int canal_connect_fd(canal_client *c, int fd) {
-    if (!c) {
-        if (fd >= 0) close(fd); /* it was handed over: do not leak it */
-        return CANAL_EINVAL;
-    }
-    if (fd < 0) return set_error(c, CANAL_EINVAL, "connect_fd: negative file descriptor");
-    if (fd == c->fd)
-        return set_error(c, CANAL_ESTATE,
-                         "connect_fd: descriptor %d is this client's live connection", fd);
-    canal_disconnect(c);
-    clear_error(c);
-    if (c->bad_options) {
-        close(fd);
-        return set_error(c, CANAL_EINVAL, "%s", c->bad_options_msg);
-    }
-    c->fd = fd;
-    if (set_nonblock_nodelay(fd) < 0)
-        return fail_conn(c, CANAL_EIO, "cannot set up descriptor %d: %s", fd, strerror(errno));
-    return start_session(c);
-}
-
-/* Handshake, login, re-subscription and rollback on a connected socket. */
-static int session_start(canal_client *c) {
-    /* One deadline for handshake, login, re-subscription and rollback. */
-    int64_t deadline = c->deadline = now_ms() + c->read_timeout_ms;
-    const uint8_t *body;
-    size_t len;
-    packet_view pv;
-    int rc;
-
-    /* Handshake (§4.1): version must be present and 1, type HANDSHAKE. */
-    c->waiting_for = "the handshake";
-    if ((rc = read_frame(c, deadline, &body, &len)) < 0) return rc;
-    if ((rc = parse_packet(c, body, len, &pv, "handshake")) < 0)
-        return broken(c, rc);
-    if (!pv.has_version || pv.version != 1)
-        return fail_conn(c, CANAL_EPROTO, "handshake: unsupported version %d%s", pv.version,
-                         pv.has_version ? "" : " (absent)");
-    if (pv.type != caocp_PacketType_HANDSHAKE)
-        return fail_conn(c, CANAL_EPROTO, "handshake: expected a HANDSHAKE packet, got type %d (%s)",
-                         pv.type, packet_type_name(pv.type));
-    caocp_Handshake hs;
-    canal_bytes seed = {(const uint8_t *)empty_str, 0};
-    memset(&hs, 0, sizeof hs);
-    hs.seeds.funcs.decode = dec_view;
-    hs.seeds.arg = &seed;
-    pb_istream_t s = pb_istream_from_buffer(pv.body.ptr, pv.body.len);
-    if (!pb_decode_ex(&s, caocp_Handshake_fields, &hs, PB_DECODE_NOINIT))
-        return fail_conn(c, CANAL_EPROTO, "handshake: malformed Handshake (%s)", PB_GET_ERROR(&s));
-    if (!within(seed, pv.body.ptr, pv.body.len))
-        return fail_conn(c, CANAL_EPROTO, "handshake: malformed Handshake (seeds is not length-delimited)");
-
-    /* ClientAuth (§4.1 step 3): the token is hex text; no password sends none. */
-    char token[41] = "";
-    if (c->has_password) scramble_hex(c->stage1, seed.ptr, seed.len, token);
-    caocp_ClientAuth auth;
-    memset(&auth, 0, sizeof auth);
-    set_str(&auth.username, c->username);
-    set_str(&auth.password, token);
-    auth.which_net_read_timeout_present = caocp_ClientAuth_net_read_timeout_tag;
-    auth.net_read_timeout = c->idle_timeout_ms;
-    auth.which_net_write_timeout_present = caocp_ClientAuth_net_write_timeout_tag;
-    auth.net_write_timeout = c->idle_timeout_ms;
-    rc = send_packet(c, caocp_PacketType_CLIENTAUTHENTICATION, caocp_ClientAuth_fields, &auth,
-                     "ClientAuth");
-    wipe(token, sizeof token);
-    if (rc < 0) return rc;
-    /* On a refusal the server keeps the socket open; connect_fd closes it. */
-    if ((rc = read_ack_reply(c, "authentication", CANAL_EAUTH)) < 0) return rc;
-    c->n_pending = 0;
-
-    /* A reconnect restores the subscription (as the Java cluster client
-     * does) and then rolls back, so unacked batches come again. */
-    if (c->subscribed) {
-        caocp_Sub sub;
-        memset(&sub, 0, sizeof sub);
-        set_str(&sub.destination, c->destination);
-        set_str(&sub.client_id, c->client_id);
-        set_str(&sub.filter, c->filter);
-        if ((rc = send_packet(c, caocp_PacketType_SUBSCRIPTION, caocp_Sub_fields, &sub,
-                              "Sub")) < 0)
-            return rc;
-        if ((rc = read_ack_reply(c, "re-subscription", CANAL_ESERVER)) < 0) return rc;
-    }
-    if (c->rollback_on_connect) {
-        caocp_ClientRollback rb;
-        memset(&rb, 0, sizeof rb);
-        set_str(&rb.destination, c->destination);
-        set_str(&rb.client_id, c->client_id);
-        if ((rc = send_packet(c, caocp_PacketType_CLIENTROLLBACK, caocp_ClientRollback_fields,
-                              &rb, "ClientRollback")) < 0)
-            return rc;
-        /* The server forgets every unacked batch; without this rollback it
-         * keeps them for this identity, so their ids stay good to ack. */
-        c->outstanding.n = 0;
-        c->pending[0].kind = 'c', c->pending[0].id = 0;
-        c->n_pending = 1;
-    }
-    clear_error(c);
-    return CANAL_OK;
-}
-
-void canal_disconnect(canal_client *c) {
-    if (!c) return;
-    close_fd(c);
-    drop_message(c);
-}
-
-bool canal_is_connected(const canal_client *c) { return c && c->fd >= 0; }
-
-/* Common entry checks for calls that need a live connection. */
-static int need_conn(canal_client *c, const char *what) {
-    clear_error(c);
-    c->deadline = now_ms() + c->read_timeout_ms;
-    if (c->bad_options) return set_error(c, CANAL_EINVAL, "%s", c->bad_options_msg);
-    if (c->fd < 0)
-        return set_error(c, CANAL_ESTATE, "%s: not connected (call canal_connect)", what);
-    return CANAL_OK;
-}
-
-int canal_subscribe(canal_client *c, const char *filter) {
-    if (!c) return CANAL_EINVAL;
-    drop_message(c); /* documented to end it, whatever happens next */
-    int rc = need_conn(c, "subscribe");
-    if (rc < 0) return rc;
-    if (!filter) filter = c->filter;
-    caocp_Sub sub;
-    memset(&sub, 0, sizeof sub);
-    set_str(&sub.destination, c->destination);
-    set_str(&sub.client_id, c->client_id);
-    set_str(&sub.filter, filter);
-    if ((rc = send_packet(c, caocp_PacketType_SUBSCRIPTION, caocp_Sub_fields, &sub, "Sub")) < 0)
-        return rc;
-    if ((rc = read_ack_reply(c, "subscription", CANAL_ESERVER)) < 0) return rc;
-    if (strcmp(c->filter, filter) != 0) {
-        char *copy = mem_strdup(c, filter);
-        if (!copy) return set_error(c, CANAL_ENOMEM, "no memory to keep the filter");
-        mem_free(c, c->filter);
-        c->filter = copy;
-    }
-    c->subscribed = true;
-    c->unsubscribed = false;
-    return CANAL_OK;
-}
-
-int canal_unsubscribe(canal_client *c) {
-    if (!c) return CANAL_EINVAL;
-    drop_message(c);
-    int rc = need_conn(c, "unsubscribe");
-    if (rc < 0) return rc;
-    caocp_Unsub un;
-    memset(&un, 0, sizeof un);
-    set_str(&un.destination, c->destination);
-    set_str(&un.client_id, c->client_id);
-    if ((rc = send_packet(c, caocp_PacketType_UNSUBSCRIPTION, caocp_Unsub_fields, &un,
-                          "Unsub")) < 0)
-        return rc;
-    if ((rc = read_ack_reply(c, "unsubscription", CANAL_ESERVER)) < 0) return rc;
-    c->subscribed = false;
-    c->unsubscribed = true;
-    return CANAL_OK;
-}
-
-/* ------------------------------------------------------------ messages */
-
-static bool dec_entry_raw(pb_istream_t *s, const pb_field_t *f, void **arg) {
-    (void)f;
-    canal_client *c = *arg;
-    if (!vec_reserve(c, &c->entries, c->entries.n + 1, sizeof(canal_entry))) {
-        set_error(c, CANAL_ENOMEM, "no memory for %zu entries", c->entries.n + 1);
-        return false;
-    }
-    canal_entry *e = (canal_entry *)c->entries.p + c->entries.n++;
-    memset(e, 0, sizeof *e);
-    take_view(s, &e->raw.ptr, &e->raw.len);
-    return true;
-}
-
-/* Header fields by tag: strings go to the arena, props to hdr_pairs. */
 /* A varint of up to 10 bytes; false when cut short or longer. Inline: it
  * runs for every tag and every scalar of every column. */
 static inline bool get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v) {
@@ -1472,8 +1095,227 @@ static bool hand_pair(dec_ctx *x, pair_target *t, const wire_field *f, const cha
     pb_istream_t ps = pb_istream_from_buffer(f->p, f->n);
     void *arg = t;
     if (dec_pair(&ps, NULL, &arg)) return true;
-    if (!x->problem && x->c->err != CANAL_ENOMEM) x->problem = "malformed Pair", x->field = where;
+    if (!x->problem) x->problem = "malformed Pair", x->field = where;
     return false;
+}
+
+/* ------------------------------------------------------------ 8. packets */
+
+/* Packet (§2), Ack, Handshake, and one builder per request. */
+
+/* Frame and send Packet{type, body} (§2) as one write; the Java client's two
+ * writes without TCP_NODELAY are what stalls it ~40 ms per request. */
+static int send_packet(canal_client *c, caocp_PacketType type, const pb_msgdesc_t *fields,
+                       const void *msg, const char *what) {
+    caocp_Packet pkt;
+    inner_msg in = {fields, msg};
+    size_t body_size = 0, size = 0;
+    memset(&pkt, 0, sizeof pkt);
+    pkt.type = (uint64_t)type;
+    if (!pb_get_encoded_size(&body_size, fields, msg))
+        return set_error(c, CANAL_EINVAL, "cannot encode %s", what);
+    if (body_size > 0) {
+        pkt.body.funcs.encode = enc_body;
+        pkt.body.arg = &in;
+    }
+    if (!pb_get_encoded_size(&size, caocp_Packet_fields, &pkt))
+        return set_error(c, CANAL_EINVAL, "cannot encode %s", what);
+    if (size > 0x7fffffff)
+        return set_error(c, CANAL_ETOOBIG, "%s of %zu bytes is too large to send", what, size);
+    if (size + 4 > c->conn.wcap) {
+        uint8_t *p = mem_realloc(c, c->conn.wbuf, size + 4);
+        if (!p) return set_error(c, CANAL_ENOMEM, "no memory to encode %s", what);
+        c->conn.wbuf = p;
+        c->conn.wcap = size + 4;
+    }
+    pb_ostream_t os = pb_ostream_from_buffer(c->conn.wbuf + 4, size);
+    if (!pb_encode(&os, caocp_Packet_fields, &pkt))
+        return set_error(c, CANAL_EINVAL, "cannot encode %s: %s", what, PB_GET_ERROR(&os));
+    c->conn.wbuf[0] = (uint8_t)(size >> 24), c->conn.wbuf[1] = (uint8_t)(size >> 16);
+    c->conn.wbuf[2] = (uint8_t)(size >> 8), c->conn.wbuf[3] = (uint8_t)size;
+    int rc = send_all(c, c->conn.wbuf, size + 4, what);
+    /* A password token lived in wbuf for ClientAuth: do not leave it there. */
+    if (type == caocp_PacketType_CLIENTAUTHENTICATION) wipe(c->conn.wbuf, c->conn.wcap);
+    return rc;
+}
+
+typedef struct packet_view {
+    int type;
+    bool has_compression;
+    int compression;
+    bool has_version;
+    int version;
+    canal_bytes body;
+} packet_view;
+
+static int parse_packet(canal_client *c, const uint8_t *buf, size_t len, packet_view *pv,
+                        const char *what) {
+    caocp_Packet pkt;
+    memset(&pkt, 0, sizeof pkt);
+    memset(pv, 0, sizeof *pv);
+    pv->body.ptr = (const uint8_t *)empty_str;
+    pkt.body.funcs.decode = dec_view;
+    pkt.body.arg = &pv->body;
+    pb_istream_t s = pb_istream_from_buffer(buf, len);
+    if (!pb_decode_ex(&s, caocp_Packet_fields, &pkt, PB_DECODE_NOINIT))
+        return set_error(c, CANAL_EPROTO, "%s: malformed Packet (%s)", what, PB_GET_ERROR(&s));
+    if (!within(pv->body, buf, len))
+        return set_error(c, CANAL_EPROTO, "%s: malformed Packet (body is not length-delimited)",
+                         what);
+    pv->type = enum_value(pkt.type);
+    pv->has_version = pkt.which_version_present == caocp_Packet_version_tag;
+    pv->version = pv->has_version ? pkt.version_present.version : 0;
+    pv->has_compression = pkt.which_compression_present == caocp_Packet_compression_tag;
+    pv->compression = pv->has_compression ? enum_value(pkt.compression_present.compression) : 0;
+    return CANAL_OK;
+}
+
+typedef struct ack_view {
+    int code;
+    canal_bytes message;
+} ack_view;
+
+static int parse_ack(canal_client *c, const packet_view *pv, ack_view *av, const char *what) {
+    caocp_Ack ack;
+    memset(&ack, 0, sizeof ack);
+    memset(av, 0, sizeof *av);
+    av->message.ptr = (const uint8_t *)empty_str;
+    ack.error_message.funcs.decode = dec_view;
+    ack.error_message.arg = &av->message;
+    pb_istream_t s = pb_istream_from_buffer(pv->body.ptr, pv->body.len);
+    if (!pb_decode_ex(&s, caocp_Ack_fields, &ack, PB_DECODE_NOINIT))
+        return set_error(c, CANAL_EPROTO, "%s: malformed Ack (%s)", what, PB_GET_ERROR(&s));
+    if (!within(av->message, pv->body.ptr, pv->body.len))
+        return set_error(c, CANAL_EPROTO,
+                         "%s: malformed Ack (error_message is not length-delimited)", what);
+    /* Only a positive code is an error (§10.2 trap 9). */
+    av->code = ack.which_error_code_present == caocp_Ack_error_code_tag ? ack.error_code_present.error_code : 0;
+    return CANAL_OK;
+}
+
+/* Handshake (§4.1): version must be present and 1, type HANDSHAKE; the seed
+ * for the password token is a view into the frame. */
+static int parse_handshake(canal_client *c, const packet_view *pv, canal_bytes *seed) {
+    if (!pv->has_version || pv->version != 1)
+        return set_error(c, CANAL_EPROTO, "handshake: unsupported version %d%s", pv->version,
+                         pv->has_version ? "" : " (absent)");
+    if (pv->type != caocp_PacketType_HANDSHAKE)
+        return set_error(c, CANAL_EPROTO,
+                         "handshake: expected a HANDSHAKE packet, got type %d (%s)", pv->type,
+                         packet_type_name(pv->type));
+    caocp_Handshake hs;
+    seed->ptr = (const uint8_t *)empty_str;
+    seed->len = 0;
+    memset(&hs, 0, sizeof hs);
+    hs.seeds.funcs.decode = dec_view;
+    hs.seeds.arg = seed;
+    pb_istream_t s = pb_istream_from_buffer(pv->body.ptr, pv->body.len);
+    if (!pb_decode_ex(&s, caocp_Handshake_fields, &hs, PB_DECODE_NOINIT))
+        return set_error(c, CANAL_EPROTO, "handshake: malformed Handshake (%s)", PB_GET_ERROR(&s));
+    if (!within(*seed, pv->body.ptr, pv->body.len))
+        return set_error(c, CANAL_EPROTO,
+                         "handshake: malformed Handshake (seeds is not length-delimited)");
+    return CANAL_OK;
+}
+
+/* Every request after login opens with the destination and the client id. */
+static void set_ids(const canal_client *c, pb_callback_t *destination, pb_callback_t *client_id) {
+    set_str(destination, c->destination);
+    set_str(client_id, c->client_id);
+}
+
+/* ClientAuth (§4.1 step 3): the token is hex text; no password sends none. */
+static int send_auth(canal_client *c, canal_bytes seed) {
+    char token[41] = "";
+    if (c->has_password) scramble_hex(c->stage1, seed.ptr, seed.len, token);
+    caocp_ClientAuth auth;
+    memset(&auth, 0, sizeof auth);
+    set_str(&auth.username, c->username);
+    set_str(&auth.password, token);
+    auth.which_net_read_timeout_present = caocp_ClientAuth_net_read_timeout_tag;
+    auth.net_read_timeout_present.net_read_timeout = c->idle_timeout_ms;
+    auth.which_net_write_timeout_present = caocp_ClientAuth_net_write_timeout_tag;
+    auth.net_write_timeout_present.net_write_timeout = c->idle_timeout_ms;
+    int rc = send_packet(c, caocp_PacketType_CLIENTAUTHENTICATION, caocp_ClientAuth_fields, &auth,
+                         "ClientAuth");
+    wipe(token, sizeof token);
+    return rc;
+}
+
+static int send_sub(canal_client *c, const char *filter) {
+    caocp_Sub sub;
+    memset(&sub, 0, sizeof sub);
+    set_ids(c, &sub.destination, &sub.client_id);
+    set_str(&sub.filter, filter);
+    return send_packet(c, caocp_PacketType_SUBSCRIPTION, caocp_Sub_fields, &sub, "Sub");
+}
+
+static int send_unsub(canal_client *c) {
+    caocp_Unsub un;
+    memset(&un, 0, sizeof un);
+    set_ids(c, &un.destination, &un.client_id);
+    return send_packet(c, caocp_PacketType_UNSUBSCRIPTION, caocp_Unsub_fields, &un, "Unsub");
+}
+
+/* Get as the Java client sends it (§5.4): every field explicit. */
+static int send_get(canal_client *c, int batch_size, int timeout_ms) {
+    caocp_Get g;
+    memset(&g, 0, sizeof g);
+    set_ids(c, &g.destination, &g.client_id);
+    g.fetch_size = batch_size > 0 ? batch_size : 1000;
+    g.which_timeout_present = caocp_Get_timeout_tag;
+    g.timeout_present.timeout = timeout_ms < 0 ? -1 : timeout_ms;
+    g.which_unit_present = caocp_Get_unit_tag;
+    g.unit_present.unit = 2; /* TimeUnit.MILLISECONDS */
+    g.which_auto_ack_present = caocp_Get_auto_ack_tag;
+    g.auto_ack_present.auto_ack = false;
+    return send_packet(c, caocp_PacketType_GET, caocp_Get_fields, &g, "Get");
+}
+
+static int send_ack(canal_client *c, int64_t batch_id) {
+    caocp_ClientAck a;
+    memset(&a, 0, sizeof a);
+    set_ids(c, &a.destination, &a.client_id);
+    a.batch_id = batch_id;
+    return send_packet(c, caocp_PacketType_CLIENTACK, caocp_ClientAck_fields, &a, "ClientAck");
+}
+
+/* batch_id 0: every unacked batch. */
+static int send_rollback(canal_client *c, int64_t batch_id) {
+    caocp_ClientRollback r;
+    memset(&r, 0, sizeof r);
+    set_ids(c, &r.destination, &r.client_id);
+    r.batch_id = batch_id;
+    return send_packet(c, caocp_PacketType_CLIENTROLLBACK, caocp_ClientRollback_fields, &r,
+                       "ClientRollback");
+}
+
+/* ------------------------------------------------------------ 9. message model */
+
+/* Messages -> Entry -> Header into the current message, which the
+ * session ends (drop_message) and starts (decode_messages). */
+
+/* The current message ends: its views may point into rbuf or a caller's
+ * buffer that is about to change. */
+static void drop_message(canal_client *c) {
+    c->batch.msg_buf = NULL;
+    c->batch.msg_len = 0;
+    c->batch.msg.batch_id = -1;
+    c->batch.msg.n_entries = 0;
+    c->batch.msg.entries = NULL;
+}
+
+static bool dec_entry_raw(pb_istream_t *s, const pb_field_t *f, void **arg) {
+    (void)f;
+    canal_client *c = *arg;
+    if (!vec_reserve(c, &c->batch.entries, c->batch.entries.n + 1, sizeof(canal_entry))) {
+        set_error(c, CANAL_ENOMEM, "no memory for %zu entries", c->batch.entries.n + 1);
+        return false;
+    }
+    canal_entry *e = (canal_entry *)c->batch.entries.p + c->batch.entries.n++;
+    memset(e, 0, sizeof *e);
+    take_view(s, &e->raw.ptr, &e->raw.len);
+    return true;
 }
 
 /* An Entry: top level first (header kept as a view), header second. */
@@ -1496,8 +1338,8 @@ static bool dec_entry_header_view(pb_istream_t *s, const pb_field_t *f, void **a
  * field lookup was most of that cost. */
 static int decode_header(canal_client *c, dec_ctx *x, canal_entry *e, canal_bytes hb, size_t i) {
     canal_header *h = &e->header;
-    pair_target props = {x, &c->hdr_pairs};
-    size_t p0 = c->hdr_pairs.n;
+    pair_target props = {x, &c->batch.hdr_pairs};
+    size_t p0 = c->batch.hdr_pairs.n;
     const uint8_t *p = hb.ptr, *end = hb.ptr + hb.len;
     wire_field f;
     int more;
@@ -1529,90 +1371,61 @@ static int decode_header(canal_client *c, dec_ctx *x, canal_entry *e, canal_byte
     }
     if (more < 0) x->field = "Header";
     if (x->problem || more < 0) {
-        if (c->err == CANAL_ENOMEM) return CANAL_ENOMEM;
         return set_error(c, CANAL_EPROTO, "entry %zu: Header: %s in %s", i,
                          x->problem ? x->problem : "malformed", x->field ? x->field : "Header");
     }
-    if (c->err == CANAL_ENOMEM) return CANAL_ENOMEM;
-    h->n_props = c->hdr_pairs.n - p0;
+    h->n_props = c->batch.hdr_pairs.n - p0;
     h->props = NULL; /* pointed at once the pairs vector stops moving */
     return CANAL_OK;
 }
 
-/* Decode a Messages body into c->msg: entry views, then their headers.
- * Callers have already ended the previous message (drop_message). */
-static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, const char *what) {
-    caocp_Messages m;
-    size_t i, hdr_total = 0;
-    int rc;
-    c->entries.n = 0;
-    c->hdr_pairs.n = 0;
-    memset(&m, 0, sizeof m);
-    m.messages.funcs.decode = dec_entry_raw;
-    m.messages.arg = c;
-    pb_istream_t s = pb_istream_from_buffer(buf, len);
-    clear_error(c);
-    if (!pb_decode_ex(&s, caocp_Messages_fields, &m, PB_DECODE_NOINIT)) {
-        if (c->err == CANAL_ENOMEM) return CANAL_ENOMEM;
-        return set_error(c, CANAL_EPROTO, "%s: malformed Messages (%s)", what, PB_GET_ERROR(&s));
-    }
-    canal_entry *es = c->entries.p;
-    size_t n = c->entries.n;
-    /* DML headers carry one prop (rowsCount): room for one per entry up
-     * front keeps the pairs vector from growing batch after batch. */
-    if (!c->in_pool && !vec_reserve(c, &c->hdr_pairs, n, sizeof(canal_pair)))
-        return set_error(c, CANAL_ENOMEM, "no memory for %zu header props", n);
-    /* Pass 1: each Entry's top level; the header stays a view. */
-    for (i = 0; i < n; i++) {
-        caocp_Entry em;
-        entry_frame fr;
-        canal_entry *e = &es[i];
-        if (!within(e->raw, buf, len))
-            return set_error(c, CANAL_EPROTO, "%s: entry %zu of %zu is not length-delimited",
-                             what, i, n);
-        memset(&em, 0, sizeof em);
-        memset(&fr, 0, sizeof fr);
-        fr.store.ptr = (const uint8_t *)empty_str;
-        em.header.funcs.decode = dec_entry_header_view;
-        em.header.arg = &fr;
-        em.storeValue.funcs.decode = dec_view;
-        em.storeValue.arg = &fr.store;
+/* Pass 1 for one Entry: its top level, by nanopb; the header is left as a
+ * view, *header, for pass 2. */
+static int decode_entry(canal_client *c, canal_entry *e, canal_bytes *header, const char *what,
+                        size_t i, size_t n) {
+    caocp_Entry em;
+    entry_frame fr;
+    memset(&em, 0, sizeof em);
+    memset(&fr, 0, sizeof fr);
+    fr.store.ptr = (const uint8_t *)empty_str;
+    em.header.funcs.decode = dec_entry_header_view;
+    em.header.arg = &fr;
+    em.storeValue.funcs.decode = dec_view;
+    em.storeValue.arg = &fr.store;
+    pb_istream_t s = pb_istream_from_buffer(e->raw.ptr, e->raw.len);
+    if (!pb_decode_ex(&s, caocp_Entry_fields, &em, PB_DECODE_NOINIT))
+        return set_error(c, CANAL_EPROTO, "%s: entry %zu of %zu: malformed Entry (%s)", what, i, n,
+                         PB_GET_ERROR(&s));
+    if (!within(fr.store, e->raw.ptr, e->raw.len) || !within(fr.header, e->raw.ptr, e->raw.len))
+        return set_error(c, CANAL_EPROTO,
+                         "%s: entry %zu of %zu: header or storeValue is not length-delimited",
+                         what, i, n);
+    e->has_entry_type = em.which_entryType_present == caocp_Entry_entryType_tag;
+    e->entry_type = e->has_entry_type ? enum_value(em.entryType_present.entryType) : 0;
+    e->store_value = fr.store;
+    e->has_header = fr.has_header;
+    *header = fr.header;
+    return CANAL_OK;
+}
 
-        pb_istream_t es_ = pb_istream_from_buffer(e->raw.ptr, e->raw.len);
-        if (!pb_decode_ex(&es_, caocp_Entry_fields, &em, PB_DECODE_NOINIT))
-            return set_error(c, CANAL_EPROTO, "%s: entry %zu of %zu: malformed Entry (%s)", what,
-                             i, n, PB_GET_ERROR(&es_));
-        if (!within(fr.store, e->raw.ptr, e->raw.len) || !within(fr.header, e->raw.ptr, e->raw.len))
-            return set_error(c, CANAL_EPROTO,
-                             "%s: entry %zu of %zu: header or storeValue is not length-delimited",
-                             what, i, n);
-        e->has_entry_type = em.which_entryType_present == caocp_Entry_entryType_tag;
-        e->entry_type = e->has_entry_type ? enum_value(em.entryType) : 0;
-        e->store_value = fr.store;
-        e->has_header = fr.has_header;
-        /* Park the header view in the fields it will replace. */
-        e->header.logfile_name.ptr = (const char *)fr.header.ptr;
-        e->header.logfile_name.len = fr.header.len;
-        hdr_total += fr.header.len + 1;
-    }
-    /* Pass 2: headers, into an arena that holds all of them at once. */
-    if (!arena_reset(c, &c->hdr_str, hdr_total + 1))
-        return set_error(c, CANAL_ENOMEM, "no memory for %zu bytes of headers", hdr_total);
-    dec_ctx x = {c, &c->hdr_str, NULL, NULL};
+/* Pass 2: every header, into an arena that holds all of them at once
+ * (total bytes of header views); then their props, which went to one
+ * vector in entry order, are pointed at now that it no longer moves. */
+static int decode_headers(canal_client *c, const canal_bytes *views, size_t total,
+                          const char *what) {
+    canal_entry *es = c->batch.entries.p;
+    size_t i, n = c->batch.entries.n;
+    if (!arena_reset(c, &c->batch.hdr_str, total + 1))
+        return set_error(c, CANAL_ENOMEM, "no memory for %zu bytes of headers", total);
+    dec_ctx x = {c, &c->batch.hdr_str, NULL, NULL};
     for (i = 0; i < n; i++) {
-        canal_entry *e = &es[i];
-        canal_bytes hb = {(const uint8_t *)e->header.logfile_name.ptr, e->header.logfile_name.len};
-        canal_header *h = &e->header;
+        canal_header *h = &es[i].header;
         memset(h, 0, sizeof *h);
         h->logfile_name = h->server_encode = h->schema_name = h->table_name = h->gtid = EMPTY;
-        if (e->has_header && (rc = decode_header(c, &x, e, hb, i)) < 0) {
-            char tmp[CANAL_ERRSTR_SIZE];
-            snprintf(tmp, sizeof tmp, "%s", c->errstr);
-            return set_error(c, rc, "%s: %s", what, tmp);
-        }
+        if (es[i].has_header && decode_header(c, &x, &es[i], views[i], i) < 0)
+            return error_in(c, what);
     }
-    /* The pairs vector is final: headers took their props in entry order. */
-    const canal_pair *pairs = c->hdr_pairs.p;
+    const canal_pair *pairs = c->batch.hdr_pairs.p;
     for (i = 0; i < n; i++) {
         canal_header *h = &es[i].header;
         h->props = NULL;
@@ -1621,11 +1434,45 @@ static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, cons
             pairs += h->n_props;
         }
     }
-    c->msg.batch_id = m.batch_id;
-    c->msg.n_entries = n;
-    c->msg.entries = n ? es : NULL;
-    c->msg_buf = buf;
-    c->msg_len = len;
+    return CANAL_OK;
+}
+
+/* Decode a Messages body into c->batch.msg: entry views, then their headers.
+ * Callers have already ended the previous message (drop_message). */
+static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, const char *what) {
+    caocp_Messages m;
+    size_t i, n, hdr_total = 0;
+    int rc;
+    c->batch.entries.n = 0;
+    c->batch.hdr_pairs.n = 0;
+    memset(&m, 0, sizeof m);
+    m.messages.funcs.decode = dec_entry_raw;
+    m.messages.arg = c;
+    pb_istream_t s = pb_istream_from_buffer(buf, len);
+    if (!pb_decode_ex(&s, caocp_Messages_fields, &m, PB_DECODE_NOINIT))
+        return set_error(c, CANAL_EPROTO, "%s: malformed Messages (%s)", what, PB_GET_ERROR(&s));
+    canal_entry *es = c->batch.entries.p;
+    n = c->batch.entries.n;
+    /* DML headers carry one prop (rowsCount): room for one per entry up
+     * front keeps the pairs vector from growing batch after batch. */
+    if (!c->in_pool && !vec_reserve(c, &c->batch.hdr_pairs, n, sizeof(canal_pair)))
+        return set_error(c, CANAL_ENOMEM, "no memory for %zu header props", n);
+    if (!vec_reserve(c, &c->batch.hdr_views, n, sizeof(canal_bytes)))
+        return set_error(c, CANAL_ENOMEM, "no memory for %zu entries", n);
+    canal_bytes *views = c->batch.hdr_views.p;
+    for (i = 0; i < n; i++) {
+        if (!within(es[i].raw, buf, len))
+            return set_error(c, CANAL_EPROTO, "%s: entry %zu of %zu is not length-delimited",
+                             what, i, n);
+        if ((rc = decode_entry(c, &es[i], &views[i], what, i, n)) < 0) return rc;
+        hdr_total += views[i].len + 1;
+    }
+    if ((rc = decode_headers(c, views, hdr_total, what)) < 0) return rc;
+    c->batch.msg.batch_id = m.batch_id;
+    c->batch.msg.n_entries = n;
+    c->batch.msg.entries = n ? es : NULL;
+    c->batch.msg_buf = buf;
+    c->batch.msg_len = len;
     return CANAL_OK;
 }
 
@@ -1641,174 +1488,33 @@ static int decode_messages_packet(canal_client *c, const packet_view *pv, const 
     return decode_messages(c, pv->body.ptr, pv->body.len, what);
 }
 
-int canal_message_parse(canal_client *c, const void *buf, size_t len, bool is_packet,
-                        const canal_message **out) {
-    if (!c) return CANAL_EINVAL;
-    if (out) *out = NULL;
-    drop_message(c);
-    clear_error(c);
-    if (!out || (!buf && len > 0))
-        return set_error(c, CANAL_EINVAL, "message_parse: NULL %s", out ? "buf" : "out");
-    if (!buf) buf = empty_str;
-    int rc;
-    if (is_packet) {
-        packet_view pv;
-        if ((rc = parse_packet(c, buf, len, &pv, "message_parse")) < 0) return rc;
-        rc = decode_messages_packet(c, &pv, "message_parse");
-    } else {
-        rc = decode_messages(c, buf, len, "message_parse");
-    }
-    if (rc < 0) return rc;
-    *out = &c->msg;
-    return CANAL_OK;
+/* One of the current message's entries, or a copy of one. */
+static bool is_current_entry(const canal_client *c, const canal_entry *e) {
+    const canal_entry *es = c->batch.msg.entries;
+    size_t n = c->batch.msg.n_entries;
+    if (!c->batch.msg_buf || !es) return false;
+    uintptr_t p = (uintptr_t)e, b = (uintptr_t)es;
+    if (p >= b && p < b + n * sizeof *es) return (p - b) % sizeof *es == 0;
+    for (size_t i = 0; i < n; i++)
+        if (es[i].store_value.ptr == e->store_value.ptr && es[i].store_value.len == e->store_value.len)
+            return true;
+    return false;
 }
 
-int canal_get(canal_client *c, int batch_size, int timeout_ms, const canal_message **out) {
-    if (!c) return CANAL_EINVAL;
-    if (out) *out = NULL;
-    drop_message(c);
-    int rc = need_conn(c, "get");
-    if (rc < 0) return rc;
-    if (!out) return set_error(c, CANAL_EINVAL, "get: out is NULL");
+/* ------------------------------------------------------------ 10. row changes */
 
-    /* Get as the Java client sends it (§5.4): every field explicit. */
-    caocp_Get g;
-    memset(&g, 0, sizeof g);
-    set_str(&g.destination, c->destination);
-    set_str(&g.client_id, c->client_id);
-    g.fetch_size = batch_size > 0 ? batch_size : 1000;
-    g.which_timeout_present = caocp_Get_timeout_tag;
-    g.timeout = timeout_ms < 0 ? -1 : timeout_ms;
-    g.which_unit_present = caocp_Get_unit_tag;
-    g.unit = 2; /* TimeUnit.MILLISECONDS */
-    g.which_auto_ack_present = caocp_Get_auto_ack_tag;
-    g.auto_ack = false;
-    if ((rc = send_packet(c, caocp_PacketType_GET, caocp_Get_fields, &g, "Get")) < 0) return rc;
+/* RowChange -> RowData -> Column, into vectors owned by the client. */
 
-    const uint8_t *body;
-    size_t len;
-    packet_view pv;
-    c->waiting_for = "the reply to GET";
-    if ((rc = read_frame(c, c->deadline, &body, &len)) < 0) return rc;
-    if ((rc = parse_packet(c, body, len, &pv, "get")) < 0) return broken(c, rc);
-    if (pv.type == caocp_PacketType_ACK) {
-        ack_view av;
-        if ((rc = parse_ack(c, &pv, &av, "get")) < 0) return broken(c, rc);
-        if (av.code <= 0)
-            return fail_conn(c, CANAL_EPROTO, "get: expected MESSAGES, got an ACK without error");
-        return error_ack(c, &av, "get", CANAL_ESERVER);
-    }
-    if ((rc = decode_messages_packet(c, &pv, "get")) < 0) {
-        /* A reply we cannot read leaves a batch outstanding that we cannot
-         * name: the connection is out of step. */
-        char tmp[CANAL_ERRSTR_SIZE];
-        snprintf(tmp, sizeof tmp, "%s", c->errstr);
-        drop_message(c);
-        return fail_conn(c, rc, "%s", tmp);
-    }
-    c->n_pending = 0;
-    if (c->msg.batch_id != -1) {
-        if (c->msg.batch_id <= 0) {
-            int64_t id = c->msg.batch_id;
-            drop_message(c);
-            return fail_conn(c, CANAL_EPROTO, "get: server sent invalid batch id %" PRId64, id);
-        }
-        if (!vec_reserve(c, &c->outstanding, c->outstanding.n + 1, sizeof(int64_t))) {
-            /* The server holds a batch this client could not record: out of step. */
-            int64_t id = c->msg.batch_id;
-            drop_message(c);
-            return fail_conn(c, CANAL_ENOMEM, "no memory to track batch %" PRId64, id);
-        }
-        ((int64_t *)c->outstanding.p)[c->outstanding.n++] = c->msg.batch_id;
-    }
-    *out = &c->msg;
-    return CANAL_OK;
-}
+/* Where a row's columns and props sit in the vectors while decoding. */
+typedef struct row_ix {
+    size_t b0, nb, a0, na, p0, np;
+} row_ix;
 
-/* Check a batch id against the unacked batches (§5.5: the server
- * wants acks in order and only for outstanding batches). */
-static int check_batch(canal_client *c, int64_t id, const char *what) {
-    const int64_t *ids = c->outstanding.p;
-    size_t i;
-    for (i = 0; i < c->outstanding.n; i++)
-        if (ids[i] == id) break;
-    if (i == c->outstanding.n)
-        return set_error(c, CANAL_EINVAL,
-                         "%s: batch %" PRId64
-                         " is not outstanding on this connection (already acked, rolled back, "
-                         "empty, or dropped by the rollback of a reconnect)",
-                         what, id);
-    if (i != 0)
-        return set_error(c, CANAL_ESTATE,
-                         "%s: batch %" PRId64 " is not the oldest unacked batch (%" PRId64
-                         "); ack in order",
-                         what, id, ids[0]);
-    return CANAL_OK;
-}
-
-static void add_pending(canal_client *c, char kind, int64_t id) {
-    if (c->n_pending < 8) c->pending[c->n_pending].kind = kind, c->pending[c->n_pending].id = id;
-    if (c->n_pending < INT_MAX) c->n_pending++;
-}
-
-/* After canal_unsubscribe the server ignores rollbacks and refuses acks
- * while keeping the batches; sending them would only put the two sides out
- * of step. */
-static int need_subscription(canal_client *c, const char *what) {
-    if (c->unsubscribed)
-        return set_error(c, CANAL_ESTATE, "%s: not subscribed (canal_unsubscribe was called)", what);
-    return CANAL_OK;
-}
-
-static void drop_first_batch(canal_client *c) {
-    int64_t *ids = c->outstanding.p;
-    memmove(ids, ids + 1, (c->outstanding.n - 1) * sizeof *ids);
-    c->outstanding.n--;
-}
-
-int canal_ack(canal_client *c, int64_t batch_id) {
-    if (!c) return CANAL_EINVAL;
-    int rc = need_conn(c, "ack");
-    if (rc < 0) return rc;
-    if (batch_id == -1)
-        return set_error(c, CANAL_EINVAL, "ack: batch -1 is an empty batch; there is nothing to ack");
-    if ((rc = need_subscription(c, "ack")) < 0 || (rc = check_batch(c, batch_id, "ack")) < 0)
-        return rc;
-    caocp_ClientAck a;
-    memset(&a, 0, sizeof a);
-    set_str(&a.destination, c->destination);
-    set_str(&a.client_id, c->client_id);
-    a.batch_id = batch_id;
-    if ((rc = send_packet(c, caocp_PacketType_CLIENTACK, caocp_ClientAck_fields, &a, "ClientAck")) < 0)
-        return rc;
-    drop_first_batch(c);
-    add_pending(c, 'a', batch_id);
-    return CANAL_OK;
-}
-
-int canal_rollback(canal_client *c, int64_t batch_id) {
-    if (!c) return CANAL_EINVAL;
-    int rc = need_conn(c, "rollback");
-    if (rc < 0) return rc;
-    if ((rc = need_subscription(c, "rollback")) < 0) return rc;
-    if (batch_id != 0 && (rc = check_batch(c, batch_id, "rollback")) < 0) return rc;
-    caocp_ClientRollback r;
-    memset(&r, 0, sizeof r);
-    set_str(&r.destination, c->destination);
-    set_str(&r.client_id, c->client_id);
-    r.batch_id = batch_id;
-    if ((rc = send_packet(c, caocp_PacketType_CLIENTROLLBACK, caocp_ClientRollback_fields, &r,
-                          "ClientRollback")) < 0)
-        return rc;
-    /* The server forgets the batch (or all of them) and rewinds to the last
-     * acked position; other ids stay registered there, so they stay here. */
-    if (batch_id == 0) c->outstanding.n = 0;
-    else drop_first_batch(c);
-    add_pending(c, 'r', batch_id);
-    return CANAL_OK;
-}
-
-/* ------------------------------------------------------------ row changes */
+/* A column whose props must be pointed at once the pairs vector is final. */
+typedef struct col_fix {
+    int after;
+    size_t col, p0;
+} col_fix;
 
 typedef struct rc_ctx {
     dec_ctx x;
@@ -1828,7 +1534,7 @@ static bool decode_column(rc_ctx *r, const uint8_t *p, const uint8_t *end, canal
     int more;
     memset(col, 0, sizeof *col);
     col->name = col->value = col->mysql_type = EMPTY;
-    size_t p0 = c->col_pairs.n;
+    size_t p0 = c->batch.col_pairs.n;
     while ((more = next_field(&p, end, &f, &x->problem)) > 0) {
         bool ok = true;
         if (f.wt == 0) {
@@ -1858,7 +1564,7 @@ static bool decode_column(rc_ctx *r, const uint8_t *p, const uint8_t *end, canal
         x->field = "Column";
         return false;
     }
-    col->n_props = c->col_pairs.n - p0;
+    col->n_props = c->batch.col_pairs.n - p0;
     return true;
 }
 
@@ -1866,9 +1572,9 @@ static bool dec_column(pb_istream_t *s, const pb_field_t *f, void **arg) {
     rc_ctx *r = *arg;
     canal_client *c = r->x.c;
     bool after = f->tag == caocp_RowData_afterColumns_tag;
-    vec *v = after ? &c->cols_after : &c->cols_before;
+    vec *v = after ? &c->batch.cols_after : &c->batch.cols_before;
     const uint8_t *p;
-    size_t n, p0 = c->col_pairs.n;
+    size_t n, p0 = c->batch.col_pairs.n;
     take_view(s, &p, &n);
     if (!vec_reserve(c, v, v->n + 1, sizeof(canal_column))) {
         set_error(c, CANAL_ENOMEM, "no memory for %zu columns", v->n + 1);
@@ -1877,12 +1583,12 @@ static bool dec_column(pb_istream_t *s, const pb_field_t *f, void **arg) {
     canal_column *col = (canal_column *)v->p + v->n;
     if (!decode_column(r, p, p + n, col)) return false;
     if (col->n_props) { /* pointed at once the pairs vector stops moving */
-        if (!vec_reserve(c, &c->fixes, c->fixes.n + 1, sizeof(col_fix))) {
+        if (!vec_reserve(c, &c->batch.fixes, c->batch.fixes.n + 1, sizeof(col_fix))) {
             set_error(c, CANAL_ENOMEM, "no memory for column props");
             return false;
         }
         col_fix fx = {after, v->n, p0};
-        ((col_fix *)c->fixes.p)[c->fixes.n++] = fx;
+        ((col_fix *)c->batch.fixes.p)[c->batch.fixes.n++] = fx;
     }
     v->n++;
     return true;
@@ -1894,23 +1600,23 @@ static bool dec_row(pb_istream_t *s, const pb_field_t *f, void **arg) {
     canal_client *c = r->x.c;
     caocp_RowData m;
     row_ix ix;
-    ix.b0 = c->cols_before.n;
-    ix.a0 = c->cols_after.n;
-    ix.p0 = c->row_pairs.n;
+    ix.b0 = c->batch.cols_before.n;
+    ix.a0 = c->batch.cols_after.n;
+    ix.p0 = c->batch.row_pairs.n;
     memset(&m, 0, sizeof m);
     m.beforeColumns.funcs.decode = m.afterColumns.funcs.decode = dec_column;
     m.beforeColumns.arg = m.afterColumns.arg = r;
     m.props.funcs.decode = dec_pair;
     m.props.arg = &r->row_props;
     if (!pb_decode_ex(s, caocp_RowData_fields, &m, PB_DECODE_NOINIT)) return false;
-    ix.nb = c->cols_before.n - ix.b0;
-    ix.na = c->cols_after.n - ix.a0;
-    ix.np = c->row_pairs.n - ix.p0;
-    if (!vec_reserve(c, &c->row_ixs, c->row_ixs.n + 1, sizeof(row_ix))) {
-        set_error(c, CANAL_ENOMEM, "no memory for %zu rows", c->row_ixs.n + 1);
+    ix.nb = c->batch.cols_before.n - ix.b0;
+    ix.na = c->batch.cols_after.n - ix.a0;
+    ix.np = c->batch.row_pairs.n - ix.p0;
+    if (!vec_reserve(c, &c->batch.row_ixs, c->batch.row_ixs.n + 1, sizeof(row_ix))) {
+        set_error(c, CANAL_ENOMEM, "no memory for %zu rows", c->batch.row_ixs.n + 1);
         return false;
     }
-    ((row_ix *)c->row_ixs.p)[c->row_ixs.n++] = ix;
+    ((row_ix *)c->batch.row_ixs.p)[c->batch.row_ixs.n++] = ix;
     r->row++;
     return true;
 }
@@ -1930,25 +1636,588 @@ static const canal_pair *pairs_at(const vec *v, size_t p0, size_t n) {
     return n ? (const canal_pair *)v->p + p0 : NULL;
 }
 
-/* One of the current message's entries, or a copy of one. */
-static bool is_current_entry(const canal_client *c, const canal_entry *e) {
-    const canal_entry *es = c->msg.entries;
-    size_t n = c->msg.n_entries;
-    if (!c->msg_buf || !es) return false;
-    uintptr_t p = (uintptr_t)e, b = (uintptr_t)es;
-    if (p >= b && p < b + n * sizeof *es) return (p - b) % sizeof *es == 0;
-    for (size_t i = 0; i < n; i++)
-        if (es[i].store_value.ptr == e->store_value.ptr && es[i].store_value.len == e->store_value.len)
-            return true;
+static void empty_rowchange(canal_rowchange *out) {
+    memset(out, 0, sizeof *out);
+    out->sql = out->ddl_schema_name = EMPTY;
+}
+
+/* The decode state of one RowChange: vectors emptied, an arena for all its
+ * strings (the encoded size bounds them), each kind of props to its vector. */
+static int rowchange_start(canal_client *c, rc_ctx *r, size_t len) {
+    struct batch *b = &c->batch;
+    b->cols_before.n = b->cols_after.n = b->rows.n = b->row_ixs.n = b->fixes.n = 0;
+    b->col_pairs.n = b->row_pairs.n = b->rc_pairs.n = 0;
+    if (!arena_reset(c, &c->batch.rc_str, len + 1))
+        return set_error(c, CANAL_ENOMEM, "no memory to decode a RowChange of %zu bytes", len);
+    memset(r, 0, sizeof *r);
+    r->x.c = c;
+    r->x.str = &c->batch.rc_str;
+    r->col_props.x = r->row_props.x = r->rc_props.x = &r->x;
+    r->col_props.v = &c->batch.col_pairs;
+    r->row_props.v = &c->batch.row_pairs;
+    r->rc_props.v = &c->batch.rc_pairs;
+    return CANAL_OK;
+}
+
+/* Every vector is final now: turn the rows' indexes into pointers, and
+ * point the columns that have props at theirs. */
+static int rowchange_finish(canal_client *c, canal_rowchange *out) {
+    size_t nrows = c->batch.row_ixs.n;
+    if (!vec_reserve(c, &c->batch.rows, nrows, sizeof(canal_row)))
+        return set_error(c, CANAL_ENOMEM, "no memory for %zu rows", nrows);
+    const row_ix *ixs = c->batch.row_ixs.p;
+    canal_row *rows = c->batch.rows.p;
+    canal_column *before = c->batch.cols_before.p, *after = c->batch.cols_after.p;
+    for (size_t i = 0; i < nrows; i++) {
+        rows[i].before = ixs[i].nb ? before + ixs[i].b0 : NULL;
+        rows[i].n_before = ixs[i].nb;
+        rows[i].after = ixs[i].na ? after + ixs[i].a0 : NULL;
+        rows[i].n_after = ixs[i].na;
+        rows[i].props = pairs_at(&c->batch.row_pairs, ixs[i].p0, ixs[i].np);
+        rows[i].n_props = ixs[i].np;
+    }
+    const col_fix *fx = c->batch.fixes.p;
+    for (size_t i = 0; i < c->batch.fixes.n; i++) {
+        canal_column *col = (fx[i].after ? after : before) + fx[i].col;
+        col->props = pairs_at(&c->batch.col_pairs, fx[i].p0, col->n_props);
+    }
+    out->rows = nrows ? rows : NULL;
+    out->n_rows = nrows;
+    return CANAL_OK;
+}
+
+/* ------------------------------------------------------------ 11. session */
+
+/* The conversation: the record of acks and rollbacks the server has not
+ * answered, replies and the errors they carry, connect, get, ack. */
+
+static void add_pending(struct session *ss, char kind, int64_t id) {
+    if (ss->n_pending < CANAL_MAX_PENDING) {
+        ss->pending[ss->n_pending].kind = kind;
+        ss->pending[ss->n_pending].id = id;
+    }
+    if (ss->n_pending < INT_MAX) ss->n_pending++;
+}
+
+static bool contains(const canal_bytes *b, const char *needle) {
+    size_t n = strlen(needle);
+    for (size_t i = 0; i + n <= b->len; i++)
+        if (memcmp(b->ptr + i, needle, n) == 0) return true;
     return false;
+}
+
+static void describe_op(const pending_op *op, char *out, size_t cap) {
+    if (op->kind == 'a') snprintf(out, cap, "the ack of batch %" PRId64, op->id);
+    else if (op->kind == 'c') snprintf(out, cap, "the rollback sent on connect");
+    else if (op->id == 0) snprintf(out, cap, "the rollback of all batches");
+    else snprintf(out, cap, "the rollback of batch %" PRId64, op->id);
+}
+
+/* Which pending ack/rollback an error text names ("batchId:5"), if any. */
+static const pending_op *named_op(const struct session *ss, const canal_bytes *msg) {
+    static const char key[] = "batchId:";
+    size_t k = sizeof key - 1;
+    int n = ss->n_pending < CANAL_MAX_PENDING ? ss->n_pending : CANAL_MAX_PENDING;
+    for (size_t i = 0; i + k < msg->len; i++) {
+        if (memcmp(msg->ptr + i, key, k) != 0) continue;
+        int64_t id = 0;
+        size_t j = i + k;
+        bool neg = j < msg->len && msg->ptr[j] == '-';
+        if (neg) j++;
+        for (; j < msg->len && msg->ptr[j] >= '0' && msg->ptr[j] <= '9' && id < INT64_MAX / 10; j++)
+            id = id * 10 + (msg->ptr[j] - '0');
+        if (neg) id = -id;
+        for (int p = 0; p < n; p++)
+            if (ss->pending[p].id == id && ss->pending[p].kind != 'c') return &ss->pending[p];
+        return NULL;
+    }
+    return NULL;
+}
+
+/* Report a server error Ack: its code and text (cut to fit) in the error. */
+static int server_error(canal_client *c, int code, const ack_view *av, const char *head) {
+    if (c->err != CANAL_OK) return c->err;
+    int len = av->message.len > 400 ? 400 : (int)av->message.len;
+    set_error(c, code, "%s: server error %d: %.*s%s", head, av->code, len,
+              (const char *)av->message.ptr, av->message.len > 400 ? "..." : "");
+    c->server_code = av->code;
+    return code;
+}
+
+/* An error Ack arrived where the reply to `what` was due. The server does
+ * not confirm acks and rollbacks, it only reports their failures, and such a
+ * report arrives here (§5.1). Canal's texts tell them apart: a refused ack
+ * names the batch or the Ack request, or says the destination or the
+ * subscription is gone; a refused rollback names the batch or the Rollback
+ * request, or says the destination is not running (a rollback is ignored,
+ * not refused, when not subscribed). If the Ack belongs to an earlier
+ * request, the reply to this one is still on its way: the stream is out of
+ * step, so close. */
+static int error_ack(canal_client *c, const ack_view *av, const char *what, int err_code) {
+    char head[320], op[64] = "";
+    const canal_bytes *m = &av->message;
+    bool acks = false, rollbacks = false;
+    for (int i = 0; i < c->sess.n_pending && i < CANAL_MAX_PENDING; i++) {
+        if (c->sess.pending[i].kind == 'a') acks = true;
+        else rollbacks = true;
+    }
+    bool gone = contains(m, "should start first");
+    bool earlier =
+        (acks && (contains(m, "batchId") || contains(m, "ack error") || contains(m, "Ack:") ||
+                  contains(m, "should subscribe first") || gone)) ||
+        (rollbacks && (contains(m, "batchId") || contains(m, "rollback error") ||
+                       contains(m, "Rollback:") || gone));
+    if (earlier) {
+        const pending_op *named = named_op(&c->sess, m);
+        if (named) describe_op(named, op, sizeof op);
+        else if (c->sess.n_pending == 1) describe_op(&c->sess.pending[0], op, sizeof op);
+        else snprintf(op, sizeof op, "one of the %d acks/rollbacks sent since the last reply",
+                      c->sess.n_pending);
+        snprintf(head, sizeof head,
+                 "server refused %s (or the %s request after it); connection closed, "
+                 "canal_connect resumes and unacked batches are redelivered",
+                 op, what);
+        return fail_conn(c, server_error(c, CANAL_ESERVER, av, head));
+    }
+    /* It answers this request, so every earlier ack/rollback went through. */
+    c->sess.n_pending = 0;
+    if (err_code == CANAL_EAUTH) snprintf(head, sizeof head, "authentication failed");
+    else snprintf(head, sizeof head, "%s refused", what);
+    return server_error(c, err_code, av, head);
+}
+
+/* Read the reply to a request that expects an Ack (auth, sub, unsub). */
+static int read_ack_reply(canal_client *c, const char *what, int err_code) {
+    const uint8_t *body;
+    size_t len;
+    packet_view pv;
+    ack_view av;
+    int rc;
+    if ((rc = read_frame(c, what, &body, &len)) < 0) return rc;
+    if ((rc = parse_packet(c, body, len, &pv, what)) < 0) return fail_conn(c, rc);
+    if (pv.type != caocp_PacketType_ACK)
+        return fail_conn(c, set_error(c, CANAL_EPROTO,
+                                      "%s: expected an ACK packet, got type %d (%s)", what,
+                                      pv.type, packet_type_name(pv.type)));
+    if ((rc = parse_ack(c, &pv, &av, what)) < 0) return fail_conn(c, rc);
+    if (av.code > 0) return error_ack(c, &av, what, err_code);
+    c->sess.n_pending = 0;
+    return CANAL_OK;
+}
+
+/* Handshake and login: the server speaks first. */
+static int login(canal_client *c) {
+    const uint8_t *body;
+    size_t len;
+    packet_view pv;
+    canal_bytes seed;
+    int rc;
+    if ((rc = read_frame(c, "the handshake", &body, &len)) < 0) return rc;
+    if ((rc = parse_packet(c, body, len, &pv, "handshake")) < 0 ||
+        (rc = parse_handshake(c, &pv, &seed)) < 0)
+        return fail_conn(c, rc);
+    if ((rc = send_auth(c, seed)) < 0) return rc;
+    /* On a refusal the server keeps the socket open; start_session closes it. */
+    return read_ack_reply(c, "authentication", CANAL_EAUTH);
+}
+
+/* A reconnect restores the subscription (as the Java cluster client does)
+ * and then rolls back, so unacked batches come again. */
+static int resume(canal_client *c) {
+    int rc;
+    if (c->sess.state == SUB_ON) {
+        if ((rc = send_sub(c, c->sess.filter)) < 0) return rc;
+        if ((rc = read_ack_reply(c, "re-subscription", CANAL_ESERVER)) < 0) return rc;
+    }
+    if (!c->rollback_on_connect) return CANAL_OK;
+    if ((rc = send_rollback(c, 0)) < 0) return rc;
+    /* The server forgets every unacked batch; without this rollback it
+     * keeps them for this identity, so their ids stay good to ack. */
+    c->sess.outstanding.n = 0;
+    c->sess.n_pending = 0;
+    add_pending(&c->sess, 'c', 0);
+    return CANAL_OK;
+}
+
+/* Handshake, login, re-subscription and rollback on a connected socket,
+ * all within one deadline. A failed start leaves the client disconnected,
+ * whatever failed. */
+static int start_session(canal_client *c) {
+    c->conn.deadline = now_ms() + c->read_timeout_ms;
+    int rc = login(c);
+    if (rc == CANAL_OK) rc = resume(c);
+    return rc < 0 && c->conn.fd >= 0 ? fail_conn(c, rc) : rc;
+}
+
+/* Common entry checks for calls that need a live connection. */
+static int need_conn(canal_client *c, const char *what) {
+    clear_error(c);
+    c->conn.deadline = now_ms() + c->read_timeout_ms;
+    if (c->bad_options) return set_error(c, CANAL_EINVAL, "%s", c->bad_options);
+    if (c->conn.fd < 0)
+        return set_error(c, CANAL_ESTATE, "%s: not connected (call canal_connect)", what);
+    return CANAL_OK;
+}
+
+/* After canal_unsubscribe the server ignores rollbacks and refuses acks
+ * while keeping the batches; sending them would only put the two sides out
+ * of step. */
+static int need_subscription(canal_client *c, const char *what) {
+    if (c->sess.state == SUB_OFF)
+        return set_error(c, CANAL_ESTATE, "%s: not subscribed (canal_unsubscribe was called)", what);
+    return CANAL_OK;
+}
+
+/* Check a batch id against the unacked batches (§5.5: the server
+ * wants acks in order and only for outstanding batches). */
+static int check_batch(canal_client *c, int64_t id, const char *what) {
+    const int64_t *ids = c->sess.outstanding.p;
+    size_t i;
+    for (i = 0; i < c->sess.outstanding.n; i++)
+        if (ids[i] == id) break;
+    if (i == c->sess.outstanding.n)
+        return set_error(c, CANAL_EINVAL,
+                         "%s: batch %" PRId64
+                         " is not outstanding on this connection (already acked, rolled back, "
+                         "empty, or dropped by the rollback of a reconnect)",
+                         what, id);
+    if (i != 0)
+        return set_error(c, CANAL_ESTATE,
+                         "%s: batch %" PRId64 " is not the oldest unacked batch (%" PRId64
+                         "); ack in order",
+                         what, id, ids[0]);
+    return CANAL_OK;
+}
+
+static void drop_first_batch(canal_client *c) {
+    int64_t *ids = c->sess.outstanding.p;
+    memmove(ids, ids + 1, (c->sess.outstanding.n - 1) * sizeof *ids);
+    c->sess.outstanding.n--;
+}
+
+/* The reply to GET: MESSAGES, decoded into the current message, or an
+ * error Ack. */
+static int read_get_reply(canal_client *c) {
+    const uint8_t *body;
+    size_t len;
+    packet_view pv;
+    int rc;
+    if ((rc = read_frame(c, "the reply to GET", &body, &len)) < 0) return rc;
+    if ((rc = parse_packet(c, body, len, &pv, "get")) < 0) return fail_conn(c, rc);
+    if (pv.type == caocp_PacketType_ACK) {
+        ack_view av;
+        if ((rc = parse_ack(c, &pv, &av, "get")) < 0) return fail_conn(c, rc);
+        if (av.code <= 0)
+            return fail_conn(c, set_error(c, CANAL_EPROTO,
+                                          "get: expected MESSAGES, got an ACK without error"));
+        return error_ack(c, &av, "get", CANAL_ESERVER);
+    }
+    if ((rc = decode_messages_packet(c, &pv, "get")) < 0) {
+        /* A reply we cannot read leaves a batch outstanding that we cannot
+         * name: the connection is out of step. */
+        drop_message(c);
+        return fail_conn(c, rc);
+    }
+    c->sess.n_pending = 0;
+    return CANAL_OK;
+}
+
+/* Keep the id of the batch just received until it is acked or rolled
+ * back. The server holds the batch whatever happens here, so a batch that
+ * cannot be kept puts the two sides out of step. */
+static int record_batch(canal_client *c) {
+    int64_t id = c->batch.msg.batch_id;
+    if (id == -1) return CANAL_OK; /* an empty batch: nothing to ack */
+    if (id <= 0) {
+        drop_message(c);
+        return fail_conn(c, set_error(c, CANAL_EPROTO,
+                                      "get: server sent invalid batch id %" PRId64, id));
+    }
+    if (!vec_reserve(c, &c->sess.outstanding, c->sess.outstanding.n + 1, sizeof(int64_t))) {
+        drop_message(c);
+        return fail_conn(c, set_error(c, CANAL_ENOMEM, "no memory to track batch %" PRId64, id));
+    }
+    ((int64_t *)c->sess.outstanding.p)[c->sess.outstanding.n++] = id;
+    return CANAL_OK;
+}
+
+/* ------------------------------------------------------------ 12. the calls on a client */
+
+/* Lifecycle, connection, subscription, batches, errors, decoding: each
+ * after the calls it uses. */
+
+void canal_client_free(canal_client *c) {
+    if (!c) return;
+    close_fd(c);
+    mem_free(c, c->host);
+    mem_free(c, c->destination);
+    mem_free(c, c->username);
+    mem_free(c, c->sess.filter);
+    mem_free(c, c->conn.rbuf);
+    mem_free(c, c->conn.wbuf);
+    mem_free(c, c->batch.hdr_str.base);
+    mem_free(c, c->batch.rc_str.base);
+    struct batch *b = &c->batch;
+    vec *vs[] = {&c->sess.outstanding, &b->entries,   &b->hdr_views, &b->hdr_pairs,
+                 &b->cols_before,      &b->cols_after, &b->rows,      &b->row_ixs,
+                 &b->fixes,            &b->col_pairs,  &b->row_pairs, &b->rc_pairs};
+    for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) vec_free(c, vs[i]);
+    wipe(c->stage1, sizeof c->stage1);
+    canal_free_fn f = c->free_fn;
+    void *ud = c->alloc_ud;
+    /* Poison, so a use after free shows up quickly. */
+    memset(c, 0xff, sizeof *c);
+    if (f) f(ud, c);
+    else free(c);
+}
+
+/* Copy valid options into the client: strings duplicated, the password
+ * kept only as SHA-1(password). False when out of memory. */
+static bool copy_options(canal_client *c, const canal_options *opt) {
+    c->port = opt->port;
+    c->connect_timeout_ms = opt->connect_timeout_ms;
+    c->read_timeout_ms = opt->read_timeout_ms;
+    c->idle_timeout_ms = opt->idle_timeout_ms;
+    c->max_frame = opt->max_frame;
+    c->rollback_on_connect = opt->rollback_on_connect;
+    c->validate_utf8 = opt->validate_utf8;
+    snprintf(c->client_id, sizeof c->client_id, "%d", opt->client_id);
+    c->host = mem_strdup(c, opt->host);
+    c->destination = mem_strdup(c, opt->destination);
+    c->username = mem_strdup(c, opt->username ? opt->username : "");
+    c->sess.filter = mem_strdup(c, opt->filter ? opt->filter : "");
+    /* A small pool gets a small first buffer; it grows as frames need. */
+    c->conn.rcap = c->in_pool ? 1024 : CANAL_INITIAL_RBUF;
+    c->conn.rbuf = mem_alloc(c, c->conn.rcap);
+    if (!c->host || !c->destination || !c->username || !c->sess.filter || !c->conn.rbuf ||
+        !vec_reserve(c, &c->sess.outstanding, 16, sizeof(int64_t)))
+        return false;
+    if (opt->password) {
+        c->has_password = true;
+        sha1(opt->password, strlen(opt->password), c->stage1);
+    }
+    return true;
+}
+
+canal_client *canal_client_new(const canal_options *opt) {
+    canal_options defaults;
+    if (!opt) {
+        canal_options_init(&defaults);
+        opt = &defaults;
+    }
+    canal_malloc_fn mf = NULL;
+    canal_realloc_fn rf = NULL;
+    canal_free_fn ff = NULL;
+    void *ud = NULL;
+    if (opt->heap) {
+        if (opt->heap_size < CANAL_MIN_HEAP || !(ud = pool_init(opt->heap, opt->heap_size)))
+            return NULL;
+        mf = pool_malloc, rf = pool_realloc, ff = pool_free;
+    } else if (opt->malloc_fn && opt->realloc_fn && opt->free_fn) {
+        mf = opt->malloc_fn, rf = opt->realloc_fn, ff = opt->free_fn, ud = opt->alloc_ud;
+    }
+    canal_client *c = mf ? mf(ud, sizeof *c) : malloc(sizeof *c);
+    if (!c) return NULL;
+    memset(c, 0, sizeof *c);
+    c->conn.fd = -1;
+    c->malloc_fn = mf, c->realloc_fn = rf, c->free_fn = ff, c->alloc_ud = ud;
+    c->in_pool = opt->heap != NULL;
+    c->validate_utf8 = opt->validate_utf8; /* decoding works even with bad options */
+    c->batch.msg.batch_id = -1;
+    if ((c->bad_options = check_options(opt)) != NULL) {
+        /* Keep the client so the reason can be read; every call repeats it. */
+        set_error(c, CANAL_EINVAL, "%s", c->bad_options);
+        return c;
+    }
+    if (!copy_options(c, opt)) {
+        canal_client_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void canal_disconnect(canal_client *c) {
+    if (!c) return;
+    close_fd(c);
+    drop_message(c);
+}
+
+bool canal_is_connected(const canal_client *c) { return c && c->conn.fd >= 0; }
+
+int canal_connect(canal_client *c) {
+    if (!c) return CANAL_EINVAL;
+    canal_disconnect(c);
+    clear_error(c);
+    if (c->bad_options) return set_error(c, CANAL_EINVAL, "%s", c->bad_options);
+    int rc = tcp_connect(c);
+    if (rc < 0) return rc;
+    return start_session(c);
+}
+
+int canal_connect_fd(canal_client *c, int fd) {
+    if (!c) {
+        if (fd >= 0) close(fd); /* it was handed over: do not leak it */
+        return CANAL_EINVAL;
+    }
+    clear_error(c);
+    if (fd < 0) return set_error(c, CANAL_EINVAL, "connect_fd: negative file descriptor");
+    if (fd == c->conn.fd)
+        return set_error(c, CANAL_ESTATE,
+                         "connect_fd: descriptor %d is this client's live connection", fd);
+    canal_disconnect(c);
+    clear_error(c);
+    if (c->bad_options) {
+        close(fd);
+        return set_error(c, CANAL_EINVAL, "%s", c->bad_options);
+    }
+    c->conn.fd = fd;
+    if (set_nonblock_nodelay(fd) < 0)
+        return fail_conn(c, set_error(c, CANAL_EIO, "cannot set up descriptor %d: %s", fd,
+                                      strerror(errno)));
+    return start_session(c);
+}
+
+int canal_subscribe(canal_client *c, const char *filter) {
+    if (!c) return CANAL_EINVAL;
+    drop_message(c); /* documented to end it, whatever happens next */
+    int rc = need_conn(c, "subscribe");
+    if (rc < 0) return rc;
+    if (!filter) filter = c->sess.filter;
+    if ((rc = send_sub(c, filter)) < 0) return rc;
+    if ((rc = read_ack_reply(c, "subscription", CANAL_ESERVER)) < 0) return rc;
+    if (strcmp(c->sess.filter, filter) != 0) {
+        char *copy = mem_strdup(c, filter);
+        if (!copy) return set_error(c, CANAL_ENOMEM, "no memory to keep the filter");
+        mem_free(c, c->sess.filter);
+        c->sess.filter = copy;
+    }
+    c->sess.state = SUB_ON;
+    return CANAL_OK;
+}
+
+int canal_unsubscribe(canal_client *c) {
+    if (!c) return CANAL_EINVAL;
+    drop_message(c);
+    int rc = need_conn(c, "unsubscribe");
+    if (rc < 0) return rc;
+    if ((rc = send_unsub(c)) < 0) return rc;
+    if ((rc = read_ack_reply(c, "unsubscription", CANAL_ESERVER)) < 0) return rc;
+    c->sess.state = SUB_OFF;
+    return CANAL_OK;
+}
+
+int canal_get(canal_client *c, int batch_size, int timeout_ms, const canal_message **out) {
+    if (!c) return CANAL_EINVAL;
+    if (out) *out = NULL;
+    drop_message(c);
+    int rc = need_conn(c, "get");
+    if (rc < 0) return rc;
+    if (!out) return set_error(c, CANAL_EINVAL, "get: out is NULL");
+    if ((rc = send_get(c, batch_size, timeout_ms)) < 0 || (rc = read_get_reply(c)) < 0 ||
+        (rc = record_batch(c)) < 0)
+        return rc;
+    *out = &c->batch.msg;
+    return CANAL_OK;
+}
+
+int canal_ack(canal_client *c, int64_t batch_id) {
+    if (!c) return CANAL_EINVAL;
+    int rc = need_conn(c, "ack");
+    if (rc < 0) return rc;
+    if (batch_id == -1)
+        return set_error(c, CANAL_EINVAL, "ack: batch -1 is an empty batch; there is nothing to ack");
+    if ((rc = need_subscription(c, "ack")) < 0 || (rc = check_batch(c, batch_id, "ack")) < 0)
+        return rc;
+    if ((rc = send_ack(c, batch_id)) < 0) return rc;
+    drop_first_batch(c);
+    add_pending(&c->sess, 'a', batch_id);
+    return CANAL_OK;
+}
+
+int canal_rollback(canal_client *c, int64_t batch_id) {
+    if (!c) return CANAL_EINVAL;
+    int rc = need_conn(c, "rollback");
+    if (rc < 0) return rc;
+    if ((rc = need_subscription(c, "rollback")) < 0) return rc;
+    if (batch_id != 0 && (rc = check_batch(c, batch_id, "rollback")) < 0) return rc;
+    if ((rc = send_rollback(c, batch_id)) < 0) return rc;
+    /* The server forgets the batch (or all of them) and rewinds to the last
+     * acked position; other ids stay registered there, so they stay here. */
+    if (batch_id == 0) c->sess.outstanding.n = 0;
+    else drop_first_batch(c);
+    add_pending(&c->sess, 'r', batch_id);
+    return CANAL_OK;
+}
+
+int canal_errcode(const canal_client *c) { return c ? c->err : CANAL_EINVAL; }
+
+const char *canal_errstr(const canal_client *c) { return c ? c->errstr : "client is NULL"; }
+
+int canal_server_code(const canal_client *c) { return c ? c->server_code : 0; }
+
+int canal_message_parse(canal_client *c, const void *buf, size_t len, bool is_packet,
+                        const canal_message **out) {
+    if (!c) return CANAL_EINVAL;
+    if (out) *out = NULL;
+    drop_message(c);
+    clear_error(c);
+    if (!out || (!buf && len > 0))
+        return set_error(c, CANAL_EINVAL, "message_parse: NULL %s", out ? "buf" : "out");
+    if (!buf) buf = empty_str;
+    int rc;
+    if (is_packet) {
+        packet_view pv;
+        if ((rc = parse_packet(c, buf, len, &pv, "message_parse")) < 0) return rc;
+        rc = decode_messages_packet(c, &pv, "message_parse");
+    } else {
+        rc = decode_messages(c, buf, len, "message_parse");
+    }
+    if (rc < 0) return rc;
+    *out = &c->batch.msg;
+    return CANAL_OK;
+}
+
+int canal_rowchange_parse(canal_client *c, const void *buf, size_t len, canal_rowchange *out) {
+    if (!c) return CANAL_EINVAL;
+    clear_error(c);
+    if (!out || (!buf && len > 0))
+        return set_error(c, CANAL_EINVAL, "rowchange_parse: NULL %s", out ? "buf" : "out");
+    empty_rowchange(out);
+    if (!buf) buf = empty_str;
+    rc_ctx r;
+    rcstr_frame sf = {&r.x, out};
+    caocp_RowChange m;
+    int rc = rowchange_start(c, &r, len);
+    if (rc < 0) return rc;
+    memset(&m, 0, sizeof m);
+    m.sql.funcs.decode = m.ddlSchemaName.funcs.decode = dec_rc_str;
+    m.sql.arg = m.ddlSchemaName.arg = &sf;
+    m.rowDatas.funcs.decode = dec_row;
+    m.rowDatas.arg = &r;
+    m.props.funcs.decode = dec_pair;
+    m.props.arg = &r.rc_props;
+    pb_istream_t s = pb_istream_from_buffer(buf, len);
+    if (!pb_decode_ex(&s, caocp_RowChange_fields, &m, PB_DECODE_NOINIT)) {
+        char what[64];
+        snprintf(what, sizeof what, "RowChange (row %zu)", r.row);
+        empty_rowchange(out);
+        return decode_error(c, &r.x, &s, what);
+    }
+    out->table_id = m.tableId;
+    out->has_event_type = m.which_eventType_present == caocp_RowChange_eventType_tag;
+    out->event_type = out->has_event_type ? enum_value(m.eventType_present.eventType) : 0;
+    out->has_is_ddl = m.which_isDdl_present == caocp_RowChange_isDdl_tag;
+    out->is_ddl = out->has_is_ddl && m.isDdl_present.isDdl;
+    out->props = pairs_at(&c->batch.rc_pairs, 0, c->batch.rc_pairs.n);
+    out->n_props = c->batch.rc_pairs.n;
+    return rowchange_finish(c, out);
 }
 
 int canal_entry_rowchange(canal_client *c, const canal_entry *e, canal_rowchange *out) {
     if (!c) return CANAL_EINVAL;
     clear_error(c);
     if (!e || !out) return set_error(c, CANAL_EINVAL, "entry_rowchange: NULL %s", e ? "out" : "entry");
-    memset(out, 0, sizeof *out);
-    out->sql = out->ddl_schema_name = EMPTY;
+    empty_rowchange(out);
     if (e->entry_type != CANAL_ROWDATA)
         return set_error(c, CANAL_EINVAL, "entry_rowchange: entry type %d (%s) carries no RowChange",
                          (int)e->entry_type, canal_entry_type_name(e->entry_type));
@@ -1959,115 +2228,4 @@ int canal_entry_rowchange(canal_client *c, const canal_entry *e, canal_rowchange
                          "entry_rowchange: the entry is not from the current message (each get, "
                          "parse, subscribe or connect replaces it)");
     return canal_rowchange_parse(c, e->store_value.ptr, e->store_value.len, out);
-}
-
-int canal_rowchange_parse(canal_client *c, const void *buf, size_t len, canal_rowchange *out) {
-    if (!c) return CANAL_EINVAL;
-    clear_error(c);
-    if (!out || (!buf && len > 0))
-        return set_error(c, CANAL_EINVAL, "rowchange_parse: NULL %s", out ? "buf" : "out");
-    memset(out, 0, sizeof *out);
-    out->sql = out->ddl_schema_name = EMPTY;
-    if (!buf) buf = empty_str;
-    c->cols_before.n = c->cols_after.n = c->rows.n = c->row_ixs.n = c->fixes.n = 0;
-    c->col_pairs.n = c->row_pairs.n = c->rc_pairs.n = 0;
-    if (!arena_reset(c, &c->rc_str, len + 1))
-        return set_error(c, CANAL_ENOMEM, "no memory to decode a RowChange of %zu bytes",
-                         len);
-    rc_ctx r;
-    rcstr_frame sf;
-    caocp_RowChange m;
-    memset(&r, 0, sizeof r);
-    r.x.c = c;
-    r.x.str = &c->rc_str;
-    r.col_props.x = r.row_props.x = r.rc_props.x = &r.x;
-    r.col_props.v = &c->col_pairs;
-    r.row_props.v = &c->row_pairs;
-    r.rc_props.v = &c->rc_pairs;
-    sf.x = &r.x;
-    sf.out = out;
-    memset(&m, 0, sizeof m);
-    m.sql.funcs.decode = m.ddlSchemaName.funcs.decode = dec_rc_str;
-    m.sql.arg = m.ddlSchemaName.arg = &sf;
-    m.rowDatas.funcs.decode = dec_row;
-    m.rowDatas.arg = &r;
-    m.props.funcs.decode = dec_pair;
-    m.props.arg = &r.rc_props;
-
-    pb_istream_t s = pb_istream_from_buffer(buf, len);
-    if (!pb_decode_ex(&s, caocp_RowChange_fields, &m, PB_DECODE_NOINIT)) {
-        char what[64];
-        snprintf(what, sizeof what, "RowChange (row %zu)", r.row);
-        int rc = decode_error(c, &r.x, &s, what);
-        memset(out, 0, sizeof *out);
-        out->sql = out->ddl_schema_name = EMPTY;
-        return rc;
-    }
-    out->table_id = m.tableId;
-    out->has_event_type = m.which_eventType_present == caocp_RowChange_eventType_tag;
-    out->event_type = out->has_event_type ? enum_value(m.eventType) : 0;
-    out->has_is_ddl = m.which_isDdl_present == caocp_RowChange_isDdl_tag;
-    out->is_ddl = out->has_is_ddl && m.isDdl;
-    out->props = pairs_at(&c->rc_pairs, 0, c->rc_pairs.n);
-    out->n_props = c->rc_pairs.n;
-
-    /* Every vector is final now: turn indexes into pointers. */
-    size_t nrows = c->row_ixs.n;
-    if (!vec_reserve(c, &c->rows, nrows, sizeof(canal_row)))
-        return set_error(c, CANAL_ENOMEM, "no memory for %zu rows", nrows);
-    const row_ix *ixs = c->row_ixs.p;
-    canal_row *rows = c->rows.p;
-    canal_column *before = c->cols_before.p, *after = c->cols_after.p;
-    for (size_t i = 0; i < nrows; i++) {
-        rows[i].before = ixs[i].nb ? before + ixs[i].b0 : NULL;
-        rows[i].n_before = ixs[i].nb;
-        rows[i].after = ixs[i].na ? after + ixs[i].a0 : NULL;
-        rows[i].n_after = ixs[i].na;
-        rows[i].props = pairs_at(&c->row_pairs, ixs[i].p0, ixs[i].np);
-        rows[i].n_props = ixs[i].np;
-    }
-    const col_fix *fx = c->fixes.p;
-    for (size_t i = 0; i < c->fixes.n; i++) {
-        canal_column *col = (fx[i].after ? after : before) + fx[i].col;
-        col->props = pairs_at(&c->col_pairs, fx[i].p0, col->n_props);
-    }
-    out->rows = nrows ? rows : NULL;
-    out->n_rows = nrows;
-    return CANAL_OK;
-}
-
-/* ------------------------------------------------------------ names, binary */
-
-const char *canal_entry_type_name(int t) {
-    static const char *names[] = {"ENTRYTYPECOMPATIBLEPROTO2", "TRANSACTIONBEGIN", "ROWDATA",
-                                  "TRANSACTIONEND", "HEARTBEAT", "GTIDLOG"};
-    return t >= 0 && t < (int)(sizeof names / sizeof names[0]) ? names[t] : "UNRECOGNIZED";
-}
-
-const char *canal_event_type_name(int t) {
-    static const char *names[] = {"EVENTTYPECOMPATIBLEPROTO2", "INSERT", "UPDATE", "DELETE",
-                                  "CREATE", "ALTER", "ERASE", "QUERY", "TRUNCATE", "RENAME",
-                                  "CINDEX", "DINDEX", "GTID", "XACOMMIT", "XAROLLBACK",
-                                  "MHEARTBEAT"};
-    return t >= 0 && t < (int)(sizeof names / sizeof names[0]) ? names[t] : "UNRECOGNIZED";
-}
-
-int canal_latin1_to_bytes(const char *in, size_t in_len, uint8_t *out, size_t *out_len) {
-    if ((!in && in_len) || (!out && in_len) || !out_len) return CANAL_EINVAL;
-    const uint8_t *p = (const uint8_t *)in;
-    size_t o = 0;
-    for (size_t i = 0; i < in_len;) {
-        uint8_t b = p[i];
-        if (b < 0x80) {
-            out[o++] = b;
-            i++;
-        } else if ((b == 0xC2 || b == 0xC3) && i + 1 < in_len && (p[i + 1] & 0xC0) == 0x80) {
-            out[o++] = (uint8_t)((b & 0x03) << 6 | (p[i + 1] & 0x3F));
-            i += 2;
-        } else {
-            return CANAL_EINVAL;
-        }
-    }
-    *out_len = o;
-    return CANAL_OK;
 }

@@ -9,7 +9,19 @@
  *
  * Build it in: compile canal.c and the pb/ codecs, link nanopb (Debian:
  * libnanopb-dev, or the sources of nanopb with NANOPB_DIR=... in our Makefile).
- * Compile canal.c with the same PB_* macros as the nanopb runtime you link.
+ * Or take the amalgamation (README, "Vendoring"), or the installed libcanal.
+ *
+ * nanopb: compile canal.c and the codecs with the same PB_* macros as the
+ * nanopb runtime you link. What a mismatch does, and what catches it:
+ *  - PB_FIELD_32BIT and PB_NO_ERRMSG change the layout of nanopb's structs:
+ *    wrong values or a crash. nanopb exports the same symbols either way, so
+ *    neither the compiler nor the linker can see it: NOT caught.
+ *  - PB_WITHOUT_64BIT: canal.c refuses to compile with it, and canal.o needs
+ *    pb_decode_varint, which such a runtime lacks: a link error.
+ *  - PB_ENABLE_MALLOC, PB_BUFFER_ONLY, PB_VALIDATE_UTF8: harmless for canal-c
+ *    (same layouts; canal-c only uses buffer streams and callback fields).
+ * The self-contained amalgamation and the installed libcanal compile nanopb
+ * into canal.c itself (internal), so no mismatch can arise there.
  *
  *     canal_options o;
  *     canal_options_init(&o);

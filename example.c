@@ -88,8 +88,7 @@ struct buf {
     bool failed;
 };
 
-static bool buf_reserve(struct buf *b, size_t extra)
-{
+static bool buf_reserve(struct buf *b, size_t extra) {
     if (b->failed)
         return false;
     if (extra <= b->cap - b->len)
@@ -111,8 +110,7 @@ static bool buf_reserve(struct buf *b, size_t extra)
     return true;
 }
 
-static void buf_add(struct buf *b, const void *p, size_t n)
-{
+static void buf_add(struct buf *b, const void *p, size_t n) {
     if (n > 0 && buf_reserve(b, n)) {
         memcpy(b->p + b->len, p, n);
         b->len += n;
@@ -125,8 +123,7 @@ static void buf_addc(struct buf *b, char ch) { buf_add(b, &ch, 1); }
  * which may contain NUL bytes (use the length-carrying functions below). */
 static void buf_adds(struct buf *b, const char *s) { buf_add(b, s, strlen(s)); }
 
-static void buf_addi(struct buf *b, int64_t v)
-{
+static void buf_addi(struct buf *b, int64_t v) {
     char tmp[32];
     int n = snprintf(tmp, sizeof tmp, "%" PRId64, v);
     if (n < 0 || (size_t)n >= sizeof tmp)
@@ -136,14 +133,12 @@ static void buf_addi(struct buf *b, int64_t v)
 }
 
 /* Empty b for reuse, keeping its memory, and forget an earlier failure. */
-static void buf_reset(struct buf *b)
-{
+static void buf_reset(struct buf *b) {
     b->len = 0;
     b->failed = false;
 }
 
-static void buf_free(struct buf *b)
-{
+static void buf_free(struct buf *b) {
     free(b->p);
     memset(b, 0, sizeof *b);
 }
@@ -154,8 +149,7 @@ static void buf_free(struct buf *b)
  * Works byte by byte with the length, so NUL bytes are printed as \x00 rather
  * than ending the value. Bytes of multi-byte UTF-8 characters are all >= 0x80
  * and pass through unchanged. */
-static void text_escaped(struct buf *b, const char *s, size_t n, bool quoted)
-{
+static void text_escaped(struct buf *b, const char *s, size_t n, bool quoted) {
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
         if (ch == '\n') {
@@ -180,8 +174,7 @@ static void text_str(struct buf *b, canal_str s) { text_escaped(b, s.ptr, s.len,
 
 /* A value can print bare when a reader cannot mistake where it ends or take it
  * for SQL NULL. */
-static bool text_is_bare(canal_str s)
-{
+static bool text_is_bare(canal_str s) {
     if (s.len == 0 || (s.len == 4 && memcmp(s.ptr, "NULL", 4) == 0))
         return false;
     for (size_t i = 0; i < s.len; i++) {
@@ -193,15 +186,13 @@ static bool text_is_bare(canal_str s)
 }
 
 /* java.sql.Types codes of the columns Canal sends as ISO-8859-1 text. */
-static bool is_binary_type(int32_t sql_type)
-{
+static bool is_binary_type(int32_t sql_type) {
     return sql_type == 2004 || sql_type == -2 || sql_type == -3 || sql_type == -4;
 }
 
 /* Append one column value. 'bytes' is scratch space for binary values, kept
  * by the caller so that it is allocated once, not once per value. */
-static void text_value(struct buf *b, struct buf *bytes, const canal_column *col)
-{
+static void text_value(struct buf *b, struct buf *bytes, const canal_column *col) {
     if (col->is_null) {
         buf_adds(b, "NULL");
         return;
@@ -238,8 +229,7 @@ static void text_value(struct buf *b, struct buf *bytes, const canal_column *col
 
 /* "  after : id=1 *name=y qty=5" */
 static void text_columns(struct buf *b, struct buf *bytes, const char *label,
-                         const canal_column *cols, size_t n, bool mark_updated)
-{
+                         const canal_column *cols, size_t n, bool mark_updated) {
     buf_adds(b, label);
     for (size_t i = 0; i < n; i++) {
         buf_addc(b, ' ');
@@ -253,8 +243,7 @@ static void text_columns(struct buf *b, struct buf *bytes, const char *label,
 }
 
 /* "binlog mysql-bin.000001:1234 es=1700000000000[ gtid=...]" */
-static void text_position(struct buf *b, const canal_header *h)
-{
+static void text_position(struct buf *b, const canal_header *h) {
     buf_adds(b, "binlog ");
     text_str(b, h->logfile_name);
     buf_addc(b, ':');
@@ -269,8 +258,7 @@ static void text_position(struct buf *b, const canal_header *h)
 }
 
 /* An enum name; numbers the library does not know are kept, so show them. */
-static void text_type(struct buf *b, const char *name, int32_t number)
-{
+static void text_type(struct buf *b, const char *name, int32_t number) {
     buf_adds(b, name);
     if (strcmp(name, "UNRECOGNIZED") == 0) {
         buf_addc(b, '(');
@@ -282,8 +270,7 @@ static void text_type(struct buf *b, const char *name, int32_t number)
 /* The text block of one entry; rc is its decoded RowChange, or NULL when the
  * entry is not ROWDATA. */
 static void text_entry(struct buf *b, struct buf *bytes, const canal_entry *e,
-                       const canal_rowchange *rc)
-{
+                       const canal_rowchange *rc) {
     const canal_header *h = &e->header;
     if (!rc) {
         buf_adds(b, "-- ");
@@ -341,15 +328,13 @@ struct work {
     canal_flat *flat; /* FlatMessage writer (JSON mode) */
 };
 
-static void work_free(struct work *w)
-{
+static void work_free(struct work *w) {
     buf_free(&w->out);
     buf_free(&w->bytes);
     canal_flat_free(w->flat);
 }
 
-static bool now_ms(int64_t *ms)
-{
+static bool now_ms(int64_t *ms) {
     struct timespec ts;
     if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
         return false;
@@ -358,8 +343,7 @@ static bool now_ms(int64_t *ms)
 }
 
 /* canal_flat_write's receiver: append to the batch's output. */
-static int flat_to_buf(void *ud, const char *p, size_t n)
-{
+static int flat_to_buf(void *ud, const char *p, size_t n) {
     struct buf *b = ud;
     buf_add(b, p, n);
     return b->failed ? -1 : 0;
@@ -367,8 +351,7 @@ static int flat_to_buf(void *ud, const char *p, size_t n)
 
 /* Render the whole batch into w->out. Returns false after printing why. */
 static bool render_batch(canal_client *c, const struct config *cfg, struct work *w,
-                         const canal_message *m)
-{
+                         const canal_message *m) {
     int64_t ts = 0;
 
     buf_reset(&w->out);
@@ -417,8 +400,7 @@ static bool render_batch(canal_client *c, const struct config *cfg, struct work 
     return true;
 }
 
-static bool write_out(const struct buf *b)
-{
+static bool write_out(const struct buf *b) {
     if (b->len > 0 && fwrite(b->p, 1, b->len, stdout) != b->len) {
         fprintf(stderr, "example: cannot write output: %s\n", strerror(errno));
         return false;
@@ -432,8 +414,7 @@ static bool write_out(const struct buf *b)
 }
 
 /* Connect, subscribe and follow. Returns the exit status. */
-static int run(canal_client *c, const struct config *cfg, struct work *w)
-{
+static int run(canal_client *c, const struct config *cfg, struct work *w) {
     long batches = 0;
 
     if (canal_connect(c) < 0) {
@@ -477,8 +458,7 @@ static int run(canal_client *c, const struct config *cfg, struct work *w)
 
 /* ------------------------------------------------------------ command line */
 
-static void usage(FILE *f)
-{
+static void usage(FILE *f) {
     fputs("usage: example [options]\n"
           "Follow a Canal destination and print each batch, then ack it.\n"
           "\n"
@@ -507,8 +487,7 @@ static void usage(FILE *f)
 
 /* Parse a whole decimal integer in min..max. strtol alone accepts leading
  * blanks, a '+', and trailing junk ("10ms"); a command line deserves better. */
-static bool parse_long(const char *flag, const char *s, long min, long max, long *out)
-{
+static bool parse_long(const char *flag, const char *s, long min, long max, long *out) {
     char *end;
     long v;
 
@@ -530,8 +509,7 @@ static bool parse_long(const char *flag, const char *s, long min, long max, long
     return true;
 }
 
-static bool parse_int(const char *flag, const char *s, int min, int max, int *out)
-{
+static bool parse_int(const char *flag, const char *s, int min, int max, int *out) {
     long v;
     if (!parse_long(flag, s, min, max, &v))
         return false;
@@ -540,8 +518,7 @@ static bool parse_int(const char *flag, const char *s, int min, int max, int *ou
 }
 
 /* Returns -1 to go on, or the exit status (0 after --help, 2 on error). */
-static int parse_args(int argc, char **argv, struct config *cfg)
-{
+static int parse_args(int argc, char **argv, struct config *cfg) {
     enum { HOST = 256, PORT, DEST, CLIENT_ID, USER, PASSWORD, FILTER, BATCH_SIZE,
            TIMEOUT, READ_TIMEOUT, CONNECT_TIMEOUT, MAX_BATCHES, EXIT_IDLE, JSON, HELP };
     static const struct option longopts[] = {
@@ -647,8 +624,7 @@ static int parse_args(int argc, char **argv, struct config *cfg)
     return -1;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     struct config cfg;
     struct work w;
     canal_client *c;

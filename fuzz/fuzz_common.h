@@ -137,7 +137,7 @@ static void fz_check_pairs(const canal_client *c, const arena *a, const vec *v,
  * header arena. */
 static void fz_check_message(const canal_client *c, const canal_message *m, const void *lo,
                              size_t lo_n) {
-    FZ_CHECK(m == &c->msg);
+    FZ_CHECK(m == &c->batch.msg);
     FZ_CHECK((m->n_entries == 0) == (m->entries == NULL));
     for (size_t i = 0; i < m->n_entries; i++) {
         const canal_entry *e = &m->entries[i];
@@ -149,12 +149,12 @@ static void fz_check_message(const canal_client *c, const canal_message *m, cons
         FZ_CHECK(e->has_entry_type || e->entry_type == 0);
         FZ_CHECK(canal_entry_type_name(e->entry_type) != NULL);
         const canal_header *h = &e->header;
-        fz_check_str(c, &c->hdr_str, h->logfile_name);
-        fz_check_str(c, &c->hdr_str, h->server_encode);
-        fz_check_str(c, &c->hdr_str, h->schema_name);
-        fz_check_str(c, &c->hdr_str, h->table_name);
-        fz_check_str(c, &c->hdr_str, h->gtid);
-        fz_check_pairs(c, &c->hdr_str, &c->hdr_pairs, h->props, h->n_props);
+        fz_check_str(c, &c->batch.hdr_str, h->logfile_name);
+        fz_check_str(c, &c->batch.hdr_str, h->server_encode);
+        fz_check_str(c, &c->batch.hdr_str, h->schema_name);
+        fz_check_str(c, &c->batch.hdr_str, h->table_name);
+        fz_check_str(c, &c->batch.hdr_str, h->gtid);
+        fz_check_pairs(c, &c->batch.hdr_str, &c->batch.hdr_pairs, h->props, h->n_props);
         FZ_CHECK(canal_event_type_name(h->event_type) != NULL);
     }
 }
@@ -188,11 +188,11 @@ static void fz_check_columns(const canal_client *c, const canal_column *cols, si
     FZ_CHECK(fz_inside(cols, n * sizeof *cols, v->p, v->n * sizeof *cols));
     for (size_t i = 0; i < n; i++) {
         const canal_column *k = &cols[i];
-        fz_check_str(c, &c->rc_str, k->name);
-        fz_check_str(c, &c->rc_str, k->value);
-        fz_check_str(c, &c->rc_str, k->mysql_type);
+        fz_check_str(c, &c->batch.rc_str, k->name);
+        fz_check_str(c, &c->batch.rc_str, k->value);
+        fz_check_str(c, &c->batch.rc_str, k->mysql_type);
         FZ_CHECK(!k->is_null || k->has_is_null);
-        fz_check_pairs(c, &c->rc_str, &c->col_pairs, k->props, k->n_props);
+        fz_check_pairs(c, &c->batch.rc_str, &c->batch.col_pairs, k->props, k->n_props);
         fz_check_latin1(k->value);
     }
 }
@@ -227,17 +227,17 @@ static int fz_check_rowchange(canal_client *c, int r, const canal_rowchange *rcp
     }
     FZ_CHECK(rc.has_event_type || rc.event_type == 0);
     FZ_CHECK(!rc.is_ddl || rc.has_is_ddl);
-    fz_check_str(c, &c->rc_str, rc.sql);
-    fz_check_str(c, &c->rc_str, rc.ddl_schema_name);
-    fz_check_pairs(c, &c->rc_str, &c->rc_pairs, rc.props, rc.n_props);
+    fz_check_str(c, &c->batch.rc_str, rc.sql);
+    fz_check_str(c, &c->batch.rc_str, rc.ddl_schema_name);
+    fz_check_pairs(c, &c->batch.rc_str, &c->batch.rc_pairs, rc.props, rc.n_props);
     FZ_CHECK((rc.n_rows == 0) == (rc.rows == NULL));
-    if (rc.n_rows) FZ_CHECK(fz_inside(rc.rows, rc.n_rows * sizeof *rc.rows, c->rows.p,
-                                      c->rows.cap * sizeof *rc.rows));
+    if (rc.n_rows) FZ_CHECK(fz_inside(rc.rows, rc.n_rows * sizeof *rc.rows, c->batch.rows.p,
+                                      c->batch.rows.cap * sizeof *rc.rows));
     for (size_t i = 0; i < rc.n_rows; i++) {
         const canal_row *row = &rc.rows[i];
-        fz_check_columns(c, row->before, row->n_before, &c->cols_before);
-        fz_check_columns(c, row->after, row->n_after, &c->cols_after);
-        fz_check_pairs(c, &c->rc_str, &c->row_pairs, row->props, row->n_props);
+        fz_check_columns(c, row->before, row->n_before, &c->batch.cols_before);
+        fz_check_columns(c, row->after, row->n_after, &c->batch.cols_after);
+        fz_check_pairs(c, &c->batch.rc_str, &c->batch.row_pairs, row->props, row->n_props);
     }
     return r;
 }

@@ -158,8 +158,8 @@ static void check_get(canal_client *c, int rc, const canal_message *m) {
     }
     FZ_CHECK(canal_is_connected(c));
     FZ_CHECK(m->batch_id == -1 || m->batch_id > 0);
-    FZ_CHECK(c->rpos >= 4 && c->rpos <= c->rlen && c->rlen <= c->rcap);
-    fz_check_message(c, m, c->rbuf + 4, c->rpos - 4);
+    FZ_CHECK(c->conn.rpos >= 4 && c->conn.rpos <= c->conn.rlen && c->conn.rlen <= c->conn.rcap);
+    fz_check_message(c, m, c->conn.rbuf + 4, c->conn.rpos - 4);
 }
 
 static void session(canal_client *c, int fd, uint8_t flags) {
@@ -175,7 +175,7 @@ static void session(canal_client *c, int fd, uint8_t flags) {
         if (rc < 0) continue;
         int64_t id = m->batch_id;
         fz_rowchanges(c, m);
-        fz_check_message(c, m, c->rbuf + 4, c->rpos - 4); /* still intact */
+        fz_check_message(c, m, c->conn.rbuf + 4, c->conn.rpos - 4); /* still intact */
         if (id == -1) {
             FZ_CHECK(canal_ack(c, id) == CANAL_EINVAL);
             continue;

@@ -40,16 +40,16 @@ typedef struct _caocp_Packet {
     pb_size_t which_magic_number_present;
     union {
         int32_t magic_number; /* never set by either side */
-    };
+    } magic_number_present;
     pb_size_t which_version_present;
     union {
         int32_t version; /* 1, except on the server's raw MESSAGES fast path */
-    };
+    } version_present;
     uint64_t type;
     pb_size_t which_compression_present;
     union {
         uint64_t compression;
-    };
+    } compression_present;
     pb_callback_t body; /* the serialized inner message, absent when empty */
 } caocp_Packet;
 
@@ -69,11 +69,11 @@ typedef struct _caocp_ClientAuth {
     pb_size_t which_net_read_timeout_present;
     union {
         int32_t net_read_timeout; /* milliseconds, whatever older comments say */
-    };
+    } net_read_timeout_present;
     pb_size_t which_net_write_timeout_present;
     union {
         int32_t net_write_timeout; /* milliseconds */
-    };
+    } net_write_timeout_present;
     pb_callback_t destination;
     pb_callback_t client_id;
     pb_callback_t filter;
@@ -84,7 +84,7 @@ typedef struct _caocp_Ack {
     pb_size_t which_error_code_present;
     union {
         int32_t error_code; /* absent or <= 0: success */
-    };
+    } error_code_present;
     pb_callback_t error_message;
 } caocp_Ack;
 
@@ -113,15 +113,15 @@ typedef struct _caocp_Get {
     pb_size_t which_timeout_present;
     union {
         int64_t timeout; /* -1: answer at once; absent or <= 0: block */
-    };
+    } timeout_present;
     pb_size_t which_unit_present;
     union {
         int32_t unit; /* TimeUnit ordinal; absent reads 0 = ns */
-    };
+    } unit_present;
     pb_size_t which_auto_ack_present;
     union {
         bool auto_ack; /* ignored by the server */
-    };
+    } auto_ack_present;
 } caocp_Get;
 
 typedef struct _caocp_Messages {
@@ -135,7 +135,7 @@ typedef struct _caocp_Dump {
     pb_size_t which_timestamp_present;
     union {
         int64_t timestamp;
-    };
+    } timestamp_present;
 } caocp_Dump;
 
 typedef struct _caocp_ClientRollback {
@@ -243,10 +243,10 @@ extern "C" {
 
 /* Struct field encoding specification for nanopb */
 #define caocp_Packet_FIELDLIST(X, a) \
-X(a, STATIC,   ONEOF,    INT32,    (magic_number_present,magic_number,magic_number),   1) \
-X(a, STATIC,   ONEOF,    INT32,    (version_present,version,version),   2) \
+X(a, STATIC,   ONEOF,    INT32,    (magic_number_present,magic_number,magic_number_present.magic_number),   1) \
+X(a, STATIC,   ONEOF,    INT32,    (version_present,version,version_present.version),   2) \
 X(a, STATIC,   SINGULAR, UINT64,   type,              3) \
-X(a, STATIC,   ONEOF,    UINT64,   (compression_present,compression,compression),   4) \
+X(a, STATIC,   ONEOF,    UINT64,   (compression_present,compression,compression_present.compression),   4) \
 X(a, CALLBACK, SINGULAR, BYTES,    body,              5)
 #define caocp_Packet_CALLBACK pb_default_field_callback
 #define caocp_Packet_DEFAULT NULL
@@ -266,8 +266,8 @@ X(a, STATIC,   SINGULAR, UINT64,   supported_compressions,   3)
 #define caocp_ClientAuth_FIELDLIST(X, a) \
 X(a, CALLBACK, SINGULAR, STRING,   username,          1) \
 X(a, CALLBACK, SINGULAR, BYTES,    password,          2) \
-X(a, STATIC,   ONEOF,    INT32,    (net_read_timeout_present,net_read_timeout,net_read_timeout),   3) \
-X(a, STATIC,   ONEOF,    INT32,    (net_write_timeout_present,net_write_timeout,net_write_timeout),   4) \
+X(a, STATIC,   ONEOF,    INT32,    (net_read_timeout_present,net_read_timeout,net_read_timeout_present.net_read_timeout),   3) \
+X(a, STATIC,   ONEOF,    INT32,    (net_write_timeout_present,net_write_timeout,net_write_timeout_present.net_write_timeout),   4) \
 X(a, CALLBACK, SINGULAR, STRING,   destination,       5) \
 X(a, CALLBACK, SINGULAR, STRING,   client_id,         6) \
 X(a, CALLBACK, SINGULAR, STRING,   filter,            7) \
@@ -276,7 +276,7 @@ X(a, STATIC,   SINGULAR, INT64,    start_timestamp,   8)
 #define caocp_ClientAuth_DEFAULT NULL
 
 #define caocp_Ack_FIELDLIST(X, a) \
-X(a, STATIC,   ONEOF,    INT32,    (error_code_present,error_code,error_code),   1) \
+X(a, STATIC,   ONEOF,    INT32,    (error_code_present,error_code,error_code_present.error_code),   1) \
 X(a, CALLBACK, SINGULAR, STRING,   error_message,     2)
 #define caocp_Ack_CALLBACK pb_default_field_callback
 #define caocp_Ack_DEFAULT NULL
@@ -306,9 +306,9 @@ X(a, CALLBACK, SINGULAR, STRING,   filter,            7)
 X(a, CALLBACK, SINGULAR, STRING,   destination,       1) \
 X(a, CALLBACK, SINGULAR, STRING,   client_id,         2) \
 X(a, STATIC,   SINGULAR, INT32,    fetch_size,        3) \
-X(a, STATIC,   ONEOF,    INT64,    (timeout_present,timeout,timeout),   4) \
-X(a, STATIC,   ONEOF,    INT32,    (unit_present,unit,unit),   5) \
-X(a, STATIC,   ONEOF,    BOOL,     (auto_ack_present,auto_ack,auto_ack),   6)
+X(a, STATIC,   ONEOF,    INT64,    (timeout_present,timeout,timeout_present.timeout),   4) \
+X(a, STATIC,   ONEOF,    INT32,    (unit_present,unit,unit_present.unit),   5) \
+X(a, STATIC,   ONEOF,    BOOL,     (auto_ack_present,auto_ack,auto_ack_present.auto_ack),   6)
 #define caocp_Get_CALLBACK pb_default_field_callback
 #define caocp_Get_DEFAULT NULL
 
@@ -321,7 +321,7 @@ X(a, CALLBACK, REPEATED, BYTES,    messages,          2)
 #define caocp_Dump_FIELDLIST(X, a) \
 X(a, CALLBACK, SINGULAR, STRING,   journal,           1) \
 X(a, STATIC,   SINGULAR, INT64,    position,          2) \
-X(a, STATIC,   ONEOF,    INT64,    (timestamp_present,timestamp,timestamp),   3)
+X(a, STATIC,   ONEOF,    INT64,    (timestamp_present,timestamp,timestamp_present.timestamp),   3)
 #define caocp_Dump_CALLBACK pb_default_field_callback
 #define caocp_Dump_DEFAULT NULL
 

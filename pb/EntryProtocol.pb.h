@@ -51,7 +51,7 @@ typedef struct _caocp_Entry {
     pb_size_t which_entryType_present;
     union {
         uint64_t entryType; /* absent reads 0, not ROWDATA */
-    };
+    } entryType_present;
     pb_callback_t storeValue; /* RowChange, TransactionBegin, TransactionEnd, ... */
 } caocp_Entry;
 
@@ -59,7 +59,7 @@ typedef struct _caocp_Header {
     pb_size_t which_version_present;
     union {
         int32_t version;
-    };
+    } version_present;
     pb_callback_t logfileName;
     int64_t logfileOffset;
     int64_t serverId;
@@ -68,14 +68,14 @@ typedef struct _caocp_Header {
     pb_size_t which_sourceType_present;
     union {
         uint64_t sourceType;
-    };
+    } sourceType_present;
     pb_callback_t schemaName;
     pb_callback_t tableName;
     int64_t eventLength;
     pb_size_t which_eventType_present;
     union {
         uint64_t eventType;
-    };
+    } eventType_present;
     pb_callback_t props;
     pb_callback_t gtid;
 } caocp_Header;
@@ -89,7 +89,7 @@ typedef struct _caocp_Column {
     pb_size_t which_isNull_present;
     union {
         bool isNull;
-    };
+    } isNull_present;
     pb_callback_t props;
     pb_callback_t value; /* binary data arrives ISO-8859-1 decoded */
     int32_t length;
@@ -107,11 +107,11 @@ typedef struct _caocp_RowChange {
     pb_size_t which_eventType_present;
     union {
         uint64_t eventType;
-    };
+    } eventType_present;
     pb_size_t which_isDdl_present;
     union {
         bool isDdl;
-    };
+    } isDdl_present;
     pb_callback_t sql;
     pb_callback_t rowDatas;
     pb_callback_t props;
@@ -231,24 +231,24 @@ extern "C" {
 /* Struct field encoding specification for nanopb */
 #define caocp_Entry_FIELDLIST(X, a) \
 X(a, CALLBACK, OPTIONAL, MESSAGE,  header,            1) \
-X(a, STATIC,   ONEOF,    UINT64,   (entryType_present,entryType,entryType),   2) \
+X(a, STATIC,   ONEOF,    UINT64,   (entryType_present,entryType,entryType_present.entryType),   2) \
 X(a, CALLBACK, SINGULAR, BYTES,    storeValue,        3)
 #define caocp_Entry_CALLBACK pb_default_field_callback
 #define caocp_Entry_DEFAULT NULL
 #define caocp_Entry_header_MSGTYPE caocp_Header
 
 #define caocp_Header_FIELDLIST(X, a) \
-X(a, STATIC,   ONEOF,    INT32,    (version_present,version,version),   1) \
+X(a, STATIC,   ONEOF,    INT32,    (version_present,version,version_present.version),   1) \
 X(a, CALLBACK, SINGULAR, STRING,   logfileName,       2) \
 X(a, STATIC,   SINGULAR, INT64,    logfileOffset,     3) \
 X(a, STATIC,   SINGULAR, INT64,    serverId,          4) \
 X(a, CALLBACK, SINGULAR, STRING,   serverenCode,      5) \
 X(a, STATIC,   SINGULAR, INT64,    executeTime,       6) \
-X(a, STATIC,   ONEOF,    UINT64,   (sourceType_present,sourceType,sourceType),   7) \
+X(a, STATIC,   ONEOF,    UINT64,   (sourceType_present,sourceType,sourceType_present.sourceType),   7) \
 X(a, CALLBACK, SINGULAR, STRING,   schemaName,        8) \
 X(a, CALLBACK, SINGULAR, STRING,   tableName,         9) \
 X(a, STATIC,   SINGULAR, INT64,    eventLength,      10) \
-X(a, STATIC,   ONEOF,    UINT64,   (eventType_present,eventType,eventType),  11) \
+X(a, STATIC,   ONEOF,    UINT64,   (eventType_present,eventType,eventType_present.eventType),  11) \
 X(a, CALLBACK, REPEATED, MESSAGE,  props,            12) \
 X(a, CALLBACK, SINGULAR, STRING,   gtid,             13)
 #define caocp_Header_CALLBACK pb_default_field_callback
@@ -261,7 +261,7 @@ X(a, STATIC,   SINGULAR, INT32,    sqlType,           2) \
 X(a, CALLBACK, SINGULAR, STRING,   name,              3) \
 X(a, STATIC,   SINGULAR, BOOL,     isKey,             4) \
 X(a, STATIC,   SINGULAR, BOOL,     updated,           5) \
-X(a, STATIC,   ONEOF,    BOOL,     (isNull_present,isNull,isNull),   6) \
+X(a, STATIC,   ONEOF,    BOOL,     (isNull_present,isNull,isNull_present.isNull),   6) \
 X(a, CALLBACK, REPEATED, MESSAGE,  props,             7) \
 X(a, CALLBACK, SINGULAR, STRING,   value,             8) \
 X(a, STATIC,   SINGULAR, INT32,    length,            9) \
@@ -282,8 +282,8 @@ X(a, CALLBACK, REPEATED, MESSAGE,  props,             3)
 
 #define caocp_RowChange_FIELDLIST(X, a) \
 X(a, STATIC,   SINGULAR, INT64,    tableId,           1) \
-X(a, STATIC,   ONEOF,    UINT64,   (eventType_present,eventType,eventType),   2) \
-X(a, STATIC,   ONEOF,    BOOL,     (isDdl_present,isDdl,isDdl),  10) \
+X(a, STATIC,   ONEOF,    UINT64,   (eventType_present,eventType,eventType_present.eventType),   2) \
+X(a, STATIC,   ONEOF,    BOOL,     (isDdl_present,isDdl,isDdl_present.isDdl),  10) \
 X(a, CALLBACK, SINGULAR, STRING,   sql,              11) \
 X(a, CALLBACK, REPEATED, MESSAGE,  rowDatas,         12) \
 X(a, CALLBACK, REPEATED, MESSAGE,  props,            13) \

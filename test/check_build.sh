@@ -1,9 +1,14 @@
 #!/bin/sh
 # Checks on how canal-c builds into other people's code: canal.o exports
-# only canal_* names; the README's example compiles as it stands; canal.h
-# is valid C++ too. Ends with "build: N passed, M failed".
-# usage: test/check_build.sh BUILD_DIR
+# only canal_* names; the README's example compiles as it stands; the C it
+# claims: canal.c, the codecs, the optional modules and both amalgamations
+# are C99, C11 and C17 with -pedantic-errors, and canal.h is also C++98..20,
+# with gcc and clang. Ends with "build: N passed, M failed".
+# usage: test/check_build.sh BUILD_DIR [NANOPB_SRC_DIR]
+# (NANOPB_SRC_DIR, nanopb's sources for the self-contained amalgamation,
+# defaults to build/nanopb-src, where `make nanopb-src` puts them)
 B=${1:-build}
+NANOPB_SRC=${2:-build/nanopb-src}
 CC=${CC:-cc}
 passed=0 failed=0
 ok() { passed=$((passed + 1)); echo "ok   $1"; }
@@ -70,5 +75,87 @@ int main() { canal_options o; canal_options_init(&o); return canal_version() > 0
         bad "canal.h does not compile as C++"
     fi
 fi
+# ---------------------------------------------------------------- PB_* mismatch
+# What canal.h says is caught: PB_WITHOUT_64BIT in canal.c's build (compile
+# error) or in the runtime's (link error); the same link with a runtime built
+# without it is the control.
+if [ -f "$NANOPB_SRC/pb_decode.c" ]; then
+    m="$B/tmp/mismatch"; rm -rf "$m"; mkdir -p "$m/rt64" "$m/rt32"
+    printf '#include "canal.h"\nint main(void) { return canal_version() > 0 ? 0 : 1; }\n' >"$m/main.c"
+    if $CC -std=c99 -I"$NANOPB_SRC" -I. -c canal.c -o "$m/canal.o" &&
+       $CC -std=c99 -I"$NANOPB_SRC" -I. -c pb/CanalProtocol.pb.c -o "$m/c.pb.o" &&
+       $CC -std=c99 -I"$NANOPB_SRC" -I. -c pb/EntryProtocol.pb.c -o "$m/e.pb.o" &&
+       for f in pb_common pb_decode pb_encode; do
+           $CC -I"$NANOPB_SRC" -c "$NANOPB_SRC/$f.c" -o "$m/rt64/$f.o" &&
+           $CC -I"$NANOPB_SRC" -DPB_WITHOUT_64BIT -c "$NANOPB_SRC/$f.c" -o "$m/rt32/$f.o" || exit 1
+       done; then
+        if $CC -I. -o "$m/ok" "$m/main.c" "$m/canal.o" "$m"/*.pb.o "$m"/rt64/*.o && "$m/ok" &&
+           ! $CC -I. -o "$m/bad" "$m/main.c" "$m/canal.o" "$m"/*.pb.o "$m"/rt32/*.o 2>"$m/link.txt" &&
+           grep -q "undefined reference to .pb_decode_varint" "$m/link.txt"; then
+            ok "a nanopb runtime built with PB_WITHOUT_64BIT fails the link (pb_decode_varint); a default one links"
+        else
+            bad "the link does not tell a PB_WITHOUT_64BIT runtime from a default one"
+        fi
+    else
+        bad "could not build the objects for the PB_* mismatch check"
+    fi
+    if ! $CC -std=c99 -DPB_WITHOUT_64BIT -I"$NANOPB_SRC" -I. -c canal.c -o "$m/x.o" 2>/dev/null; then
+        ok "canal.c refuses to compile with PB_WITHOUT_64BIT"
+    else
+        bad "canal.c compiles with PB_WITHOUT_64BIT"
+    fi
+fi
+
+# ---------------------------------------------------------------- the C claimed
+# Every source in every form, as C99/C11/C17, pedantic, warnings fatal.
+PEDANTIC="-pedantic-errors -Wall -Wextra -Werror"
+# the optional modules present (ZooKeeper's needs libzookeeper-mt-dev's header)
+mods=""
+for m in canal_flat canal_zk; do [ -f "$m.c" ] && [ -f "$m.h" ] && mods="$mods $m.c"; done
+if [ -f canal_zk.c ] && ! [ -f /usr/include/zookeeper/zookeeper.h ]; then
+    mods=$(echo "$mods" | sed 's/ canal_zk\.c//'); echo "skip canal_zk.c: no zookeeper/zookeeper.h"
+fi
+rm -rf "$B/tmp/std" && mkdir -p "$B/tmp/std"
+forms="repo"
+if /usr/bin/python3 tools/amalgamate.py "$B/tmp/std/dist" canal.h:canal.c canal_flat.h:canal_flat.c \
+       canal_zk.h:canal_zk.c >/dev/null; then forms="$forms dist"; else bad "tools/amalgamate.py failed"; fi
+if [ -f "$NANOPB_SRC/pb_decode.c" ] &&
+   /usr/bin/python3 tools/amalgamate.py --nanopb "$NANOPB_SRC" "$B/tmp/std/dist-libc" canal.h:canal.c \
+       canal_flat.h:canal_flat.c canal_zk.h:canal_zk.c >/dev/null; then forms="$forms dist-libc"
+else bad "no self-contained amalgamation (nanopb sources in $NANOPB_SRC? make nanopb-src)"; fi
+for cc in gcc clang; do
+    command -v $cc >/dev/null 2>&1 || { bad "$cc not installed"; continue; }
+    for std in c99 c11 c17; do
+        for form in $forms; do
+            case $form in
+            repo) srcs="canal.c pb/CanalProtocol.pb.c pb/EntryProtocol.pb.c$mods"; inc="-I. -DPB_ENABLE_MALLOC" ;;
+            dist) srcs=$(cd "$B/tmp/std/$form" && ls canal.c $mods); inc="-DPB_ENABLE_MALLOC" ;;
+            *) srcs=$(cd "$B/tmp/std/$form" && ls canal.c $mods); inc="" ;;
+            esac
+            dir=.; [ "$form" = repo ] || dir="$B/tmp/std/$form"
+            fails=""
+            for src in $srcs; do
+                (cd "$dir" && $cc -std=$std $PEDANTIC $inc -c "$src" -o /dev/null) ||
+                    fails="$fails $src"
+            done
+            if [ -z "$fails" ]; then ok "$form ($(echo $srcs | sed 's|\./||g')): $cc -std=$std -pedantic-errors clean"
+            else bad "$form: $cc -std=$std -pedantic-errors fails on$fails"; fi
+        done
+    done
+done
+hdrs="canal.h"
+for m in canal_flat canal_zk; do [ -f "$m.c" ] && [ -f "$m.h" ] && hdrs="$hdrs $m.h"; done
+for cxx in g++ clang++; do
+    command -v $cxx >/dev/null 2>&1 || { bad "$cxx not installed"; continue; }
+    for std in c++98 c++11 c++17 c++20; do
+        if for h in $hdrs; do printf '#include "%s"\nint main() { return canal_version() > 0 ? 0 : 1; }\n' "$h" |
+               $cxx -x c++ -std=$std $PEDANTIC -I. -fsyntax-only - || exit 1; done; then
+            ok "$hdrs: $cxx -std=$std -pedantic-errors clean"
+        else
+            bad "$hdrs: not $cxx -std=$std -pedantic-errors clean"
+        fi
+    done
+done
+
 echo "build: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

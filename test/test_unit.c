@@ -782,6 +782,65 @@ static void session_in_pieces(size_t chunk, int delay_us) {
     peer_finish(&p, script, sizeof script);
 }
 
+/* The frame header read from bytes alone, with no socket: every split of
+ * the 4 length bytes, lengths at and past each limit. */
+static void test_frame_header_pure(void) {
+    static const struct {
+        uint8_t b[4];
+        size_t max_frame;
+        int rc;
+        uint32_t len;
+    } cases[] = {
+        {{0, 0, 0, 0}, 16, 1, 0},                          /* an empty body is a frame */
+        {{0, 0, 0, 16}, 16, 1, 16},                        /* exactly max_frame */
+        {{0, 0, 0, 17}, 16, CANAL_ETOOBIG, 17},            /* one past it */
+        {{0x01, 0x02, 0x03, 0x04}, 0x7fffffff, 1, 0x01020304}, /* big-endian */
+        {{0x7f, 0xff, 0xff, 0xff}, 0x7fffffff, 1, 0x7fffffff},
+        {{0x80, 0, 0, 0}, 0x7fffffff, CANAL_EPROTO, 0x80000000u}, /* sign bit: negative in Java */
+        {{0xff, 0xff, 0xff, 0xff}, 0x7fffffff, CANAL_EPROTO, 0xffffffffu},
+        {{0x80, 0, 0, 0}, 16, CANAL_EPROTO, 0x80000000u},  /* the sign is checked first */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        /* split: the first 0..3 bytes are not a header yet, and *len is left alone */
+        for (size_t have = 0; have < 4; have++) {
+            uint32_t len = 12345;
+            CHECK(frame_header(cases[i].b, have, cases[i].max_frame, &len) == 0);
+            CHECK(len == 12345);
+        }
+        /* whole, and with more bytes behind it (the body, read ahead) */
+        for (size_t extra = 0; extra < 2; extra++) {
+            uint8_t buf[5] = {cases[i].b[0], cases[i].b[1], cases[i].b[2], cases[i].b[3], 0xAA};
+            uint32_t len = 0;
+            CHECK(frame_header(buf, 4 + extra, cases[i].max_frame, &len) == cases[i].rc);
+            CHECK(len == cases[i].len);
+        }
+    }
+}
+
+/* One way to record an error: the first of a call wins, error_in puts the
+ * call in front and cuts the end, clear_error starts afresh. */
+static void test_error_path(void) {
+    canal_client *c = canal_client_new(NULL);
+    REQUIRE(c != NULL);
+    CHECK(set_error(c, CANAL_ENOMEM, "no memory for %d props", 3) == CANAL_ENOMEM);
+    CHECK(set_error(c, CANAL_EPROTO, "malformed") == CANAL_ENOMEM);
+    CHECK(canal_errcode(c) == CANAL_ENOMEM);
+    CHECK(strcmp(canal_errstr(c), "no memory for 3 props") == 0);
+    CHECK(error_in(c, "get") == CANAL_ENOMEM);
+    CHECK(strcmp(canal_errstr(c), "get: no memory for 3 props") == 0);
+    clear_error(c);
+    CHECK(canal_errcode(c) == CANAL_OK && canal_errstr(c)[0] == '\0');
+    char big[CANAL_ERRSTR_SIZE + 8];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    CHECK(set_error(c, CANAL_EPROTO, "%s", big) == CANAL_EPROTO);
+    CHECK(strlen(canal_errstr(c)) == CANAL_ERRSTR_SIZE - 1);
+    CHECK(error_in(c, "message_parse") == CANAL_EPROTO);
+    CHECK(strlen(canal_errstr(c)) == CANAL_ERRSTR_SIZE - 1);
+    CHECK(strncmp(canal_errstr(c), "message_parse: xxx", 18) == 0);
+    canal_client_free(c);
+}
+
 static void test_frames_whole(void) { session_in_pieces(0, 0); }
 static void test_frames_one_byte_at_a_time(void) { session_in_pieces(1, 200); }
 static void test_frames_odd_pieces(void) { session_in_pieces(7, 100); }
@@ -1004,8 +1063,8 @@ static void test_password_not_kept(void) {
     CHECK(canal_connect_fd(c, p.fd) == CANAL_OK);
     char token[41];
     scramble_hex(stage1, (const uint8_t *)"\1\2\3\4\5\6\7\10", 8, token);
-    const void *places[][2] = {{c, (void *)sizeof *c}, {c->wbuf, (void *)c->wcap},
-                               {c->rbuf, (void *)c->rcap}};
+    const void *places[][2] = {{c, (void *)sizeof *c}, {c->conn.wbuf, (void *)c->conn.wcap},
+                               {c->conn.rbuf, (void *)c->conn.rcap}};
     for (size_t i = 0; i < 3; i++) {
         const char *base = places[i][0];
         size_t len = (size_t)places[i][1];
@@ -1043,6 +1102,8 @@ int main(int argc, char **argv) {
     RUN(test_requests_variants);
     RUN(test_filter_from_options);
     RUN(test_empty_password_is_hashed);
+    RUN(test_frame_header_pure);
+    RUN(test_error_path);
     RUN(test_frames_whole);
     RUN(test_frames_one_byte_at_a_time);
     RUN(test_frames_odd_pieces);
