@@ -75,6 +75,13 @@ extern "C" {
 #define CANAL_DEFAULT_MAX_FRAME (256u * 1024u * 1024u)
 #endif
 
+/* canal_options.get_pipeline: the most GETs kept in flight, and the
+ * default (1 = one GET at a time). */
+#define CANAL_MAX_PIPELINE 32
+#ifndef CANAL_DEFAULT_PIPELINE
+#define CANAL_DEFAULT_PIPELINE 4
+#endif
+
 /* The version of the canal.c that was linked, CANAL_VERSION_NUMBER style.
  * Compare with CANAL_VERSION_NUMBER to catch a header/source mismatch. */
 int canal_version(void);
@@ -127,6 +134,15 @@ typedef struct canal_options {
      * ms without a request (<= 0: the server's default, one hour). 3600000
      * like the Java client. */
     int idle_timeout_ms;
+    /* GETs kept in flight. canal_get sends GETs until this many are
+     * unanswered, then reads the oldest reply: while you work on a batch the
+     * next ones are on their way, and the round trip to the server no longer
+     * adds to every batch. 1 sends one GET at a time, as the Java client
+     * does. Only while batches come: after an empty one, one GET at a time
+     * until data flows again. Replies in flight wait in the socket's
+     * buffers, not in the client's memory. 1..CANAL_MAX_PIPELINE;
+     * CANAL_DEFAULT_PIPELINE */
+    int get_pipeline;
     size_t max_frame;        /* refuse larger frames; CANAL_DEFAULT_MAX_FRAME */
     /* Send rollback-all after every connect (as the Java client does), so a
      * reconnect redelivers what was not acked. true */
