@@ -454,6 +454,7 @@ typedef struct delayed {
         size_t off, len;
     } pc[4];
     int n;
+    size_t done; /* bytes of it written so far */
     size_t small_len;
     uint8_t small[DELAYED_SMALL];
 } delayed;
@@ -523,6 +524,7 @@ static bool send_iov(session *ss, struct iovec *iov, int n) {
     const uint8_t *map = ss->s->map, *map_end = map ? map + ss->s->map_len : NULL;
     d->due_ns = mono_ns() + ss->rtt_ns;
     d->n = n;
+    d->done = 0;
     d->small_len = 0;
     for (int i = 0; i < n; i++) {
         const uint8_t *p = iov[i].iov_base;
@@ -541,20 +543,44 @@ static bool send_iov(session *ss, struct iovec *iov, int n) {
     return true;
 }
 
-/* Send the queued replies that are due; false when a write failed. */
-static bool flush_due(session *ss) {
-    int64_t now = mono_ns();
-    while (ss->qhead < ss->qn && ss->q[ss->qhead].due_ns <= now) {
+/* Send what is due of the queued replies without blocking, so that
+ * requests keep being read (and their replies timed) while the client is
+ * slow to read. 1: nothing due is left, 0: the socket is full, -1: a write
+ * failed. */
+static int flush_due(session *ss) {
+    while (ss->qhead < ss->qn && ss->q[ss->qhead].due_ns <= mono_ns()) {
         delayed *d = &ss->q[ss->qhead];
         struct iovec iov[4];
+        int n = 0;
+        size_t skip = d->done;
         for (int i = 0; i < d->n; i++) {
-            iov[i].iov_base = (void *)(uintptr_t)(d->pc[i].p ? d->pc[i].p : d->small + d->pc[i].off);
-            iov[i].iov_len = d->pc[i].len;
+            const uint8_t *p = d->pc[i].p ? d->pc[i].p : d->small + d->pc[i].off;
+            size_t len = d->pc[i].len;
+            if (skip >= len) {
+                skip -= len;
+                continue;
+            }
+            iov[n].iov_base = (void *)(uintptr_t)(p + skip);
+            iov[n].iov_len = len - skip;
+            skip = 0;
+            n++;
         }
-        ss->qhead++;
-        if (!write_iov(ss->fd, iov, d->n)) return false;
+        struct msghdr mh;
+        memset(&mh, 0, sizeof mh);
+        mh.msg_iov = iov;
+        mh.msg_iovlen = (size_t)n;
+        ssize_t w = sendmsg(ss->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+            return -1;
+        }
+        d->done += (size_t)w;
+        size_t total = 0;
+        for (int i = 0; i < d->n; i++) total += d->pc[i].len;
+        if (d->done == total) ss->qhead++;
     }
-    return true;
+    return 1;
 }
 
 /* How long until the next queued reply is due; false when none is queued. */
@@ -974,17 +1000,24 @@ static void serve(int fd, const config *cf, const stream *s) {
             memmove(ss.rbuf, ss.rbuf + pos, ss.rlen - pos);
             ss.rlen -= pos;
         }
-        /* With --rtt-ms, wait for a request or the next reply's time,
-         * whichever comes first, and send what is due. */
+        /* With --rtt-ms, wait for a request, the next reply's time, or room
+         * to send a reply that is due, and send what is due. */
         struct timespec ts;
         while (alive && due_in(&ss, &ts)) {
-            fd_set rd;
+            int f = flush_due(&ss);
+            if (f < 0) {
+                alive = false;
+                break;
+            }
+            fd_set rd, wr;
             FD_ZERO(&rd);
+            FD_ZERO(&wr);
             FD_SET(fd, &rd);
-            int k = pselect(fd + 1, &rd, NULL, NULL, &ts, NULL);
+            if (f == 0) FD_SET(fd, &wr);
+            bool timed = f == 1 && due_in(&ss, &ts);
+            int k = pselect(fd + 1, &rd, &wr, NULL, timed ? &ts : NULL, NULL);
             if (k < 0 && errno != EINTR) die("pselect: %s", strerror(errno));
-            alive = flush_due(&ss);
-            if (k > 0) break;
+            if (k > 0 && FD_ISSET(fd, &rd)) break;
         }
         if (!alive) break;
         ssize_t r = recv(fd, ss.rbuf + ss.rlen, ss.rcap - ss.rlen, 0);

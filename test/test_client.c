@@ -177,14 +177,22 @@ static int first_id(canal_client *c, const canal_message *m) {
     return -1;
 }
 
-/* A server with n single-row inserts (and faults), and a client connected
- * and subscribed to it; NULL if any step failed. */
-static canal_client *insert_session(server *s, int n, const char *faults, const char *filter) {
+/* A server with n single-row inserts (and faults), and a client keeping
+ * `depth` GETs in flight (0: the default) connected and subscribed to it;
+ * NULL if any step failed. */
+static canal_client *insert_session_depth(server *s, int n, const char *faults, const char *filter,
+                                          int depth) {
     char *script = insert_script(n, faults);
     int started = server_start(s, script, NULL) == 0;
     free(script);
     if (!started) return NULL;
-    canal_client *c = client_for(s, NULL, NULL);
+    canal_options o;
+    canal_options_init(&o);
+    o.port = s->port;
+    o.read_timeout_ms = 5000;
+    o.connect_timeout_ms = 2000;
+    if (depth) o.get_pipeline = depth;
+    canal_client *c = canal_client_new(&o);
     if (c && (canal_connect(c) != CANAL_OK || canal_subscribe(c, filter) != CANAL_OK)) {
         fprintf(stderr, "  session set-up failed: %s\n", canal_errstr(c));
         canal_client_free(c);
@@ -192,6 +200,10 @@ static canal_client *insert_session(server *s, int n, const char *faults, const 
         return NULL;
     }
     return c;
+}
+
+static canal_client *insert_session(server *s, int n, const char *faults, const char *filter) {
+    return insert_session_depth(s, n, faults, filter, 0);
 }
 
 /* ------------------------------------------------------------ tests */
@@ -344,9 +356,12 @@ static void test_multi_batch_ack_order(void) {
     CHECK(log_count(&s, "CLIENTACK") == 4);
 }
 
+/* One GET at a time: every id is handed out, and a rollback of one batch
+ * leaves the later ones registered (test_pipeline_rollback_in_flight has
+ * the same with GETs in flight). */
 static void test_rollback_redelivers(void) {
     server s;
-    canal_client *c = insert_session(&s, 3, NULL, "");
+    canal_client *c = insert_session_depth(&s, 3, NULL, "", 1);
     const canal_message *m;
     REQUIRE(c != NULL);
     REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
@@ -799,26 +814,8 @@ static void test_server_restart_between_get_and_ack(void) {
 
 /* ------------------------------------------------------------ pipelined GETs */
 
-/* A server with n single-row insert transactions (and faults), and a client
- * keeping `depth` GETs in flight, connected and subscribed. */
 static canal_client *pipe_session(server *s, int n, const char *faults, int depth) {
-    char *script = insert_script(n, faults);
-    int started = server_start(s, script, NULL) == 0;
-    free(script);
-    if (!started) return NULL;
-    canal_options o;
-    canal_options_init(&o);
-    o.port = s->port;
-    o.read_timeout_ms = 5000;
-    o.get_pipeline = depth;
-    canal_client *c = canal_client_new(&o);
-    if (c && (canal_connect(c) != CANAL_OK || canal_subscribe(c, "") != CANAL_OK)) {
-        fprintf(stderr, "  session set-up failed: %s\n", canal_errstr(c));
-        canal_client_free(c);
-        server_stop(s);
-        return NULL;
-    }
-    return c;
+    return insert_session_depth(s, n, faults, "", depth);
 }
 
 /* How many GET requests the server handled before the nth request whose
