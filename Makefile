@@ -31,7 +31,7 @@ B         ?= build
 
 .PHONY: all deps demo test check valgrind pb clean
 all: $(B)/example $(B)/test_unit $(B)/test_client $(B)/test_noheap $(B)/test_faults $(B)/test_flat \
-     $(B)/fixtures/.stamp
+     $(B)/fixtures/.stamp $(B)/test_values $(B)/values_ref.txt $(B)/locale/de_DE.UTF-8/LC_NUMERIC
 
 # Install those of the Debian packages $(1) that are missing (CI and fresh
 # machines start without them); a no-op once they are there.
@@ -47,7 +47,7 @@ define apt_install
 endef
 
 DEB_PKGS := nanopb libnanopb-dev protobuf-compiler python3-protobuf valgrind clang libclang-rt-14-dev \
-            cmake pkg-config
+            cmake pkg-config locales
 deps:
 	$(call apt_install,$(DEB_PKGS))
 
@@ -79,6 +79,19 @@ $(B)/test_client: test/test_client.c test/tinytest.h canal.h $(LIB_SRC) | $(B)
 $(B)/test_flat: test/test_flat.c test/tinytest.h canal.h canal_flat.h $(FLAT_SRC) $(LIB_SRC) | $(B)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_flat.c $(FLAT_SRC) $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
 
+# Typed values, lookups, positions: public API only; reference vectors
+# from Python's decimal/datetime/struct.
+$(B)/test_values: test/test_values.c test/peer.h test/tinytest.h canal.h $(LIB_SRC) | $(B)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_values.c $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
+
+$(B)/values_ref.txt: test/values_ref.py | $(B)
+	$(PYTHON) test/values_ref.py > $@.tmp && mv $@.tmp $@
+
+# A locale with a decimal comma, for test_values (LOCPATH=$(B)/locale).
+$(B)/locale/de_DE.UTF-8/LC_NUMERIC: | $(B)
+	mkdir -p $(B)/locale
+	localedef -i de_DE -f UTF-8 $(B)/locale/de_DE.UTF-8 || test -s $@
+
 # It replaces malloc itself: never with sanitizers (or valgrind).
 $(B)/test_noheap: test/test_noheap.c test/peer.h test/tinytest.h canal.h canal_flat.h $(FLAT_SRC) $(LIB_SRC) | $(B)
 	$(CC) $(STD) $(WARN) -O2 -g $(NANOPB_DEFS) $(NANOPB_INC) -I. -Wno-missing-prototypes -o $@ test/test_noheap.c $(FLAT_SRC) $(LIB_SRC) $(NANOPB_LIB)
@@ -95,7 +108,8 @@ SUITE = "$(PYTHON) test/server/selftest.py" \
         "$(1)/test_noheap $(1)/fixtures" \
         "$(1)/test_faults $(1)/fixtures" \
         "$(1)/test_flat" \
-        "$(PYTHON) test/test_flat.py $(1)/test_flat $(1)"
+        "$(PYTHON) test/test_flat.py $(1)/test_flat $(1)" \
+        "$(1)/test_values $(1)"
 
 # The suite again on nanopb's sources compiled in (NANOPB_DIR), once per
 # nanopb configuration: gcc only, no valgrind (the default build has those).
@@ -118,11 +132,13 @@ test: deps
 	  "build-asan/test_faults build/fixtures" \
 	  "build-asan/test_flat" \
 	  "$(PYTHON) test/test_flat.py build-asan/test_flat build-asan" \
+	  "build-asan/test_values build" \
 	  "$(PYTHON) test/test_example.py build-asan/example build-asan" \
 	  "$(VALGRIND) build/test_unit build/fixtures" \
 	  "$(VALGRIND) build/test_client build" \
 	  "$(VALGRIND) build/test_faults build/fixtures" \
 	  "$(VALGRIND) build/test_flat" \
+	  "$(VALGRIND) build/test_values build" \
 	  "sh fuzz/run.sh build smoke 5000" \
 	  $(NANOPB_SUITE) \
 	  "sh test/check_build.sh build build/nanopb-src" \
@@ -132,11 +148,11 @@ test: deps
 check: deps
 	$(MAKE) --no-print-directory B=build-asan CC=clang OPT="$(SAN_OPT)" all
 	test/run_tests.sh "build-asan/test_unit build-asan/fixtures" "build-asan/test_client build-asan" \
-	  "build-asan/test_faults build-asan/fixtures" "build-asan/test_flat"
+	  "build-asan/test_faults build-asan/fixtures" "build-asan/test_flat" "build-asan/test_values build-asan"
 
 valgrind: deps all
 	test/run_tests.sh "$(VALGRIND) $(B)/test_unit $(B)/fixtures" "$(VALGRIND) $(B)/test_client $(B)" \
-	  "$(VALGRIND) $(B)/test_faults $(B)/fixtures" "$(VALGRIND) $(B)/test_flat"
+	  "$(VALGRIND) $(B)/test_faults $(B)/fixtures" "$(VALGRIND) $(B)/test_flat" "$(VALGRIND) $(B)/test_values $(B)"
 
 # The main job: the bundled server with a sample stream, and example on it.
 demo: deps

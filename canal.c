@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -1460,22 +1461,14 @@ static int decode_headers(canal_client *c, const canal_bytes *views, size_t tota
     return CANAL_OK;
 }
 
-/* Decode a Messages body into c->batch.msg: entry views, then their headers.
- * Callers have already ended the previous message (drop_message). */
-static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, const char *what) {
-    caocp_Messages m;
-    size_t i, n, hdr_total = 0;
+/* The entries whose views c->batch.entries holds, all inside buf, become
+ * the current message: each entry's top level, then their headers. */
+static int decode_entries(canal_client *c, const uint8_t *buf, size_t len, int64_t batch_id,
+                          const char *what) {
+    size_t i, hdr_total = 0;
     int rc;
-    c->batch.entries.n = 0;
-    c->batch.hdr_pairs.n = 0;
-    memset(&m, 0, sizeof m);
-    m.messages.funcs.decode = dec_entry_raw;
-    m.messages.arg = c;
-    pb_istream_t s = pb_istream_from_buffer(buf, len);
-    if (!pb_decode_ex(&s, caocp_Messages_fields, &m, PB_DECODE_NOINIT))
-        return set_error(c, CANAL_EPROTO, "%s: malformed Messages (%s)", what, PB_GET_ERROR(&s));
     canal_entry *es = c->batch.entries.p;
-    n = c->batch.entries.n;
+    size_t n = c->batch.entries.n;
     /* DML headers carry one prop (rowsCount): room for one per entry up
      * front keeps the pairs vector from growing batch after batch. */
     if (!c->in_pool && !vec_reserve(c, &c->batch.hdr_pairs, n, sizeof(canal_pair)))
@@ -1491,12 +1484,27 @@ static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, cons
         hdr_total += views[i].len + 1;
     }
     if ((rc = decode_headers(c, views, hdr_total, what)) < 0) return rc;
-    c->batch.msg.batch_id = m.batch_id;
+    c->batch.msg.batch_id = batch_id;
     c->batch.msg.n_entries = n;
     c->batch.msg.entries = n ? es : NULL;
     c->batch.msg_buf = buf;
     c->batch.msg_len = len;
     return CANAL_OK;
+}
+
+/* Decode a Messages body into c->batch.msg: entry views, then their headers.
+ * Callers have already ended the previous message (drop_message). */
+static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, const char *what) {
+    caocp_Messages m;
+    c->batch.entries.n = 0;
+    c->batch.hdr_pairs.n = 0;
+    memset(&m, 0, sizeof m);
+    m.messages.funcs.decode = dec_entry_raw;
+    m.messages.arg = c;
+    pb_istream_t s = pb_istream_from_buffer(buf, len);
+    if (!pb_decode_ex(&s, caocp_Messages_fields, &m, PB_DECODE_NOINIT))
+        return set_error(c, CANAL_EPROTO, "%s: malformed Messages (%s)", what, PB_GET_ERROR(&s));
+    return decode_entries(c, buf, len, m.batch_id, what);
 }
 
 /* Interpret a MESSAGES packet (§5.4, Java's CanalMessageDeserializer). */
@@ -1509,6 +1517,52 @@ static int decode_messages_packet(canal_client *c, const packet_view *pv, const 
         return set_error(c, CANAL_EPROTO, "%s: compression %d is not supported", what,
                          pv->compression);
     return decode_messages(c, pv->body.ptr, pv->body.len, what);
+}
+
+/* canal_message_parse: bytes of one kind given as the other. A Packet
+ * always has its type (3) or body (5); a Messages has only batch id (1,
+ * varint) and entries (2, bytes), which a Packet cannot have. */
+static bool looks_like_packet(const uint8_t *buf, size_t len, int *type) {
+    const uint8_t *p = buf, *end = buf + len;
+    const char *problem = NULL;
+    wire_field f;
+    int more;
+    bool typed = false;
+    *type = 0;
+    while ((more = next_field(&p, end, &f, &problem)) > 0) {
+        if (f.field == 5 && f.wt == 2) typed = true;
+        else if (f.field == 3 && f.wt == 0) typed = true, *type = enum_value(f.v);
+        else if (f.wt != 0 || f.field > 4) return false;
+    }
+    return more == 0 && typed;
+}
+
+static bool looks_like_messages(const uint8_t *buf, size_t len) {
+    const uint8_t *p = buf, *end = buf + len;
+    const char *problem = NULL;
+    wire_field f;
+    int more, n = 0;
+    while ((more = next_field(&p, end, &f, &problem)) > 0) {
+        if (!((f.field == 1 && f.wt == 0) || (f.field == 2 && f.wt == 2))) return false;
+        n++;
+    }
+    return more == 0 && n > 0;
+}
+
+static int message_kind_check(canal_client *c, const uint8_t *buf, size_t len, bool is_packet,
+                              int rc) {
+    int type;
+    if (!is_packet && looks_like_packet(buf, len, &type))
+        return set_error(c, CANAL_EPROTO,
+                         "message_parse: these bytes are a whole Packet (type %d, %s), not a "
+                         "Packet's body: pass is_packet = true",
+                         type, packet_type_name(type));
+    if (is_packet && rc == CANAL_EPROTO && looks_like_messages(buf, len)) {
+        size_t n = strlen(c->errstr);
+        snprintf(c->errstr + n, sizeof c->errstr - n,
+                 "; these bytes look like a Packet's body (a bare Messages): pass is_packet = false");
+    }
+    return rc;
 }
 
 /* One of the current message's entries, or a copy of one. */
@@ -2320,12 +2374,12 @@ int canal_message_parse(canal_client *c, const void *buf, size_t len, bool is_pa
     int rc;
     if (is_packet) {
         packet_view pv;
-        if ((rc = parse_packet(c, buf, len, &pv, "message_parse")) < 0) return rc;
-        rc = decode_messages_packet(c, &pv, "message_parse");
-    } else {
+        if ((rc = parse_packet(c, buf, len, &pv, "message_parse")) == CANAL_OK)
+            rc = decode_messages_packet(c, &pv, "message_parse");
+    } else if ((rc = message_kind_check(c, buf, len, false, CANAL_OK)) == CANAL_OK) {
         rc = decode_messages(c, buf, len, "message_parse");
     }
-    if (rc < 0) return rc;
+    if (rc < 0) return is_packet ? message_kind_check(c, buf, len, true, rc) : rc;
     *out = &c->batch.msg;
     return CANAL_OK;
 }
@@ -2381,4 +2435,778 @@ int canal_entry_rowchange(canal_client *c, const canal_entry *e, canal_rowchange
                          "entry_rowchange: the entry is not from the current message (each get, "
                          "parse, subscribe or connect replaces it)");
     return canal_rowchange_parse(c, e->store_value.ptr, e->store_value.len, out);
+}
+
+/* ------------------------------------------------------------ 13. values, lookups and positions */
+
+/* Typed values: pure functions of one column, reading the text Canal's
+ * MySQL parser writes (spec §11). No client and no allocation, so they
+ * report through the caller's canal_value_err. Nothing here runs while a
+ * message is decoded: these are on demand. */
+
+
+/* Copy up to cap-1 bytes of v into out for an error message: printable
+ * ASCII as is, anything else as '?', "..." when cut. */
+static void quote_for_msg(canal_str v, char *out, size_t cap) {
+    size_t n = v.len, o = 0;
+    bool cut = n > cap - 1;
+    if (cut) n = cap - 4;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)v.ptr[i];
+        out[o++] = ch >= 0x20 && ch < 0x7F && ch != '"' ? (char)ch : '?';
+    }
+    if (cut) out[o++] = '.', out[o++] = '.', out[o++] = '.';
+    out[o] = '\0';
+}
+
+static int value_error(canal_value_err *err, const canal_column *col, const char *fmt, ...)
+    CANAL_PRINTF(3, 4);
+
+/* Fill *err (when given) with "column 'name' value "text": what" and
+ * return CANAL_EINVAL. */
+static int value_error(canal_value_err *err, const canal_column *col, const char *fmt, ...) {
+    if (!err) return CANAL_EINVAL;
+    size_t n = 0;
+    err->code = CANAL_EINVAL;
+    err->msg[0] = '\0';
+    if (col && col->name.ptr && col->value.ptr) {
+        char name[33], val[41];
+        quote_for_msg(col->name, name, sizeof name);
+        quote_for_msg(col->value, val, sizeof val);
+        int k = snprintf(err->msg, sizeof err->msg, "column '%s' value \"%s\": ", name, val);
+        n = k > 0 && (size_t)k < sizeof err->msg ? (size_t)k : 0;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg + n, sizeof err->msg - n, fmt, ap);
+    va_end(ap);
+    return CANAL_EINVAL;
+}
+
+static int value_ok(canal_value_err *err) {
+    if (err) err->code = CANAL_OK, err->msg[0] = '\0';
+    return CANAL_OK;
+}
+
+static char ascii_lower(char ch) { return ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch; }
+
+/* a[0..n) equals the lowercase literal lit, ignoring ASCII case. */
+static bool ieq(const char *a, size_t n, const char *lit) {
+    size_t i = 0;
+    for (; i < n && lit[i]; i++)
+        if (ascii_lower(a[i]) != lit[i]) return false;
+    return i == n && !lit[i];
+}
+
+/* s contains the lowercase literal lit, ignoring ASCII case (Canal's
+ * StringUtils.containsIgnoreCase). */
+static bool icontains(canal_str s, const char *lit) {
+    size_t m = strlen(lit);
+    for (size_t i = 0; i + m <= s.len; i++)
+        if (ieq(s.ptr + i, m, lit)) return true;
+    return false;
+}
+
+/* MySQL type names as SHOW CREATE TABLE writes them (druid keeps them). */
+static const struct {
+    const char *name;
+    signed char kind, bytes;
+} mysql_types[] = {
+    {"tinyint", CANAL_KIND_INT, 1}, {"bool", CANAL_KIND_INT, 1}, {"boolean", CANAL_KIND_INT, 1},
+    {"smallint", CANAL_KIND_INT, 2}, {"mediumint", CANAL_KIND_INT, 3}, {"int", CANAL_KIND_INT, 4},
+    {"integer", CANAL_KIND_INT, 4}, {"bigint", CANAL_KIND_INT, 8}, {"bit", CANAL_KIND_BIT, 0},
+    {"year", CANAL_KIND_YEAR, 0}, {"decimal", CANAL_KIND_DECIMAL, 0},
+    {"numeric", CANAL_KIND_DECIMAL, 0}, {"dec", CANAL_KIND_DECIMAL, 0},
+    {"fixed", CANAL_KIND_DECIMAL, 0}, {"float", CANAL_KIND_FLOAT, 0},
+    {"double", CANAL_KIND_DOUBLE, 0}, {"real", CANAL_KIND_DOUBLE, 0},
+    {"date", CANAL_KIND_DATE, 0}, {"time", CANAL_KIND_TIME, 0},
+    {"datetime", CANAL_KIND_DATETIME, 0}, {"timestamp", CANAL_KIND_TIMESTAMP, 0},
+    {"char", CANAL_KIND_TEXT, 0}, {"varchar", CANAL_KIND_TEXT, 0}, {"nchar", CANAL_KIND_TEXT, 0},
+    {"nvarchar", CANAL_KIND_TEXT, 0}, {"tinytext", CANAL_KIND_TEXT, 1},
+    {"text", CANAL_KIND_TEXT, 1}, {"mediumtext", CANAL_KIND_TEXT, 1},
+    {"longtext", CANAL_KIND_TEXT, 1}, {"binary", CANAL_KIND_BINARY, 0},
+    {"varbinary", CANAL_KIND_BINARY, 0}, {"tinyblob", CANAL_KIND_BINARY, 0},
+    {"blob", CANAL_KIND_BINARY, 0}, {"mediumblob", CANAL_KIND_BINARY, 0},
+    {"longblob", CANAL_KIND_BINARY, 0}, {"enum", CANAL_KIND_ENUM, 0}, {"set", CANAL_KIND_SET, 0},
+    {"json", CANAL_KIND_JSON, 0}, {"geometry", CANAL_KIND_GEOMETRY, 0},
+    {"point", CANAL_KIND_GEOMETRY, 0}, {"linestring", CANAL_KIND_GEOMETRY, 0},
+    {"polygon", CANAL_KIND_GEOMETRY, 0}, {"multipoint", CANAL_KIND_GEOMETRY, 0},
+    {"multilinestring", CANAL_KIND_GEOMETRY, 0}, {"multipolygon", CANAL_KIND_GEOMETRY, 0},
+    {"geometrycollection", CANAL_KIND_GEOMETRY, 0}, {"geomcollection", CANAL_KIND_GEOMETRY, 0},
+};
+
+/* The kind an sqlType stands for when there is no usable mysqlType. With
+ * no table meta Canal renders BLOB and TEXT alike as ISO-8859-1 (its
+ * isText test needs the meta), hence 2004 is binary. */
+static int kind_of_sql_type(int32_t t) {
+    switch (t) {
+    case CANAL_SQL_TINYINT: case CANAL_SQL_SMALLINT: case CANAL_SQL_INTEGER:
+    case CANAL_SQL_BIGINT: case CANAL_SQL_BOOLEAN: return CANAL_KIND_INT;
+    case CANAL_SQL_BIT: return CANAL_KIND_BIT;
+    case CANAL_SQL_DECIMAL: case CANAL_SQL_NUMERIC: return CANAL_KIND_DECIMAL;
+    case CANAL_SQL_FLOAT: case CANAL_SQL_REAL: return CANAL_KIND_FLOAT;
+    case CANAL_SQL_DOUBLE: return CANAL_KIND_DOUBLE;
+    case CANAL_SQL_DATE: return CANAL_KIND_DATE;
+    case CANAL_SQL_TIME: return CANAL_KIND_TIME;
+    case CANAL_SQL_TIMESTAMP: return CANAL_KIND_DATETIME;
+    case CANAL_SQL_CHAR: case CANAL_SQL_VARCHAR: case CANAL_SQL_LONGVARCHAR:
+    case CANAL_SQL_CLOB: return CANAL_KIND_TEXT;
+    case CANAL_SQL_BLOB: case CANAL_SQL_BINARY: case CANAL_SQL_VARBINARY:
+    case CANAL_SQL_LONGVARBINARY: return CANAL_KIND_BINARY;
+    case CANAL_SQL_OTHER: return CANAL_KIND_JSON;
+    default: return CANAL_KIND_UNKNOWN;
+    }
+}
+
+/* An unsigned decimal of 1 to 6 digits at *pp (type arguments). */
+static bool small_number(const char **pp, const char *end, int *v) {
+    const char *p = *pp;
+    int r = 0, n = 0;
+    while (p < end && *p >= '0' && *p <= '9' && n < 6) r = r * 10 + (*p++ - '0'), n++;
+    if (!n || (p < end && *p >= '0' && *p <= '9')) return false;
+    *pp = p, *v = r;
+    return true;
+}
+
+/* Base name, "(M[,D])" (or an ENUM/SET member list, skipped), then words.
+ * False when it is not a type this library knows. */
+static bool parse_mysql_type(canal_str mt, canal_type *t) {
+    const char *p = mt.ptr, *end = mt.ptr + mt.len, *b = p;
+    while (p < end && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))) p++;
+    size_t k, nk = sizeof mysql_types / sizeof mysql_types[0];
+    for (k = 0; k < nk && !ieq(b, (size_t)(p - b), mysql_types[k].name); k++) {}
+    if (k == nk) return false;
+    int kind = mysql_types[k].kind, a1 = -1, a2 = -1;
+    if (p < end && *p == '(') {
+        p++;
+        if (kind == CANAL_KIND_ENUM || kind == CANAL_KIND_SET) {
+            /* 'a','it''s': a doubled quote stays inside the member */
+            bool in_quote = false;
+            for (; p < end && (in_quote || *p != ')'); p++)
+                if (*p == '\'') in_quote = !in_quote;
+            if (p == end) return false;
+        } else {
+            if (!small_number(&p, end, &a1)) return false;
+            if (p < end && *p == ',' && (p++, !small_number(&p, end, &a2))) return false;
+            if (p == end || *p != ')') return false;
+        }
+        p++;
+    }
+    if (p < end && *p != ' ') return false;
+    t->kind = kind;
+    t->int_bytes = kind == CANAL_KIND_INT ? mysql_types[k].bytes : 0;
+    /* Canal's FieldMeta.isUnsigned: the type text contains "unsigned" */
+    t->is_unsigned = (kind == CANAL_KIND_INT || kind == CANAL_KIND_DECIMAL ||
+                      kind == CANAL_KIND_FLOAT || kind == CANAL_KIND_DOUBLE) &&
+                     icontains(mt, "unsigned");
+    t->length = a1;
+    t->scale = 0;
+    switch (kind) {
+    case CANAL_KIND_DECIMAL:
+        if (a1 < 0) t->length = 10; /* MySQL's default DECIMAL(10,0) */
+        if (a1 > 65 || a2 > 30 || a2 > t->length) return false;
+        t->scale = a2 < 0 ? 0 : a2;
+        break;
+    case CANAL_KIND_BIT:
+        if (a1 < 0) t->length = 1;
+        if (t->length < 1 || t->length > 64 || a2 >= 0) return false;
+        break;
+    case CANAL_KIND_TIME: case CANAL_KIND_DATETIME: case CANAL_KIND_TIMESTAMP:
+        if (a1 > 6 || a2 >= 0) return false;
+        t->scale = a1 < 0 ? 0 : a1;
+        t->length = -1;
+        break;
+    case CANAL_KIND_TEXT:
+        /* Canal's isText wants the whole type to be one of the TEXT
+         * names; otherwise the BLOB-typed binlog value is ISO-8859-1.
+         * CHAR/VARCHAR are binary when the type mentions binary. */
+        if (mysql_types[k].bytes ? p != end || a1 >= 0 : icontains(mt, "binary"))
+            t->kind = CANAL_KIND_BINARY;
+        break;
+    default: break;
+    }
+    return true;
+}
+
+int canal_column_type(const canal_column *col, canal_type *out) {
+    if (!col || !out) return CANAL_EINVAL;
+    canal_type t;
+    memset(&t, 0, sizeof t);
+    if (!col->mysql_type.ptr || !parse_mysql_type(col->mysql_type, &t)) {
+        memset(&t, 0, sizeof t);
+        t.kind = kind_of_sql_type(col->sql_type);
+        t.guessed = true;
+        t.length = -1;
+        t.scale = -1;
+    }
+    *out = t;
+    return CANAL_OK;
+}
+
+bool canal_column_is_binary(const canal_column *col) {
+    canal_type t;
+    return canal_column_type(col, &t) == CANAL_OK &&
+           (t.kind == CANAL_KIND_BINARY || t.kind == CANAL_KIND_GEOMETRY);
+}
+
+/* The checks every accessor starts with. */
+static int value_begin(const canal_column *col, const void *out, canal_type *t,
+                       canal_value_err *err) {
+    if (!col || !out)
+        return value_error(err, NULL, "NULL %s", col ? "output" : "column");
+    if (!col->value.ptr && col->value.len)
+        return value_error(err, NULL, "column value has a length but no bytes");
+    if (col->is_null) return value_error(err, col, "is NULL");
+    canal_column_type(col, t);
+    return CANAL_OK;
+}
+
+static const char *kind_name(int kind) {
+    static const char *names[] = {"of an unknown type", "an integer", "a BIT", "a YEAR",
+                                  "a DECIMAL", "a FLOAT", "a DOUBLE", "a DATE", "a TIME",
+                                  "a DATETIME", "a TIMESTAMP", "text", "binary", "an ENUM",
+                                  "a SET", "JSON", "a GEOMETRY"};
+    return kind >= 0 && kind < (int)(sizeof names / sizeof names[0]) ? names[kind] : "?";
+}
+
+/* "[-]digits" into sign and magnitude; NULL or why not. */
+static const char *parse_integer(canal_str v, bool *neg, uint64_t *mag) {
+    const char *p = v.ptr, *end = v.ptr + v.len;
+    uint64_t r = 0;
+    *neg = p < end && *p == '-';
+    if (*neg) p++;
+    if (p == end) return "not an integer";
+    for (; p < end; p++) {
+        if (*p < '0' || *p > '9') return "not an integer";
+        unsigned d = (unsigned)(*p - '0');
+        if (r > (UINT64_MAX - d) / 10) return "integer out of 64-bit range";
+        r = r * 10 + d;
+    }
+    if (r == 0) *neg = false;
+    *mag = r;
+    return NULL;
+}
+
+/* An integer of an integer-like column, checked against the column's own
+ * range when its type gives one. */
+static int integer_value(const canal_column *col, const void *out, bool *neg, uint64_t *mag,
+                         canal_value_err *err) {
+    canal_type t;
+    int rc = value_begin(col, out, &t, err);
+    if (rc < 0) return rc;
+    switch (t.kind) {
+    case CANAL_KIND_INT: case CANAL_KIND_BIT: case CANAL_KIND_YEAR: case CANAL_KIND_ENUM:
+    case CANAL_KIND_SET: case CANAL_KIND_DECIMAL: break;
+    default: return value_error(err, col, "%s column, not an integer", kind_name(t.kind));
+    }
+    const char *why = parse_integer(col->value, neg, mag);
+    if (why) return value_error(err, col, "%s", why);
+    uint64_t lo = 0, hi = UINT64_MAX; /* the magnitudes allowed below and above 0 */
+    if (t.guessed) {
+        lo = (uint64_t)1 << 63;
+    } else if (t.kind == CANAL_KIND_INT) {
+        int bits = 8 * t.int_bytes;
+        hi = t.is_unsigned ? (bits == 64 ? UINT64_MAX : ((uint64_t)1 << bits) - 1)
+                           : ((uint64_t)1 << (bits - 1)) - 1;
+        lo = t.is_unsigned ? 0 : (uint64_t)1 << (bits - 1);
+    } else if (t.kind == CANAL_KIND_BIT) {
+        hi = t.length == 64 ? UINT64_MAX : ((uint64_t)1 << t.length) - 1;
+    } else if (t.kind == CANAL_KIND_YEAR) {
+        hi = 2155;
+        if (*mag != 0 && *mag < 1901) hi = 0;
+    } else if (t.kind == CANAL_KIND_ENUM) {
+        hi = 65535;
+    } else if (t.kind == CANAL_KIND_DECIMAL) {
+        lo = (uint64_t)1 << 63;
+    }
+    if (*neg ? *mag > lo : *mag > hi) {
+        char mt[41];
+        quote_for_msg(col->mysql_type, mt, sizeof mt);
+        return value_error(err, col, "out of range for %s", t.guessed ? "64 bits" : mt);
+    }
+    return CANAL_OK;
+}
+
+int canal_value_int64(const canal_column *col, int64_t *out, canal_value_err *err) {
+    bool neg;
+    uint64_t mag;
+    int rc = integer_value(col, out, &neg, &mag, err);
+    if (rc < 0) return rc;
+    if (neg ? mag > (uint64_t)1 << 63 : mag > (uint64_t)INT64_MAX)
+        return value_error(err, col, "does not fit int64_t");
+    /* -(mag - 1) - 1 reaches INT64_MIN without overflowing */
+    *out = neg ? -(int64_t)(mag - 1) - 1 : (int64_t)mag;
+    return value_ok(err);
+}
+
+int canal_value_uint64(const canal_column *col, uint64_t *out, canal_value_err *err) {
+    bool neg;
+    uint64_t mag;
+    int rc = integer_value(col, out, &neg, &mag, err);
+    if (rc < 0) return rc;
+    if (neg) return value_error(err, col, "negative, does not fit uint64_t");
+    *out = mag;
+    return value_ok(err);
+}
+
+int canal_value_bool(const canal_column *col, bool *out, canal_value_err *err) {
+    canal_type t;
+    bool neg;
+    uint64_t mag;
+    int rc = value_begin(col, out, &t, err);
+    if (rc < 0) return rc;
+    if (t.kind != CANAL_KIND_INT && t.kind != CANAL_KIND_BIT)
+        return value_error(err, col, "%s column, not a boolean", kind_name(t.kind));
+    if ((rc = integer_value(col, out, &neg, &mag, err)) < 0) return rc;
+    *out = mag != 0;
+    return value_ok(err);
+}
+
+/* A DECIMAL's text "[-]digits[.digits]" taken apart: integer digits
+ * without leading zeros, fraction digits as sent. */
+typedef struct dec_parts {
+    bool neg;
+    const char *ip, *fp;
+    size_t in, fn;
+} dec_parts;
+
+static const char *parse_decimal(canal_str v, dec_parts *d) {
+    const char *p = v.ptr, *end = v.ptr + v.len;
+    memset(d, 0, sizeof *d);
+    d->neg = p < end && *p == '-';
+    if (d->neg) p++;
+    d->ip = p;
+    while (p < end && *p >= '0' && *p <= '9') p++;
+    d->in = (size_t)(p - d->ip);
+    if (!d->in) return "not a decimal number";
+    d->fp = p;
+    if (p < end) {
+        if (*p != '.') return "not a decimal number";
+        d->fp = ++p;
+        while (p < end && *p >= '0' && *p <= '9') p++;
+        d->fn = (size_t)(p - d->fp);
+        if (!d->fn || p != end) return "not a decimal number";
+    }
+    while (d->in > 1 && *d->ip == '0') d->ip++, d->in--;
+    bool zero = d->in == 1 && *d->ip == '0';
+    for (size_t i = 0; zero && i < d->fn; i++) zero = d->fp[i] == '0';
+    if (zero) d->neg = false;
+    return NULL;
+}
+
+/* Parse col as an exact number and pick the scale: the column's for a
+ * DECIMAL with a known type, 0 for integers, else the digits sent.
+ * Fraction digits beyond the scale must be zeros. */
+static int decimal_value(const canal_column *col, const void *out, dec_parts *d, int *scale,
+                         canal_value_err *err) {
+    canal_type t;
+    int rc = value_begin(col, out, &t, err);
+    if (rc < 0) return rc;
+    if (t.kind != CANAL_KIND_DECIMAL && t.kind != CANAL_KIND_INT)
+        return value_error(err, col, "%s column, not a DECIMAL", kind_name(t.kind));
+    const char *why = parse_decimal(col->value, d);
+    if (why) return value_error(err, col, "%s", why);
+    if (t.kind == CANAL_KIND_INT && d->fn)
+        return value_error(err, col, "an integer column with a fraction");
+    size_t s = t.kind == CANAL_KIND_INT ? 0 : t.scale >= 0 ? (size_t)t.scale : d->fn;
+    /* DECIMAL(M,D) holds M-D integer digits (M <= 65, D <= 30); Canal
+     * never sends more, nor more than D fraction digits */
+    if (d->in + d->fn > 65 || d->fn > 30)
+        return value_error(err, col, "more digits than a MySQL DECIMAL holds");
+    if (t.kind == CANAL_KIND_DECIMAL && !t.guessed && !(d->in == 1 && *d->ip == '0') &&
+        d->in > (size_t)(t.length - t.scale))
+        return value_error(err, col, "more integer digits than decimal(%d,%d) holds", t.length,
+                           t.scale);
+    for (size_t i = s; i < d->fn; i++)
+        if (d->fp[i] != '0')
+            return value_error(err, col, "more fraction digits than the scale %zu", s);
+    *scale = (int)s;
+    return CANAL_OK;
+}
+
+int canal_value_decimal(const canal_column *col, int64_t *unscaled, int *scale,
+                        canal_value_err *err) {
+    dec_parts d;
+    int s;
+    int rc = decimal_value(col, unscaled, &d, &s, err);
+    if (rc < 0) return rc;
+    if (!scale) return value_error(err, NULL, "NULL scale");
+    uint64_t mag = 0;
+    for (size_t i = 0; i < d.in + (size_t)s; i++) {
+        unsigned dg = i < d.in ? (unsigned)(d.ip[i] - '0')
+                      : i - d.in < d.fn ? (unsigned)(d.fp[i - d.in] - '0') : 0;
+        if (mag > (UINT64_MAX - dg) / 10)
+            return value_error(err, col, "does not fit int64_t at scale %d", s);
+        mag = mag * 10 + dg;
+    }
+    if (d.neg ? mag > (uint64_t)1 << 63 : mag > (uint64_t)INT64_MAX)
+        return value_error(err, col, "does not fit int64_t at scale %d", s);
+    *unscaled = d.neg ? -(int64_t)(mag - 1) - 1 : (int64_t)mag;
+    *scale = s;
+    return value_ok(err);
+}
+
+int canal_value_decimal_text(const canal_column *col, char *out, size_t cap, size_t *len,
+                             canal_value_err *err) {
+    dec_parts d;
+    int s;
+    int rc = decimal_value(col, out, &d, &s, err);
+    if (rc < 0) return rc;
+    size_t need = d.neg + d.in + (s > 0 ? 1 + (size_t)s : 0);
+    if (cap < need + 1) {
+        if (len) *len = need;
+        return value_error(err, col, "needs %zu bytes, have %zu", need + 1, cap);
+    }
+    char *o = out;
+    if (d.neg) *o++ = '-';
+    memcpy(o, d.ip, d.in), o += d.in;
+    if (s > 0) {
+        size_t k = d.fn < (size_t)s ? d.fn : (size_t)s;
+        *o++ = '.';
+        memcpy(o, d.fp, k), o += k;
+        memset(o, '0', (size_t)s - k), o += (size_t)s - k;
+    }
+    *o = '\0';
+    if (len) *len = need;
+    return value_ok(err);
+}
+
+/* Java's Float/Double.toString forms: [-]digits[.digits][E[-]digits],
+ * NaN, [-]Infinity. Handed to strtod/strtof rewritten without a point
+ * ("3.14" as "314e-2"), so neither setlocale() in the program nor another
+ * thread's locale changes the result. */
+static const char *parse_real(canal_str v, bool as_float, double *d, float *f) {
+    const char *p = v.ptr, *end = v.ptr + v.len;
+    bool neg = p < end && *p == '-';
+    if (neg) p++;
+    if (end - p == 8 && memcmp(p, "Infinity", 8) == 0) {
+        if (as_float) *f = neg ? -INFINITY : INFINITY;
+        else *d = neg ? -INFINITY : INFINITY;
+        return NULL;
+    }
+    if (!neg && v.len == 3 && memcmp(v.ptr, "NaN", 3) == 0) {
+        if (as_float) *f = NAN;
+        else *d = NAN;
+        return NULL;
+    }
+    char buf[128];
+    size_t o = 0;
+    long exp = 0;
+    if (neg) buf[o++] = '-';
+    const char *ip = p;
+    while (p < end && *p >= '0' && *p <= '9') p++;
+    size_t in = (size_t)(p - ip), fn = 0;
+    const char *fp = p;
+    if (!in) return "not a number";
+    if (p < end && *p == '.') {
+        fp = ++p;
+        while (p < end && *p >= '0' && *p <= '9') p++;
+        fn = (size_t)(p - fp);
+        if (!fn) return "not a number";
+    }
+    if (p < end && (*p == 'E' || *p == 'e')) {
+        bool eneg = ++p < end && *p == '-';
+        p += eneg;
+        const char *ep = p;
+        while (p < end && *p >= '0' && *p <= '9' && p - ep < 6) exp = exp * 10 + (*p++ - '0');
+        if (p == ep) return "not a number";
+        if (eneg) exp = -exp;
+    }
+    if (p != end) return "not a number";
+    if (in + fn > sizeof buf - 16) return "number text too long";
+    memcpy(buf + o, ip, in), o += in;
+    memcpy(buf + o, fp, fn), o += fn;
+    o += (size_t)snprintf(buf + o, sizeof buf - o, "e%ld", exp - (long)fn);
+    char *stop;
+    int saved = errno;
+    errno = 0;
+    if (as_float) {
+        *f = strtof(buf, &stop);
+        if (errno == ERANGE && (*f == HUGE_VALF || *f == -HUGE_VALF)) return "out of float range";
+    } else {
+        *d = strtod(buf, &stop);
+        if (errno == ERANGE && (*d == HUGE_VAL || *d == -HUGE_VAL)) return "out of double range";
+    }
+    errno = saved;
+    if (stop != buf + o) return "not a number";
+    return NULL;
+}
+
+int canal_value_float(const canal_column *col, float *out, canal_value_err *err) {
+    canal_type t;
+    float f;
+    int rc = value_begin(col, out, &t, err);
+    if (rc < 0) return rc;
+    if (t.kind != CANAL_KIND_FLOAT)
+        return value_error(err, col, "%s column, not a FLOAT", kind_name(t.kind));
+    const char *why = parse_real(col->value, true, NULL, &f);
+    if (why) return value_error(err, col, "%s", why);
+    *out = f;
+    return value_ok(err);
+}
+
+int canal_value_double(const canal_column *col, double *out, canal_value_err *err) {
+    canal_type t;
+    double d = 0;
+    float f = 0;
+    int rc = value_begin(col, out, &t, err);
+    if (rc < 0) return rc;
+    const char *why = NULL;
+    switch (t.kind) {
+    case CANAL_KIND_FLOAT:
+        why = parse_real(col->value, true, NULL, &f);
+        d = f;
+        break;
+    case CANAL_KIND_DOUBLE:
+        why = parse_real(col->value, false, &d, NULL);
+        break;
+    case CANAL_KIND_DECIMAL: case CANAL_KIND_INT: case CANAL_KIND_BIT: case CANAL_KIND_YEAR: {
+        dec_parts dp;
+        why = parse_decimal(col->value, &dp);
+        if (!why && t.kind != CANAL_KIND_DECIMAL && dp.fn) why = "not an integer";
+        if (!why) why = parse_real(col->value, false, &d, NULL);
+        break;
+    }
+    default: return value_error(err, col, "%s column, not a number", kind_name(t.kind));
+    }
+    if (why) return value_error(err, col, "%s", why);
+    *out = d;
+    return value_ok(err);
+}
+
+/* Exactly n digits at p. */
+static bool fixed_digits(const char *p, int n, int *v) {
+    int r = 0;
+    for (int i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') return false;
+        r = r * 10 + (p[i] - '0');
+    }
+    *v = r;
+    return true;
+}
+
+/* "hh:mm:ss[.f{1,6}]" from p to end, hours of hour_digits digits. */
+static bool parse_clock(const char *p, const char *end, int hour_digits, canal_datetime *t) {
+    if (end - p < hour_digits + 6 || !fixed_digits(p, hour_digits, &t->hour)) return false;
+    p += hour_digits;
+    if (p[0] != ':' || !fixed_digits(p + 1, 2, &t->minute) || p[3] != ':' ||
+        !fixed_digits(p + 4, 2, &t->second) || t->minute > 59 || t->second > 59)
+        return false;
+    p += 6;
+    if (p == end) return true;
+    if (*p++ != '.' || end - p < 1 || end - p > 6) return false;
+    t->fsp = (int)(end - p);
+    int us = 0;
+    if (!fixed_digits(p, t->fsp, &us)) return false;
+    for (int i = t->fsp; i < 6; i++) us *= 10;
+    t->microsecond = us;
+    return true;
+}
+
+/* "YYYY-MM-DD" at p; zero parts allowed, as MySQL stores them. */
+static bool parse_date(const char *p, canal_datetime *t) {
+    return fixed_digits(p, 4, &t->year) && p[4] == '-' && fixed_digits(p + 5, 2, &t->month) &&
+           p[7] == '-' && fixed_digits(p + 8, 2, &t->day) && t->month <= 12 && t->day <= 31;
+}
+
+int canal_value_datetime(const canal_column *col, canal_datetime *out, canal_value_err *err) {
+    canal_type ty;
+    canal_datetime t;
+    int rc = value_begin(col, out, &ty, err);
+    if (rc < 0) return rc;
+    memset(&t, 0, sizeof t);
+    t.kind = ty.kind;
+    const char *p = col->value.ptr, *end = p + col->value.len;
+    size_t n = col->value.len;
+    bool ok;
+    switch (ty.kind) {
+    case CANAL_KIND_DATE:
+        ok = n == 10 && parse_date(p, &t);
+        break;
+    case CANAL_KIND_DATETIME: case CANAL_KIND_TIMESTAMP:
+        ok = n >= 19 && parse_date(p, &t) && p[10] == ' ' && parse_clock(p + 11, end, 2, &t) &&
+             t.hour <= 23;
+        break;
+    case CANAL_KIND_TIME:
+        t.negative = n > 0 && *p == '-';
+        p += t.negative;
+        /* 2 hour digits, 3 from 100 h on (up to MySQL's 838) */
+        ok = end - p >= 8 && (p[2] == ':' ? parse_clock(p, end, 2, &t)
+                                          : p[3] == ':' && parse_clock(p, end, 3, &t)) &&
+             t.hour <= 838;
+        break;
+    default: return value_error(err, col, "%s column, not a date or time", kind_name(ty.kind));
+    }
+    if (!ok) return value_error(err, col, "not %s as Canal writes it", kind_name(ty.kind));
+    *out = t;
+    return value_ok(err);
+}
+
+static bool leap_year(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+int canal_datetime_to_unix(const canal_datetime *t, int32_t utc_offset_s, int64_t *sec,
+                           int32_t *usec, canal_value_err *err) {
+    static const short before_month[12] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+    static const signed char month_days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (!t || !sec || !usec) return value_error(err, NULL, "NULL %s", t ? "output" : "datetime");
+    if (t->kind != CANAL_KIND_DATE && t->kind != CANAL_KIND_DATETIME &&
+        t->kind != CANAL_KIND_TIMESTAMP)
+        return value_error(err, NULL, "%s is not a point in time", kind_name(t->kind));
+    if (utc_offset_s < -64800 || utc_offset_s > 64800)
+        return value_error(err, NULL, "UTC offset %" PRId32 " s is beyond 18 hours", utc_offset_s);
+    int y = t->year, m = t->month, d = t->day;
+    if (y < 1 || y > 9999 || m < 1 || m > 12 || d < 1 ||
+        d > month_days[m - 1] + (m == 2 && leap_year(y)) || t->hour < 0 || t->hour > 23 ||
+        t->minute < 0 || t->minute > 59 || t->second < 0 || t->second > 59 ||
+        t->microsecond < 0 || t->microsecond > 999999)
+        return value_error(err, NULL, "%04d-%02d-%02d %02d:%02d:%02d is no instant (zero or partial date, or no such day)",
+                           y, m, d, t->hour, t->minute, t->second);
+    /* days from 0001-01-01 (proleptic Gregorian), then from 1970-01-01 */
+    int64_t py = y - 1;
+    int64_t days = py * 365 + py / 4 - py / 100 + py / 400 + before_month[m - 1] +
+                   (m > 2 && leap_year(y)) + (d - 1) - 719162;
+    *sec = days * 86400 + t->hour * 3600 + t->minute * 60 + t->second - utc_offset_s;
+    *usec = t->microsecond;
+    return value_ok(err);
+}
+
+/* Bytes of an ISO-8859-1 rendering (see canal_latin1_to_bytes), counted;
+ * false when it is not one. */
+static bool latin1_length(canal_str v, size_t *n) {
+    const uint8_t *p = (const uint8_t *)v.ptr;
+    size_t o = 0;
+    for (size_t i = 0; i < v.len; o++) {
+        if (p[i] < 0x80) i++;
+        else if ((p[i] == 0xC2 || p[i] == 0xC3) && i + 1 < v.len && (p[i + 1] & 0xC0) == 0x80) i += 2;
+        else return false;
+    }
+    *n = o;
+    return true;
+}
+
+int canal_value_bytes(const canal_column *col, uint8_t *out, size_t cap, size_t *out_len,
+                      canal_value_err *err) {
+    canal_type t;
+    size_t n;
+    int rc = value_begin(col, out_len, &t, err);
+    if (rc < 0) return rc;
+    bool binary = t.kind == CANAL_KIND_BINARY || t.kind == CANAL_KIND_GEOMETRY;
+    if (binary) {
+        if (!latin1_length(col->value, &n))
+            return value_error(err, col, "not an ISO-8859-1 rendering of bytes");
+    } else if (t.kind == CANAL_KIND_TEXT || t.kind == CANAL_KIND_JSON) {
+        n = col->value.len;
+    } else {
+        return value_error(err, col, "%s column has no bytes", kind_name(t.kind));
+    }
+    if (!out) {
+        *out_len = n;
+        return value_ok(err);
+    }
+    if (cap < n) {
+        *out_len = n;
+        return value_error(err, col, "needs %zu bytes, have %zu", n, cap);
+    }
+    if (binary) {
+        size_t got;
+        canal_latin1_to_bytes(col->value.ptr, col->value.len, out, &got);
+    } else if (n) {
+        memcpy(out, col->value.ptr, n);
+    }
+    *out_len = n;
+    return value_ok(err);
+}
+
+int canal_value_text(const canal_column *col, canal_str *out, canal_value_err *err) {
+    canal_type t;
+    int rc = value_begin(col, out, &t, err);
+    if (rc < 0) return rc;
+    if (t.kind == CANAL_KIND_BINARY || t.kind == CANAL_KIND_GEOMETRY)
+        return value_error(err, col, "%s column: its text is not its data, use canal_value_bytes",
+                           kind_name(t.kind));
+    out->ptr = col->value.ptr ? col->value.ptr : empty_str;
+    out->len = col->value.len;
+    return value_ok(err);
+}
+
+const canal_column *canal_row_column(const canal_row *row, const char *name, bool after) {
+    if (!row || !name) return NULL;
+    const canal_column *cols = after ? row->after : row->before;
+    size_t n = after ? row->n_after : row->n_before, len = strlen(name);
+    if (!len) return NULL; /* Canal without table meta may send unnamed columns */
+    for (size_t i = 0; cols && i < n; i++) {
+        if (cols[i].name.len != len || !cols[i].name.ptr) continue;
+        size_t k = 0;
+        while (k < len && ascii_lower(cols[i].name.ptr[k]) == ascii_lower(name[k])) k++;
+        if (k == len) return &cols[i];
+    }
+    return NULL;
+}
+
+/* A binlog file name as the key (base, has a number, number, its width):
+ * "mysql-bin.000123" is ("mysql-bin", yes, 123, 6); a name without a
+ * numeric suffix after its last '.' is (the whole name, no). Comparing
+ * keys in that order is a total order that counts files numerically. */
+typedef struct file_key {
+    const char *base, *digits;
+    size_t base_len, n_digits;
+    bool numbered;
+} file_key;
+
+static file_key binlog_key(canal_str f) {
+    file_key k = {f.ptr ? f.ptr : empty_str, NULL, f.ptr ? f.len : 0, 0, false};
+    size_t i = k.base_len;
+    while (i > 0 && k.base[i - 1] >= '0' && k.base[i - 1] <= '9') i--;
+    if (i > 0 && i < k.base_len && k.base[i - 1] == '.') {
+        k.digits = k.base + i;
+        k.n_digits = k.base_len - i;
+        k.base_len = i - 1;
+        k.numbered = true;
+    }
+    return k;
+}
+
+static int bytes_cmp(const char *a, size_t an, const char *b, size_t bn) {
+    int r = memcmp(a, b, an < bn ? an : bn);
+    return r ? r : (an > bn) - (an < bn);
+}
+
+int canal_position_cmp(canal_str file_a, int64_t offset_a, canal_str file_b, int64_t offset_b) {
+    file_key a = binlog_key(file_a), b = binlog_key(file_b);
+    int r = bytes_cmp(a.base, a.base_len, b.base, b.base_len);
+    if (!r) r = (int)a.numbered - (int)b.numbered;
+    if (!r && a.numbered) {
+        /* numerically: strip leading zeros, then more digits is larger */
+        const char *da = a.digits, *db = b.digits;
+        size_t na = a.n_digits, nb = b.n_digits;
+        while (na > 1 && *da == '0') da++, na--;
+        while (nb > 1 && *db == '0') db++, nb--;
+        r = na != nb ? (na > nb) - (na < nb) : memcmp(da, db, na);
+        if (!r) r = (a.n_digits > b.n_digits) - (a.n_digits < b.n_digits);
+    }
+    if (r) return r < 0 ? -1 : 1;
+    return (offset_a > offset_b) - (offset_a < offset_b);
+}
+
+int canal_entry_parse(canal_client *c, const void *buf, size_t len, const canal_entry **out) {
+    if (!c) return CANAL_EINVAL;
+    if (out) *out = NULL;
+    drop_message(c);
+    clear_error(c);
+    if (!out || (!buf && len > 0))
+        return set_error(c, CANAL_EINVAL, "entry_parse: NULL %s", out ? "buf" : "out");
+    if (!buf) buf = empty_str;
+    c->batch.entries.n = 0;
+    c->batch.hdr_pairs.n = 0;
+    if (!vec_reserve(c, &c->batch.entries, 1, sizeof(canal_entry)))
+        return set_error(c, CANAL_ENOMEM, "no memory for an entry");
+    canal_entry *e = c->batch.entries.p;
+    memset(e, 0, sizeof *e);
+    e->raw.ptr = buf;
+    e->raw.len = len;
+    c->batch.entries.n = 1;
+    int rc = decode_entries(c, buf, len, 0, "entry_parse");
+    if (rc < 0) return rc;
+    *out = c->batch.msg.entries;
+    return CANAL_OK;
 }

@@ -446,13 +446,18 @@ int canal_entry_rowchange(canal_client *c, const canal_entry *e, canal_rowchange
  * canal_entry_rowchange, buf must not change while it is in use. */
 int canal_rowchange_parse(canal_client *c, const void *buf, size_t len, canal_rowchange *out);
 
-/* Decode a message that did not come over this client's connection: the
- * body of a MESSAGES Packet (a serialized Packet, as Canal's MQ producers
- * publish with flatMessage=false) or a bare serialized Messages.
- * is_packet selects which. Canal's MQ producers set no batch id in their
- * non-raw form, so batch_id is then 0. buf must stay unchanged while *out is in use;
- * *out is owned by the client and valid as for canal_get. Works on a client
- * that never connected; does not touch the connection. */
+/* Decode a message that did not come over this client's connection.
+ * is_packet = true: buf is a whole serialized Packet of type MESSAGES,
+ * i.e. what Canal's MQ producers publish with flatMessage=false, or a GET
+ * reply frame without its 4-byte length. is_packet = false: buf is only
+ * that Packet's body, a serialized Messages. Bytes of one kind given as
+ * the other fail with CANAL_EPROTO and a message that says so whenever
+ * the bytes tell (a Packet always carries its type or body fields, which a
+ * Messages never has); empty bytes are an empty Messages. Canal's MQ
+ * producers set no batch id in their non-raw form, so batch_id is then 0.
+ * buf must stay unchanged while *out is in use; *out is owned by the
+ * client and valid as for canal_get. Works on a client that never
+ * connected; does not touch the connection. */
 int canal_message_parse(canal_client *c, const void *buf, size_t len, bool is_packet,
                         const canal_message **out);
 
@@ -462,6 +467,220 @@ int canal_message_parse(canal_client *c, const void *buf, size_t len, bool is_pa
  * in itself; both may be NULL when in_len is 0). Sets *out_len. Returns CANAL_OK, or CANAL_EINVAL when the text
  * is not UTF-8 or has a code point above U+00FF (not a binary column). */
 int canal_latin1_to_bytes(const char *in, size_t in_len, uint8_t *out, size_t *out_len);
+
+/* ---------------------------------------------------------------- values, lookups and positions */
+
+/* Column values arrive as the text Canal's MySQL parser writes for each
+ * type (spec §11): "189.0", "2023-11-14 22:13:20.123456", "-838:59:59",
+ * "18446744073709551615", an ISO-8859-1 rendering of a BLOB... The calls
+ * below turn that text back into C values. They read only the column you
+ * pass (no client, no allocation, no global state), so they may run on any
+ * thread, on a copy of a column, while the column's message is alive.
+ *
+ * The type comes from Column.mysqlType ("bigint(20) unsigned",
+ * "decimal(10,2)", "datetime(6)"), not from sqlType: Canal moves an
+ * unsigned column's sqlType up a size when a value passes the signed range
+ * and gives NULL JSON and SET other codes than their values. When
+ * mysqlType is empty (Canal had no table meta for the row: with
+ * canal.instance.filter.table.error=true, or MySQL 8's binlog metadata
+ * instead) the type is guessed from sqlType; canal_type says so.
+ *
+ * Errors: every accessor returns CANAL_OK or CANAL_EINVAL (a NULL
+ * argument, a NULL value, a column of another type, text that does not
+ * parse or does not fit). There is no client to keep the message, so each
+ * takes an optional canal_value_err to fill: err->code is the returned
+ * code and err->msg says what was wrong, naming the column and quoting the
+ * value ("" on success). Pass NULL when the code is enough. On failure the
+ * outputs are left as they were (apart from a needed size where stated). */
+typedef struct canal_value_err {
+    int code;
+    char msg[160];
+} canal_value_err;
+
+/* java.sql.Types codes, as Canal puts them in Column.sqlType (§8.6, §11). */
+enum canal_sql_type {
+    CANAL_SQL_BIT = -7,           /* BIT(n) and SET (the member bitmask) */
+    CANAL_SQL_TINYINT = -6,
+    CANAL_SQL_BIGINT = -5,        /* also INT UNSIGNED above 2^31-1 */
+    CANAL_SQL_LONGVARBINARY = -4, /* not sent for values: binary data is BLOB */
+    CANAL_SQL_VARBINARY = -3,
+    CANAL_SQL_BINARY = -2,
+    CANAL_SQL_LONGVARCHAR = -1,
+    CANAL_SQL_NULL = 0,
+    CANAL_SQL_CHAR = 1,
+    CANAL_SQL_NUMERIC = 2,
+    CANAL_SQL_DECIMAL = 3,        /* also BIGINT UNSIGNED above 2^63-1 */
+    CANAL_SQL_INTEGER = 4,        /* INT, MEDIUMINT, ENUM (the index) */
+    CANAL_SQL_SMALLINT = 5,
+    CANAL_SQL_FLOAT = 6,
+    CANAL_SQL_REAL = 7,           /* what FLOAT columns get */
+    CANAL_SQL_DOUBLE = 8,
+    CANAL_SQL_VARCHAR = 12,       /* also YEAR and JSON */
+    CANAL_SQL_BOOLEAN = 16,
+    CANAL_SQL_DATE = 91,
+    CANAL_SQL_TIME = 92,
+    CANAL_SQL_TIMESTAMP = 93,     /* DATETIME and TIMESTAMP */
+    CANAL_SQL_OTHER = 1111,       /* a NULL JSON */
+    CANAL_SQL_BLOB = 2004,        /* BINARY, VARBINARY, BLOBs, GEOMETRY; a NULL SET */
+    CANAL_SQL_CLOB = 2005         /* TINYTEXT ... LONGTEXT */
+};
+
+/* What a column holds, from its mysqlType. */
+enum canal_kind {
+    CANAL_KIND_UNKNOWN = 0,
+    CANAL_KIND_INT,       /* TINYINT ... BIGINT, BOOL; int_bytes and is_unsigned say which */
+    CANAL_KIND_BIT,       /* BIT(n): the bits as an unsigned number */
+    CANAL_KIND_YEAR,      /* "0000" or "1901" ... "2155" */
+    CANAL_KIND_DECIMAL,   /* DECIMAL, NUMERIC */
+    CANAL_KIND_FLOAT,     /* FLOAT, FLOAT(M,D), FLOAT(p <= 24) */
+    CANAL_KIND_DOUBLE,    /* DOUBLE, REAL */
+    CANAL_KIND_DATE,
+    CANAL_KIND_TIME,
+    CANAL_KIND_DATETIME,
+    CANAL_KIND_TIMESTAMP, /* wall time in the Canal server's time zone */
+    CANAL_KIND_TEXT,      /* CHAR, VARCHAR, TEXTs: UTF-8 text */
+    CANAL_KIND_BINARY,    /* BINARY, VARBINARY, BLOBs: bytes as ISO-8859-1 text */
+    CANAL_KIND_ENUM,      /* the 1-based index as a number (0: the '' error value) */
+    CANAL_KIND_SET,       /* the member bitmask as a number */
+    CANAL_KIND_JSON,      /* Canal's own JSON rendering (§11.5) */
+    CANAL_KIND_GEOMETRY   /* MySQL's internal geometry bytes as ISO-8859-1 text */
+};
+
+typedef struct canal_type {
+    int kind;           /* enum canal_kind */
+    bool is_unsigned;   /* numbers: mysqlType says unsigned (or zerofill) */
+    bool guessed;       /* mysqlType was empty or unknown: kind from sqlType */
+    int int_bytes;      /* CANAL_KIND_INT: 1, 2, 3, 4 or 8; 0 when guessed */
+    int length;         /* the (M) or (n): DECIMAL precision (10 by default), BIT
+                           width (1 by default), CHAR/BINARY length; -1 if none */
+    int scale;          /* DECIMAL D (0 by default); TIME/DATETIME/TIMESTAMP
+                           fsp (0 by default); -1 when guessed */
+} canal_type;
+
+/* Read col's type from its mysqlType (sqlType when that is empty or a type
+ * this library does not know: guessed is then true). Always CANAL_OK
+ * unless col or out is NULL: an unknown type is CANAL_KIND_UNKNOWN. */
+int canal_column_type(const canal_column *col, canal_type *out);
+
+/* True when col's value is bytes rendered as ISO-8859-1 text (BINARY,
+ * VARBINARY, BLOBs, GEOMETRY, and CHAR/VARCHAR whose mysqlType says
+ * binary, as Canal decides it): get the bytes with canal_value_bytes. */
+bool canal_column_is_binary(const canal_column *col);
+
+/* Integers: TINYINT ... BIGINT of either sign, BIT, YEAR (0 for "0000"),
+ * ENUM (the index), SET (the bitmask) and a DECIMAL without a fraction.
+ * The value must fit the C type and, when mysqlType gives one, the
+ * column's own range (a TINYINT of "300" is refused, not wrapped). */
+int canal_value_int64(const canal_column *col, int64_t *out, canal_value_err *err);
+int canal_value_uint64(const canal_column *col, uint64_t *out, canal_value_err *err);
+
+/* A boolean as MySQL stores it: TINYINT(1)/BOOL or any integer or BIT
+ * column, 0 is false and anything else true. */
+int canal_value_bool(const canal_column *col, bool *out, canal_value_err *err);
+
+/* DECIMAL exactly, as an integer scaled by 10^scale: "189.0" in a
+ * decimal(10,2) gives 18900 and scale 2 (Canal drops trailing zeros, so the
+ * scale is the column's, from mysqlType; when that is unknown, the number
+ * of fraction digits sent). Also takes integer columns (scale 0). Fails
+ * when the value does not fit an int64_t: use canal_value_decimal_text. */
+int canal_value_decimal(const canal_column *col, int64_t *unscaled, int *scale,
+                        canal_value_err *err);
+
+/* The buffer canal_value_decimal_text needs for any MySQL DECIMAL: a
+ * sign, 65 digits, a point and the terminator. */
+#define CANAL_DECIMAL_TEXT_MAX 68
+
+/* DECIMAL (or integer) as validated text with the column's scale:
+ * "189.0" in a decimal(10,2) gives "189.00"; no '+', no exponent, no
+ * leading zeros, "0" before the point, no "-0". Writes a terminated
+ * string of at most cap bytes and its length to *len (may be NULL);
+ * when cap is too small, fails and sets *len to the length needed (cap
+ * must exceed it by 1). */
+int canal_value_decimal_text(const canal_column *col, char *out, size_t cap, size_t *len,
+                             canal_value_err *err);
+
+/* FLOAT, DOUBLE (Java's forms: "3.14", "1.0E10", "-0.0", "NaN"),
+ * DECIMAL and integers. canal_value_float takes FLOAT columns only and
+ * gives the float MySQL stored; canal_value_double gives a FLOAT column's
+ * float widened (exact), and for DECIMAL and integers the nearest double
+ * (inexact: asked for). The C locale (a decimal comma) plays no part. */
+int canal_value_float(const canal_column *col, float *out, canal_value_err *err);
+int canal_value_double(const canal_column *col, double *out, canal_value_err *err);
+
+/* DATE, TIME, DATETIME or TIMESTAMP, taken apart. Nothing is checked
+ * against the calendar: MySQL's zero and partial dates ("0000-00-00",
+ * "2020-00-00") come back as they are, with zeros. (For a TIME in MySQL's
+ * pre-5.6.4 format Canal prints 100 hours as "00"; that is lost before it
+ * gets here.) */
+typedef struct canal_datetime {
+    int kind;            /* CANAL_KIND_DATE, _TIME, _DATETIME or _TIMESTAMP */
+    int year;            /* 0 ... 9999; 0 for TIME */
+    int month, day;      /* 0 ... 12, 0 ... 31 (0 in zero dates); 0 for TIME */
+    int hour;            /* 0 ... 23; TIME: 0 ... 838 */
+    int minute, second;  /* 0 ... 59 */
+    int microsecond;     /* 0 ... 999999 */
+    int fsp;             /* digits sent after the point, 0 ... 6 */
+    bool negative;       /* TIME only: "-01:02:03", "-00:00:00.500000" */
+} canal_datetime;
+
+int canal_value_datetime(const canal_column *col, canal_datetime *out, canal_value_err *err);
+
+/* Seconds and microseconds since 1970-01-01 UTC of a DATE (at midnight),
+ * DATETIME or TIMESTAMP read as wall time at utc_offset_s seconds east of
+ * UTC (-64800 ... 64800). A TIMESTAMP is wall time in the Canal server's
+ * zone (Canal's JVM default, usually the host's; MySQL's time_zone plays
+ * no part): pass that zone's offset at that moment; in an hour repeated at
+ * a DST change the text itself is ambiguous. A DATETIME has no zone at
+ * all: pass the one your application means. Fails for TIME and for dates
+ * with no instant: zero and partial dates, or a day the month lacks. */
+int canal_datetime_to_unix(const canal_datetime *t, int32_t utc_offset_s, int64_t *sec,
+                           int32_t *usec, canal_value_err *err);
+
+/* The bytes of a BINARY, VARBINARY, BLOB or GEOMETRY value (the
+ * ISO-8859-1 rendering inverted, see canal_latin1_to_bytes); for text
+ * columns (CHAR, VARCHAR, TEXTs, JSON) the UTF-8 text itself. out may be
+ * NULL to ask for the length; the result is never longer than
+ * col->value.len. When cap is too small, fails and sets *out_len to the
+ * length needed. */
+int canal_value_bytes(const canal_column *col, uint8_t *out, size_t cap, size_t *out_len,
+                      canal_value_err *err);
+
+/* The value as text, a view of col->value (valid while the column is):
+ * any column except binary ones (whose text is not their data) and NULL.
+ * JSON comes as Canal renders it (or, with MySQL's PARTIAL_JSON, a
+ * JSON_REPLACE(...) call text); ENUM and SET as their number (member names
+ * are only in mysqlType). */
+int canal_value_text(const canal_column *col, canal_str *out, canal_value_err *err);
+
+/* The column called name (ASCII case-insensitive, as MySQL compares
+ * column names) in the after image (after = true: INSERT, UPDATE) or the
+ * before image (UPDATE, DELETE) of row; NULL when there is none. Linear in
+ * the number of columns: look names up once per table and keep indexes
+ * when rows are many and wide. */
+const canal_column *canal_row_column(const canal_row *row, const char *name, bool after);
+
+/* Order two binlog positions, the Header's (logfile_name, logfile_offset):
+ * <0, 0, >0 as a before, equal to, after b. File names compare by their
+ * numeric suffix ("mysql-bin.999999" < "mysql-bin.1000000", where strcmp
+ * gets it wrong), then by offset; names with another base name, or none,
+ * compare as bytes. A total order, fit for "skip entries at or before the
+ * last one applied".
+ *
+ * Caveat: a position is only meaningful within one MySQL server's binlog.
+ * When Canal switches to another MySQL (failover to a replica, a new
+ * master) the file names and offsets start over and say nothing about
+ * order; the Header's server_id then changes. Store server_id with the
+ * position and do not compare across servers; with GTID on, compare the
+ * Header's gtid sets instead. RESET MASTER restarts the numbering too. */
+int canal_position_cmp(canal_str file_a, int64_t offset_a, canal_str file_b, int64_t offset_b);
+
+/* Decode one serialized Entry, as found in canal_entry.raw (forwarded
+ * through a queue, say). It becomes the client's current message, a batch
+ * with batch_id 0 and that one entry, so canal_entry_rowchange works on
+ * it; it replaces the previous message as canal_message_parse does and
+ * lives as long. buf must stay unchanged while *out is in use.
+ * CANAL_EPROTO with what and where for malformed bytes. */
+int canal_entry_parse(canal_client *c, const void *buf, size_t len, const canal_entry **out);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_check.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Allocation failures a target injected so far, and whether the client may
@@ -23,14 +25,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static unsigned long fz_alloc_failures;
 static bool fz_may_run_out;
 
-#define FZ_CHECK(cond)                                                                  \
-    do {                                                                                \
-        if (!(cond)) {                                                                  \
-            fprintf(stderr, "fuzz invariant failed at %s:%d: %s\n", __FILE__, __LINE__, \
-                    #cond);                                                             \
-            abort();                                                                    \
-        }                                                                               \
-    } while (0)
 
 /* [p, p+n) lies inside [lo, lo+lo_n). Compared as integers: the pointers may
  * come from different objects when canal.c is wrong, which is the point. */

@@ -4,6 +4,7 @@
  *   1. a serialized Packet (canal_message_parse, is_packet = true),
  *   2. a bare serialized Messages (is_packet = false),
  *   3. the storeValue of a ROWDATA entry (canal_entry_rowchange directly),
+ *   4. one serialized Entry (canal_entry_parse),
  * each by a client with UTF-8 validation on and one with it off (that one in
  * no-heap mode, inside a 256 KiB buffer of its own). Every entry
  * of a parsed message goes through canal_entry_rowchange as it is and again
@@ -45,6 +46,19 @@ static void one_client(canal_client *c, const uint8_t *data, size_t size) {
         fz_check_message(c, m, data, size);
     }
     fz_rowchange_parse(c, size ? data : (const uint8_t *)empty_str, size);
+    /* 4. one serialized Entry */
+    const canal_entry *e = (const canal_entry *)&m; /* must be reset on failure */
+    int rc;
+    FZ_CALL(c, rc, canal_entry_parse(c, data, size, &e));
+    if (rc < 0) {
+        FZ_CHECK(rc == CANAL_EPROTO || rc == CANAL_ENOMEM);
+        FZ_CHECK(e == NULL);
+        return;
+    }
+    FZ_CHECK(c->batch.msg.n_entries == 1 && e == &c->batch.msg.entries[0] && c->batch.msg.batch_id == 0);
+    FZ_CHECK(e->raw.len == size);
+    fz_check_message(c, &c->batch.msg, data, size);
+    fz_rowchanges(c, &c->batch.msg);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -22,17 +22,10 @@
 
 #include "../canal.h"
 #include "../canal_flat.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond)                                                                     \
-    do {                                                                                \
-        if (!(cond)) {                                                                  \
-            fprintf(stderr, "fuzz invariant failed at %s:%d: %s\n", __FILE__, __LINE__, \
-                    #cond);                                                             \
-            abort();                                                                    \
-        }                                                                               \
-    } while (0)
 
 /* ------------------------------------------------------------ references */
 
@@ -201,7 +194,7 @@ static int sink_write(void *ud, const char *p, size_t n)
     if (n > s->cap - s->len) {
         size_t cap = (s->len + n) * 2;
         char *q = realloc(s->p, cap);
-        CHECK(q != NULL);
+        FZ_CHECK(q != NULL);
         s->p = q;
         s->cap = cap;
     }
@@ -223,21 +216,21 @@ static void check_line(const char *p, size_t n, size_t bound)
                                        ",\"pkNames\":", ",\"sql\":", ",\"sqlType\":",
                                        ",\"table\":", ",\"ts\":", ",\"type\":\""};
     struct js j = {p, p + n - 1};
-    CHECK(n >= 2 && n <= bound);
-    CHECK(p[n - 1] == '\n' && memchr(p, '\n', n - 1) == NULL);
-    CHECK(utf8_ok((const unsigned char *)p, n));
-    CHECK(js_value(&j, 0) && j.p == p + n - 1);
+    FZ_CHECK(n >= 2 && n <= bound);
+    FZ_CHECK(p[n - 1] == '\n' && memchr(p, '\n', n - 1) == NULL);
+    FZ_CHECK(utf8_ok((const unsigned char *)p, n));
+    FZ_CHECK(js_value(&j, 0) && j.p == p + n - 1);
     /* the top-level keys, in order: each of them occurs, the first at the
      * start, and "type" closes the line */
-    CHECK(memcmp(p, keys[0], strlen(keys[0])) == 0);
+    FZ_CHECK(memcmp(p, keys[0], strlen(keys[0])) == 0);
     for (size_t k = 1; k < sizeof keys / sizeof *keys; k++) {
         size_t kl = strlen(keys[k]);
         bool found = false;
         for (size_t i = 0; i + kl <= n && !found; i++)
             found = memcmp(p + i, keys[k], kl) == 0;
-        CHECK(found);
+        FZ_CHECK(found);
     }
-    CHECK(n >= 3 && p[n - 2] == '}' && p[n - 3] == '"');
+    FZ_CHECK(n >= 3 && p[n - 2] == '}' && p[n - 3] == '"');
 }
 
 static void one_entry(const canal_entry *e, const canal_rowchange *rc, bool strict, int64_t batch)
@@ -250,36 +243,36 @@ static void one_entry(const canal_entry *e, const canal_rowchange *rc, bool stri
     out.fail_at = fail_at;
     rv = canal_flat_write(flat, batch, 1700000009999, e, rc, sink_write, &out);
     if (rv == CANAL_EIO) { /* only because the receiver said so */
-        CHECK(fail_at > 0 && out.calls >= fail_at);
-        CHECK(canal_flat_errstr(flat)[0] != '\0');
+        FZ_CHECK(fail_at > 0 && out.calls >= fail_at);
+        FZ_CHECK(canal_flat_errstr(flat)[0] != '\0');
         out.fail_at = 0;
         out.len = 0;
         out.calls = 0;
         rv = canal_flat_write(flat, batch, 1700000009999, e, rc, sink_write, &out);
     }
-    CHECK(rv == CANAL_OK || (!strict && rv == CANAL_EPROTO));
+    FZ_CHECK(rv == CANAL_OK || (!strict && rv == CANAL_EPROTO));
     if (rv != CANAL_OK) {
-        CHECK(canal_flat_errstr(flat)[0] != '\0');
-        CHECK(canal_flat_render(flat, batch, 1700000009999, e, rc, NULL, 0, &len) == rv);
-        CHECK(len == 0);
+        FZ_CHECK(canal_flat_errstr(flat)[0] != '\0');
+        FZ_CHECK(canal_flat_render(flat, batch, 1700000009999, e, rc, NULL, 0, &len) == rv);
+        FZ_CHECK(len == 0);
         return;
     }
-    CHECK(canal_flat_errstr(flat)[0] == '\0');
+    FZ_CHECK(canal_flat_errstr(flat)[0] == '\0');
     check_line(out.p, out.len, bound);
 
-    CHECK(canal_flat_render(flat, batch, 1700000009999, e, rc, NULL, 0, &len) == CANAL_ETOOBIG);
-    CHECK(len == out.len);
+    FZ_CHECK(canal_flat_render(flat, batch, 1700000009999, e, rc, NULL, 0, &len) == CANAL_ETOOBIG);
+    FZ_CHECK(len == out.len);
     if (len > rendered_cap) {
         free(rendered);
         rendered = malloc(len);
-        CHECK(rendered != NULL);
+        FZ_CHECK(rendered != NULL);
         rendered_cap = len;
     }
-    CHECK(canal_flat_render(flat, batch, 1700000009999, e, rc, rendered, len - 1, &len2) ==
+    FZ_CHECK(canal_flat_render(flat, batch, 1700000009999, e, rc, rendered, len - 1, &len2) ==
           CANAL_ETOOBIG);
-    CHECK(len2 == len);
-    CHECK(canal_flat_render(flat, batch, 1700000009999, e, rc, rendered, len, &len2) == CANAL_OK);
-    CHECK(len2 == len && memcmp(rendered, out.p, len) == 0);
+    FZ_CHECK(len2 == len);
+    FZ_CHECK(canal_flat_render(flat, batch, 1700000009999, e, rc, rendered, len, &len2) == CANAL_OK);
+    FZ_CHECK(len2 == len && memcmp(rendered, out.p, len) == 0);
 }
 
 /* Every entry of m, as ROWDATA whatever its type says. */
@@ -329,12 +322,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         o.validate_utf8 = false;
         lax = canal_client_new(&o);
         flat = canal_flat_new();
-        CHECK(strict && lax && flat);
+        FZ_CHECK(strict && lax && flat);
     }
     fail_at = (int)(size % 7) - 3; /* <= 0: never */
     /* a copy of exactly size bytes, so ASan sees any read past the end */
     buf = malloc(size ? size : 1);
-    CHECK(buf != NULL);
+    FZ_CHECK(buf != NULL);
     memcpy(buf, data, size);
     one_client(strict, buf, size, true);
     one_client(lax, buf, size, false);

@@ -16,6 +16,11 @@ same ones (it reads its input the same three ways). fuzz_frames seeds are
 the three control bytes fuzz_frames.c documents (flags, recv pattern,
 failing allocation) followed by server bytes, cut to whole frames and kept
 to a few KB each.
+
+fuzz_values seeds are one column each (the layout fuzz_values.c documents:
+0x80, the mysqlType's length and text, an sqlType pick, flags, the value),
+one per vector kind of test/test_values.c. `mkseeds.py --values [OUT_DIR]`
+writes only those (no build, no server).
 """
 import os
 import shutil
@@ -119,14 +124,68 @@ def capture(build, name, server_args, example_args, tmp):
         srv.wait()
 
 
+# fuzz_values.c's sqlType table, in its order
+SQL_TYPES = [-7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 91, 92, 93, 1111,
+             2004, 2005]
+VALUE_SEEDS = [
+    ("int_min", "bigint(20)", -5, 0, b"-9223372036854775808"),
+    ("uint_max_moved_up", "bigint(20) unsigned", 3, 0, b"18446744073709551615"),
+    ("tinyint_unsigned", "tinyint(3) unsigned", 5, 0, b"255"),
+    ("tinyint_over", "tinyint(4)", -6, 0, b"128"),
+    ("bool", "tinyint(1)", -6, 0, b"-5"),
+    ("bit64", "bit(64)", -7, 0, b"18446744073709551615"),
+    ("year_zero", "year(4)", 12, 0, b"0000"),
+    ("enum", "enum('a','it''s','c')", 4, 0, b"2"),
+    ("set", "set('a','b','c')", -7, 0, b"5"),
+    ("decimal_189", "decimal(10,2)", 3, 0, b"189.0"),
+    ("decimal_neg", "decimal(10,2)", 3, 0, b"-189.50"),
+    ("decimal_65_30", "decimal(65,30)", 3, 0,
+     b"-12345678901234567890123456789012345.123456789012345678901234567890"),
+    ("decimal_groups", "decimal(20,10)", 3, 0, b"1.000000000"),
+    ("decimal_nometa", "", 3, 0, b"12.5"),
+    ("float", "float", 7, 0, b"1.6777216E7"),
+    ("double_exp", "double", 8, 0, b"1.0E-4"),
+    ("double_negzero", "double", 8, 0, b"-0.0"),
+    ("double_nan", "double", 8, 0, b"NaN"),
+    ("date_zero", "date", 91, 0, b"0000-00-00"),
+    ("date_partial", "date", 91, 0, b"2020-00-00"),
+    ("datetime6", "datetime(6)", 93, 0, b"2023-11-14 22:13:20.123456"),
+    ("datetime3_zero", "datetime(3)", 93, 0, b"0000-00-00 00:00:00.000"),
+    ("timestamp3", "timestamp(3)", 93, 0, b"2023-11-15 06:13:20.123"),
+    ("time_max", "time", 92, 0, b"-838:59:59"),
+    ("time_frac", "time(6)", 92, 0, b"-00:00:00.500000"),
+    ("blob", "blob", 2004, 0, b"\x00\xc3\xbfA"),
+    ("geometry", "point", 2004, 0, b"\x00\x00\x00\x00\x01\x01"),
+    ("text", "varchar(16)", 12, 0, "北京".encode()),
+    ("json", "json", 12, 0, b'{"a": [1, 2.0E10, "x"]}'),
+    ("null", "int(11)", 4, 1, b""),
+    ("positions", "varchar(64)", 12, 6, b"mysql-bin.999999mysql-bin.1000000"),
+]
+
+
+def value_seeds(put, d):
+    for name, mt, sql, flags, value in VALUE_SEEDS:
+        t = mt.encode()
+        put(d, name, bytes([0x80, len(t)]) + t + bytes([SQL_TYPES.index(sql), flags]) + value)
+
+
 def main():
+    if sys.argv[1] == "--values":
+        out = sys.argv[2] if len(sys.argv) > 2 else os.path.join(HERE, "corpus")
+        d = os.path.join(out, "fuzz_values")
+        os.makedirs(d, exist_ok=True)
+        for n in os.listdir(d):
+            os.remove(os.path.join(d, n))
+        value_seeds(lambda dd, n, b: open(os.path.join(dd, n), "wb").write(b), d)
+        return
     build = sys.argv[1]
     out = sys.argv[2] if len(sys.argv) > 2 else os.path.join(HERE, "corpus")
     fx = os.path.join(build, "fixtures")
     dec = os.path.join(out, "fuzz_decode")
     frm = os.path.join(out, "fuzz_frames")
     flt = os.path.join(out, "fuzz_flat")
-    for d in (dec, frm, flt):
+    val = os.path.join(out, "fuzz_values")
+    for d in (dec, frm, flt, val):
         os.makedirs(d, exist_ok=True)
     written = set()
 
@@ -140,6 +199,7 @@ def main():
                for n in sorted(os.listdir(fx)) if n.endswith(".bin")}
     for n, b in fixture.items():
         put(dec, "fixture_" + n, b)
+    value_seeds(put, val)
 
     user = ["--user", "canal", "--password", "canal", "--timeout-ms", "-1"]
     tmp = tempfile.mkdtemp()
@@ -217,7 +277,7 @@ def main():
         if os.path.join(dec, n) in written:
             put(flt, n, open(os.path.join(dec, n), "rb").read())
 
-    for d in (dec, frm, flt):
+    for d in (dec, frm, flt, val):
         for n in os.listdir(d):
             if os.path.join(d, n) not in written:
                 os.remove(os.path.join(d, n))

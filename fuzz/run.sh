@@ -17,7 +17,7 @@ here=$(dirname "$0")
 pass=0
 fail=0
 mkdir -p "$B/fuzz-artifacts"
-for t in fuzz_frames fuzz_decode fuzz_flat; do
+for t in fuzz_frames fuzz_decode fuzz_flat fuzz_values; do
     case $t in
     # whole sessions: bounded by what the socketpair buffer holds up front
     fuzz_frames) maxlen=65536 ;;
@@ -25,6 +25,8 @@ for t in fuzz_frames fuzz_decode fuzz_flat; do
     fuzz_decode) maxlen=16384 ;;
     # FlatMessage lines of single messages: the same
     fuzz_flat) maxlen=16384 ;;
+    # one column value (and its type text)
+    fuzz_values) maxlen=4096 ;;
     esac
     if [ "$mode" = time ]; then
         corpus=$B/fuzz-corpus/$t

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Checks on how canal-c builds into other people's code: canal.o exports
-# only canal_* names; the README's example compiles as it stands; the C it
+# only canal_* names; the README's examples compile as they stand; the C it
 # claims: canal.c, the codecs, the optional modules and both amalgamations
 # are C99, C11 and C17 with -pedantic-errors, and canal.h is also C++98..20,
 # with gcc and clang. Ends with "build: N passed, M failed".
@@ -31,6 +31,17 @@ if [ -s "$B/tmp/readme_example.c" ] &&
     ok "the README's polling loop compiles and links"
 else
     bad "the README's polling loop does not compile"
+fi
+
+# the first C block under "Working with rows", compiled with the warnings on
+awk '/^## Working with rows/ { sec = 1 } sec && /^```c$/ { on = 1; next } on && /^```$/ { exit } on' \
+    README.md > "$B/tmp/readme_rows.c"
+if [ -s "$B/tmp/readme_rows.c" ] &&
+   $CC -std=c99 -O2 -Wall -Wextra -Werror -Wmissing-prototypes -I. -c -o "$B/tmp/readme_rows.o" \
+       "$B/tmp/readme_rows.c"; then
+    ok "the README's row example compiles"
+else
+    bad "the README's row example does not compile"
 fi
 
 # canal_flat.c is an optional module on the public API: it must build next to

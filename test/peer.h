@@ -107,6 +107,64 @@ static inline int peer_set_batch(uint8_t *pk, size_t n, uint8_t id) {
     return 0;
 }
 
+/* Split what a client sent into frames: bodies (with their 4-byte headers
+ * left out) and lengths; the number of frames, or -1 if bytes are left
+ * that make no whole frame. */
+static inline int split_frames(const uint8_t *p, size_t n, const uint8_t **body, size_t *len, int max) {
+    int k = 0;
+    while (n >= 4 && k < max) {
+        size_t l = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+        if (l > n - 4) break;
+        body[k] = p + 4;
+        len[k++] = l;
+        p += 4 + l, n -= 4 + l;
+    }
+    return n == 0 ? k : -1;
+}
+
+/* Protobuf written by hand for scripts (no library, so a test can put any
+ * field, order or value on the wire): a varint, a varint field, a
+ * length-delimited field, a 4-byte length frame. Each returns the bytes
+ * written at o. */
+static inline size_t pw_varint(uint8_t *o, uint64_t v) {
+    size_t n = 0;
+    while (v >= 0x80) o[n++] = (uint8_t)(v | 0x80), v >>= 7;
+    o[n++] = (uint8_t)v;
+    return n;
+}
+static inline size_t pw_int(uint8_t *o, int field, int64_t v) {
+    size_t n = pw_varint(o, (uint64_t)field << 3);
+    return n + pw_varint(o + n, (uint64_t)v); /* negative: 10 bytes, as Java writes int32 */
+}
+static inline size_t pw_bytes(uint8_t *o, int field, const void *p, size_t len) {
+    size_t n = pw_varint(o, (uint64_t)field << 3 | 2);
+    n += pw_varint(o + n, len);
+    memmove(o + n, p, len);
+    return n + len;
+}
+static inline size_t pw_str(uint8_t *o, int field, const char *s) { return pw_bytes(o, field, s, strlen(s)); }
+static inline size_t pw_frame(uint8_t *o, const uint8_t *body, size_t len) {
+    o[0] = (uint8_t)(len >> 24), o[1] = (uint8_t)(len >> 16), o[2] = (uint8_t)(len >> 8), o[3] = (uint8_t)len;
+    memmove(o + 4, body, len);
+    return len + 4;
+}
+
+/* A GET reply as the server frames it (Packet type MESSAGES, raw form)
+ * carrying batch `id` and one Entry whose storeValue is `store_len` bytes
+ * of a pattern (byte i is i % 251); returns the frame's length. */
+static inline size_t pw_messages_frame(uint8_t *o, int64_t id, size_t store_len) {
+    static uint8_t a[1 << 19], b[1 << 19]; /* each step reads one, writes the other */
+    size_t n;
+    if (store_len + 64 > sizeof a) return 0;
+    for (size_t i = 0; i < store_len; i++) a[i] = (uint8_t)(i % 251);
+    n = pw_bytes(b, 3, a, store_len);          /* Entry.storeValue */
+    size_t mn = pw_int(a, 1, id);               /* Messages.batch_id */
+    mn += pw_bytes(a + mn, 2, b, n);            /* Messages.messages */
+    n = pw_int(b, 3, 7);                        /* Packet.type MESSAGES */
+    n += pw_bytes(b + n, 5, a, mn);             /* Packet.body */
+    return pw_frame(o, b, n);
+}
+
 /* A fixture made by test/mkfixtures.py (Google's encoder), whole. */
 static inline size_t read_fixture_file(const char *dir, const char *name, uint8_t *buf, size_t cap) {
     char path[512];

@@ -1093,6 +1093,690 @@ static void test_each_allocation_fails(void) {
            failures, mislabeled);
 }
 
+/* ------------------------------------------------------------ (j) guards */
+
+/* Behaviour a slip in canal.c would change without any test above noticing
+ * (each found by making the slip): exact request bytes, which error Acks
+ * are errors and whose, deadlines, props pointers, what ends a message. The
+ * server is a scripted peer; what the client sent comes back from it. */
+
+#define RAW_GET_5 "0000000e 1807 2a0a 0805 12020a00 12021002" /* §2: entry 2 is ROWDATA */
+#define RAW_GET_6 "0000000a 1807 2a06 0806 12020a00"
+#define REQ_HEAD "0a076578616d706c65 120431303031" /* destination "example", client id "1001" */
+
+typedef struct script {
+    uint8_t b[64 * 1024];
+    size_t n;
+} script;
+
+static void sc_hex(script *s, const char *hex) { s->n += unhex(hex, s->b + s->n, sizeof s->b - s->n); }
+
+/* An Ack frame as Canal's server writes it (version 1, type ACK). */
+static void sc_ack(script *s, bool has_code, int code, const char *text) {
+    uint8_t ack[512], pk[600];
+    size_t an = 0, pn = 0;
+    if (has_code) an += pw_int(ack + an, 1, code);
+    if (text && *text) an += pw_str(ack + an, 2, text);
+    pn += pw_int(pk + pn, 2, 1);
+    pn += pw_int(pk + pn, 3, 3);
+    pn += pw_bytes(pk + pn, 5, ack, an);
+    s->n += pw_frame(s->b + s->n, pk, pn);
+}
+
+static canal_options guard_opts(bool rollback_on_connect) {
+    canal_options o = opts(NULL, 2000);
+    o.rollback_on_connect = rollback_on_connect;
+    return o;
+}
+
+/* A client connected to a peer playing `s`; NULL if the connect failed. */
+static canal_client *guard_client(const canal_options *o, const script *s, peer *p) {
+    *p = peer_start(s->b, s->n, 0, 0, PEER_KEEP);
+    canal_client *c = canal_client_new(o);
+    if (!c) return NULL;
+    if (canal_connect_fd(c, p->fd) != CANAL_OK) {
+        fprintf(stderr, "  guard connect: %s\n", canal_errstr(c));
+        canal_client_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* Frame i of what the client sent is exactly `hex` (a Packet body). */
+static bool sent_frame_is(const uint8_t *sent, size_t sn, int i, const char *hex) {
+    const uint8_t *body[16];
+    size_t len[16];
+    uint8_t want[512];
+    size_t wn = unhex(hex, want, sizeof want);
+    int k = split_frames(sent, sn, body, len, 16);
+    bool ok = i < k && len[i] == wn && memcmp(body[i], want, wn) == 0;
+    if (!ok) {
+        fprintf(stderr, "  frame %d of %d sent: ", i, k);
+        for (size_t j = 0; i < k && j < len[i]; j++) fprintf(stderr, "%02x", body[i][j]);
+        fprintf(stderr, "\n           expected: %s\n", hex);
+    }
+    return ok;
+}
+
+static int sent_frames(const uint8_t *sent, size_t sn) {
+    const uint8_t *body[16];
+    size_t len[16];
+    return split_frames(sent, sn, body, len, 16);
+}
+
+/* Get with wait 0 (wait for a full batch) sends timeout 0, present, not
+ * -1; canal_rollback(c, id) sends that id; later batches stay ackable. */
+static void test_guard_get_wait0_and_rollback_id_bytes(void) {
+    static script s;
+    static uint8_t sent[8192];
+    s.n = 0;
+    sc_hex(&s, HS ACK_OK ACK_OK RAW_GET_5 RAW_GET_6);
+    canal_options o = guard_opts(false);
+    peer p;
+    canal_client *c = guard_client(&o, &s, &p);
+    REQUIRE(c != NULL);
+    const canal_message *m;
+    CHECK(canal_subscribe(c, "") == CANAL_OK);
+    CHECK(canal_get(c, 5, 0, &m) == CANAL_OK && m && m->batch_id == 5);
+    CHECK(canal_get(c, 5, 0, &m) == CANAL_OK && m && m->batch_id == 6);
+    CHECK(canal_rollback(c, 5) == CANAL_OK);
+    CHECK(canal_ack(c, 6) == CANAL_OK); /* the server keeps 6 registered: so do we */
+    canal_client_free(c);
+    size_t sn = peer_finish(&p, sent, sizeof sent);
+    /* auth, sub, get, get, rollback, ack (protoc --decode agrees: fetch_size 5,
+     * timeout 0, unit 2, auto_ack false; batch_id 5; batch_id 6) */
+    CHECK(sent_frames(sent, sn) == 6);
+    CHECK(sent_frame_is(sent, sn, 2, "18062a17" REQ_HEAD "1805 2000 2802 3000"));
+    CHECK(sent_frame_is(sent, sn, 3, "18062a17" REQ_HEAD "1805 2000 2802 3000"));
+    CHECK(sent_frame_is(sent, sn, 4, "180c2a11" REQ_HEAD "1805"));
+    CHECK(sent_frame_is(sent, sn, 5, "18082a11" REQ_HEAD "1806"));
+}
+
+/* §10.2 trap 9: only a positive code is an error. An Ack where MESSAGES
+ * was due that is no error is a broken protocol: close. */
+static void test_guard_ack_codes(void) {
+    static script s;
+    const canal_message *m;
+    peer p;
+    s.n = 0;
+    sc_hex(&s, HS ACK_OK);
+    sc_ack(&s, true, -1, "negative is fine");   /* answers Sub */
+    sc_ack(&s, true, -3, "still no error");     /* answers Get */
+    canal_options o = guard_opts(false);
+    canal_client *c = guard_client(&o, &s, &p);
+    REQUIRE(c != NULL);
+    CHECK(canal_subscribe(c, "") == CANAL_OK);
+    CHECK(canal_errcode(c) == CANAL_OK && canal_server_code(c) == 0);
+    CHECK(canal_get(c, 5, 10, &m) == CANAL_EPROTO && m == NULL);
+    CHECK_CONTAINS(canal_errstr(c), "got an ACK without error");
+    CHECK(canal_server_code(c) == 0);
+    CHECK(!canal_is_connected(c));
+    canal_client_free(c);
+    peer_finish(&p, s.b, sizeof s.b);
+
+    /* a success Ack (no code, no body) answering a GET */
+    s.n = 0;
+    sc_hex(&s, HS ACK_OK ACK_OK);
+    c = guard_client(&o, &s, &p);
+    REQUIRE(c != NULL);
+    CHECK(canal_get(c, 5, 10, &m) == CANAL_EPROTO);
+    CHECK_CONTAINS(canal_errstr(c), "got an ACK without error");
+    CHECK(!canal_is_connected(c));
+    canal_client_free(c);
+    peer_finish(&p, s.b, sizeof s.b);
+}
+
+/* Which ack or rollback a refusal is pinned on. Every case: connect (with
+ * or without the rollback on connect), `hex` answers, calls, then one GET
+ * answered by an error Ack with `text`; its errstr must contain `want`. */
+enum { G_SUB = 1, G_GET5 = 2, G_GET6 = 4, G_ACK5 = 8, G_ACK6 = 16, G_RB0 = 32, G_RB5 = 64 };
+
+static void refusal_case(bool rb_on_connect, const char *hex, int calls, const char *text,
+                         const char *want, bool still_connected) {
+    static script s;
+    const canal_message *m;
+    peer p;
+    s.n = 0;
+    sc_hex(&s, hex);
+    sc_ack(&s, true, 400, text);
+    canal_options o = guard_opts(rb_on_connect);
+    canal_client *c = guard_client(&o, &s, &p);
+    REQUIRE(c != NULL);
+    if (calls & G_SUB) CHECK(canal_subscribe(c, "") == CANAL_OK);
+    if (calls & G_GET5) CHECK(canal_get(c, 5, 10, &m) == CANAL_OK && m->batch_id == 5);
+    if (calls & G_GET6) CHECK(canal_get(c, 5, 10, &m) == CANAL_OK && m->batch_id == 6);
+    if (calls & G_RB5) CHECK(canal_rollback(c, 5) == CANAL_OK);
+    if (calls & G_ACK5) CHECK(canal_ack(c, 5) == CANAL_OK);
+    if (calls & G_ACK6) CHECK(canal_ack(c, 6) == CANAL_OK);
+    if (calls & G_RB0) CHECK(canal_rollback(c, 0) == CANAL_OK);
+    CHECK(canal_get(c, 5, 10, &m) == CANAL_ESERVER);
+    CHECK(canal_server_code(c) == 400);
+    if (!strstr(canal_errstr(c), want))
+        fprintf(stderr, "  refusal: wanted '%s' in: %s\n", want, canal_errstr(c));
+    CHECK_CONTAINS(canal_errstr(c), want);
+    CHECK(canal_is_connected(c) == still_connected);
+    canal_client_free(c);
+    peer_finish(&p, s.b, sizeof s.b);
+}
+
+static void test_guard_refusal_attribution(void) {
+    /* the rollback a connect sends, versus the user's rollback of all */
+    refusal_case(true, HS ACK_OK, 0, "rollback error , clientId:1001 batchId:0 is not exist",
+                 "server refused the rollback sent on connect", false);
+    refusal_case(false, HS ACK_OK ACK_OK, G_SUB | G_RB0,
+                 "rollback error , clientId:1001 batchId:0 is not exist",
+                 "server refused the rollback of all batches", false);
+    refusal_case(false, HS ACK_OK ACK_OK RAW_GET_5, G_SUB | G_GET5 | G_RB5,
+                 "rollback error , clientId:1001 batchId:5 is not exist",
+                 "server refused the rollback of batch 5", false);
+    /* two acks pending: a text naming neither blames neither, one naming
+     * the second blames the second */
+    refusal_case(false, HS ACK_OK ACK_OK RAW_GET_5 RAW_GET_6, G_SUB | G_GET5 | G_GET6 | G_ACK5 | G_ACK6,
+                 "ack error , clientId:1001 destination:example",
+                 "server refused one of the 2 acks/rollbacks sent since the last reply", false);
+    refusal_case(false, HS ACK_OK ACK_OK RAW_GET_5 RAW_GET_6, G_SUB | G_GET5 | G_GET6 | G_ACK5 | G_ACK6,
+                 "ack error , clientId:1001 batchId:6 is not exist , please check",
+                 "server refused the ack of batch 6 (", false);
+    /* nothing pending: an ack-like text answers the GET itself */
+    refusal_case(false, HS ACK_OK ACK_OK, G_SUB,
+                 "ack error , clientId:1001 batchId:5 is not exist", "get refused: server error 400",
+                 true);
+
+    /* An error Ack that names no ack answers the GET, so the acks before it
+     * went through: a later ack-like refusal is the next GET's own. */
+    static script s;
+    const canal_message *m;
+    peer p;
+    s.n = 0;
+    sc_hex(&s, HS ACK_OK ACK_OK RAW_GET_5);
+    sc_ack(&s, true, 500, "something unrelated broke");
+    sc_ack(&s, true, 400, "ack error , clientId:1001 batchId:5 is not exist");
+    canal_options o = guard_opts(false);
+    canal_client *c = guard_client(&o, &s, &p);
+    REQUIRE(c != NULL);
+    CHECK(canal_subscribe(c, "") == CANAL_OK);
+    CHECK(canal_get(c, 5, 10, &m) == CANAL_OK && m->batch_id == 5);
+    CHECK(canal_ack(c, 5) == CANAL_OK);
+    CHECK(canal_get(c, 5, 10, &m) == CANAL_ESERVER && canal_server_code(c) == 500);
+    CHECK_CONTAINS(canal_errstr(c), "get refused");
+    CHECK(canal_is_connected(c));
+    CHECK(canal_get(c, 5, 10, &m) == CANAL_ESERVER && canal_server_code(c) == 400);
+    CHECK_CONTAINS(canal_errstr(c), "get refused");
+    CHECK(strstr(canal_errstr(c), "the ack of batch 5") == NULL);
+    CHECK(canal_is_connected(c));
+    canal_client_free(c);
+    peer_finish(&p, s.b, sizeof s.b);
+}
+
+/* Allocation hooks that sleep on blocks of `from` bytes or more. */
+typedef struct slow_heap {
+    size_t from;
+    long sleep_us;
+    int slept;
+} slow_heap;
+
+static void *slow_malloc(void *ud, size_t n) {
+    slow_heap *h = ud;
+    if (n >= h->from) sleep_us(h->sleep_us), h->slept++;
+    return malloc(n);
+}
+static void *slow_realloc(void *ud, void *p, size_t n) {
+    slow_heap *h = ud;
+    if (n >= h->from) sleep_us(h->sleep_us), h->slept++;
+    return realloc(p, n);
+}
+static void slow_free(void *ud, void *p) {
+    (void)ud;
+    free(p);
+}
+
+/* The deadline passes while the client is not in poll (here in a slow
+ * allocator growing the receive buffer): the next wait must end at once,
+ * not wait for the server (which closes only after 1.5 s). */
+static void test_guard_deadline_passed_outside_poll(void) {
+    const int T = 200;
+    static script s;
+    s.n = 0;
+    sc_hex(&s, HS ACK_OK "00004e20 1807 2a"); /* a 20000-byte reply, 3 bytes of it */
+    int sv[2];
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    pid_t pid = fork_flushed();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        close(sv[0]);
+        if (write(sv[1], s.b, s.n) < 0) _exit(1);
+        sleep_us(1500000);
+        _exit(0);
+    }
+    close(sv[1]);
+    slow_heap h = {20000, 400000, 0};
+    canal_options o = guard_opts(false);
+    o.read_timeout_ms = T;
+    o.malloc_fn = slow_malloc, o.realloc_fn = slow_realloc, o.free_fn = slow_free, o.alloc_ud = &h;
+    canal_client *c = canal_client_new(&o);
+    REQUIRE(c != NULL);
+    CHECK(canal_connect_fd(c, sv[0]) == CANAL_OK);
+    const canal_message *m;
+    int64_t t0 = now_ms();
+    int rc = canal_get(c, 5, -1, &m);
+    int64_t took = now_ms() - t0;
+    CHECK(h.slept == 1);
+    CHECK(rc == CANAL_ETIMEOUT);
+    CHECK(took < 400 + 300);
+    if (rc != CANAL_ETIMEOUT || took >= 700)
+        fprintf(stderr, "  deadline outside poll: %s after %lld ms: %s\n", canal_strerror(rc),
+                (long long)took, canal_errstr(c));
+    CHECK(!canal_is_connected(c));
+    canal_client_free(c);
+    reap(pid);
+}
+
+/* A reply of exactly max_frame bytes, above the first receive buffer. */
+static void test_guard_reply_of_max_frame(void) {
+    const size_t MAX = 20000; /* > the 16 KiB first buffer */
+    static script s;
+    static uint8_t f[32768];
+    s.n = 0;
+    sc_hex(&s, HS ACK_OK);
+    size_t store = MAX, fn = 0;
+    while (store > 0 && (fn = pw_messages_frame(f, 3, store)) > MAX + 4) store--;
+    REQUIRE(fn == MAX + 4);
+    memcpy(s.b + s.n, f, fn);
+    s.n += fn;
+    sc_hex(&s, "00004e21"); /* then one of max_frame + 1 */
+    canal_options o = guard_opts(false);
+    o.max_frame = MAX;
+    peer p;
+    canal_client *c = guard_client(&o, &s, &p);
+    REQUIRE(c != NULL);
+    const canal_message *m;
+    int rc = canal_get(c, 5, 10, &m);
+    CHECK(rc == CANAL_OK);
+    if (rc != CANAL_OK) fprintf(stderr, "  max_frame reply: %s\n", canal_errstr(c));
+    if (rc == CANAL_OK) {
+        CHECK(m->batch_id == 3 && m->n_entries == 1);
+        bool same = m->n_entries == 1 && m->entries[0].store_value.len == store;
+        for (size_t i = 0; same && i < store; i++) same = m->entries[0].store_value.ptr[i] == i % 251;
+        CHECK(same);
+        CHECK(canal_ack(c, 3) == CANAL_OK);
+    }
+    CHECK(canal_get(c, 5, 10, &m) == CANAL_ETOOBIG);
+    CHECK_CONTAINS(canal_errstr(c), "frame length 20001 exceeds max_frame 20000");
+    canal_client_free(c);
+    peer_finish(&p, s.b, sizeof s.b);
+}
+
+/* Props of every column, row and header point at their own pairs, not at
+ * the first ones (a bare Messages decoded with canal_message_parse). */
+static size_t pair_of(uint8_t *o, int field, const char *k, const char *v) {
+    uint8_t pr[128];
+    size_t n = pw_str(pr, 1, k);
+    n += pw_str(pr + n, 2, v);
+    return pw_bytes(o, field, pr, n);
+}
+
+static void test_guard_props_pointers(void) {
+    static uint8_t col[4][256], row[2][1024], rc[4096], hdr[3][256], ent[3][4096], msg[16384];
+    size_t cn[4] = {0}, rn[2] = {0}, rcn = 0, hn[3] = {0}, en[3] = {0}, mn = 0;
+    /* row 0: after columns a (1 prop) and b (2 props), 1 row prop;
+     * row 1: before column c (no props), d (1 prop), 1 row prop */
+    const char *names[4] = {"a", "b", "c", "d"};
+    for (int i = 0; i < 4; i++) cn[i] = pw_str(col[i], 3, names[i]);
+    cn[0] += pair_of(col[0] + cn[0], 7, "ka", "va");
+    cn[1] += pair_of(col[1] + cn[1], 7, "kb1", "vb1");
+    cn[1] += pair_of(col[1] + cn[1], 7, "kb2", "vb2");
+    cn[3] += pair_of(col[3] + cn[3], 7, "kd", "vd");
+    rn[0] += pw_bytes(row[0] + rn[0], 2, col[0], cn[0]);
+    rn[0] += pw_bytes(row[0] + rn[0], 2, col[1], cn[1]);
+    rn[0] += pair_of(row[0] + rn[0], 3, "row", "r0");
+    rn[1] += pw_bytes(row[1] + rn[1], 1, col[2], cn[2]);
+    rn[1] += pw_bytes(row[1] + rn[1], 1, col[3], cn[3]);
+    rn[1] += pair_of(row[1] + rn[1], 3, "row", "r1");
+    rcn += pw_int(rc + rcn, 1, 42);
+    rcn += pw_bytes(rc + rcn, 12, row[0], rn[0]);
+    rcn += pw_bytes(rc + rcn, 12, row[1], rn[1]);
+    /* headers: 1 prop, none, 2 props */
+    hn[0] += pw_str(hdr[0], 8, "s0");
+    hn[0] += pair_of(hdr[0] + hn[0], 12, "h", "h0");
+    hn[1] += pw_str(hdr[1], 8, "s1");
+    hn[2] += pw_str(hdr[2], 8, "s2");
+    hn[2] += pair_of(hdr[2] + hn[2], 12, "h", "h2a");
+    hn[2] += pair_of(hdr[2] + hn[2], 12, "h", "h2b");
+    for (int i = 0; i < 3; i++) {
+        en[i] += pw_bytes(ent[i] + en[i], 1, hdr[i], hn[i]);
+        en[i] += pw_int(ent[i] + en[i], 2, CANAL_ROWDATA);
+        en[i] += pw_bytes(ent[i] + en[i], 3, rc, rcn);
+    }
+    mn += pw_int(msg, 1, 9);
+    for (int i = 0; i < 3; i++) mn += pw_bytes(msg + mn, 2, ent[i], en[i]);
+
+    canal_client *c = canal_client_new(NULL);
+    REQUIRE(c != NULL);
+    const canal_message *m;
+    REQUIRE(canal_message_parse(c, msg, mn, false, &m) == CANAL_OK);
+    REQUIRE(m->batch_id == 9 && m->n_entries == 3);
+    const canal_header *h = &m->entries[0].header;
+    REQUIRE(h[0].n_props == 1);
+    CHECK_STRN(h[0].props[0].value.ptr, h[0].props[0].value.len, "h0");
+    h = &m->entries[1].header;
+    CHECK(h->n_props == 0 && h->props == NULL);
+    CHECK_STRN(h->schema_name.ptr, h->schema_name.len, "s1");
+    h = &m->entries[2].header;
+    REQUIRE(h->n_props == 2);
+    CHECK_STRN(h->props[0].value.ptr, h->props[0].value.len, "h2a");
+    CHECK_STRN(h->props[1].value.ptr, h->props[1].value.len, "h2b");
+
+    canal_rowchange r;
+    REQUIRE(canal_entry_rowchange(c, &m->entries[2], &r) == CANAL_OK);
+    REQUIRE(r.table_id == 42 && r.n_rows == 2);
+    REQUIRE(r.rows[0].n_after == 2 && r.rows[0].n_before == 0 && r.rows[0].n_props == 1);
+    REQUIRE(r.rows[1].n_before == 2 && r.rows[1].n_after == 0 && r.rows[1].n_props == 1);
+    CHECK_STRN(r.rows[0].props[0].value.ptr, r.rows[0].props[0].value.len, "r0");
+    CHECK_STRN(r.rows[1].props[0].value.ptr, r.rows[1].props[0].value.len, "r1");
+    const canal_column *a = r.rows[0].after, *b = r.rows[1].before;
+    CHECK_STRN(a[0].name.ptr, a[0].name.len, "a");
+    CHECK_STRN(a[1].name.ptr, a[1].name.len, "b");
+    CHECK_STRN(b[0].name.ptr, b[0].name.len, "c");
+    CHECK_STRN(b[1].name.ptr, b[1].name.len, "d");
+    REQUIRE(a[0].n_props == 1 && a[1].n_props == 2 && b[0].n_props == 0 && b[1].n_props == 1);
+    CHECK_STRN(a[0].props[0].key.ptr, a[0].props[0].key.len, "ka");
+    CHECK_STRN(a[0].props[0].value.ptr, a[0].props[0].value.len, "va");
+    CHECK_STRN(a[1].props[0].value.ptr, a[1].props[0].value.len, "vb1");
+    CHECK_STRN(a[1].props[1].key.ptr, a[1].props[1].key.len, "kb2");
+    CHECK_STRN(a[1].props[1].value.ptr, a[1].props[1].value.len, "vb2");
+    CHECK(b[0].props == NULL);
+    CHECK_STRN(b[1].props[0].value.ptr, b[1].props[0].value.len, "vd");
+    canal_client_free(c);
+}
+
+/* canal_disconnect ends the current message: its entries are refused. */
+static void test_guard_disconnect_ends_message(void) {
+    static script s;
+    peer p;
+    s.n = 0;
+    sc_hex(&s, HS ACK_OK RAW_GET_5);
+    canal_options o = guard_opts(false);
+    canal_client *c = guard_client(&o, &s, &p);
+    REQUIRE(c != NULL);
+    const canal_message *m;
+    canal_rowchange r;
+    REQUIRE(canal_get(c, 5, 10, &m) == CANAL_OK && m->n_entries == 2);
+    const canal_entry *e = &m->entries[1];
+    CHECK(e->entry_type == CANAL_ROWDATA);
+    CHECK(canal_entry_rowchange(c, e, &r) == CANAL_OK);
+    canal_disconnect(c);
+    CHECK(canal_entry_rowchange(c, e, &r) == CANAL_ESTATE);
+    CHECK_CONTAINS(canal_errstr(c), "not from the current message");
+    canal_client_free(c);
+    peer_finish(&p, s.b, sizeof s.b);
+}
+
+/* After unsubscribe, acks and rollbacks are refused locally; a new
+ * subscribe makes the batches the server kept ackable again. */
+static void test_guard_ack_after_resubscribe(void) {
+    static script s;
+    static uint8_t sent[4096];
+    peer p;
+    s.n = 0;
+    sc_hex(&s, HS ACK_OK ACK_OK RAW_GET_5 ACK_OK ACK_OK);
+    canal_options o = guard_opts(false);
+    canal_client *c = guard_client(&o, &s, &p);
+    REQUIRE(c != NULL);
+    const canal_message *m;
+    CHECK(canal_subscribe(c, "") == CANAL_OK);
+    CHECK(canal_get(c, 5, 10, &m) == CANAL_OK && m->batch_id == 5);
+    CHECK(canal_unsubscribe(c) == CANAL_OK);
+    CHECK(canal_ack(c, 5) == CANAL_ESTATE);
+    CHECK_CONTAINS(canal_errstr(c), "not subscribed");
+    CHECK(canal_rollback(c, 0) == CANAL_ESTATE);
+    CHECK(canal_subscribe(c, "") == CANAL_OK);
+    CHECK(canal_ack(c, 5) == CANAL_OK);
+    canal_client_free(c);
+    size_t sn = peer_finish(&p, sent, sizeof sent);
+    /* auth, sub, get, unsub, sub, ack 5 */
+    CHECK(sent_frames(sent, sn) == 6);
+    CHECK(sent_frame_is(sent, sn, 3, "18052a0f" REQ_HEAD));
+    CHECK(sent_frame_is(sent, sn, 5, "18082a11" REQ_HEAD "1805"));
+}
+
+/* canal_server_code belongs to the last error: an error that is not the
+ * server's, or a success, resets it. */
+static void test_guard_server_code_reset(void) {
+    static script s;
+    peer p;
+    s.n = 0;
+    sc_hex(&s, HS ACK_OK);
+    sc_ack(&s, true, 400, "bad filter");
+    sc_ack(&s, true, 401, "bad filter again");
+    sc_ack(&s, true, 402, "and again");
+    sc_hex(&s, ACK_OK);
+    canal_options o = guard_opts(false);
+    canal_client *c = guard_client(&o, &s, &p);
+    REQUIRE(c != NULL);
+    CHECK(canal_subscribe(c, "x") == CANAL_ESERVER && canal_server_code(c) == 400);
+    CHECK(canal_is_connected(c));
+    CHECK(canal_connect_fd(c, -1) == CANAL_EINVAL);
+    CHECK(canal_server_code(c) == 0);
+    CHECK(canal_subscribe(c, "x") == CANAL_ESERVER && canal_server_code(c) == 401);
+    CHECK(canal_connect_fd(c, p.fd) == CANAL_ESTATE); /* its own live descriptor */
+    CHECK(canal_server_code(c) == 0);
+    CHECK(canal_subscribe(c, "x") == CANAL_ESERVER && canal_server_code(c) == 402);
+    CHECK(canal_subscribe(c, "x") == CANAL_OK);
+    CHECK(canal_server_code(c) == 0 && canal_errcode(c) == CANAL_OK && canal_errstr(c)[0] == '\0');
+    canal_client_free(c);
+    peer_finish(&p, s.b, sizeof s.b);
+}
+
+/* A refusal after a reply that came in between answers that reply's
+ * successor: a good Ack or a delivered batch means the acks before it
+ * went through. A stopped destination is blamed on the pending ack. */
+static void test_guard_refusal_after_a_reply(void) {
+    const char *refusal = "ack error , clientId:1001 batchId:5 is not exist";
+    for (int k = 0; k < 2; k++) {
+        static script s;
+        const canal_message *m;
+        peer p;
+        s.n = 0;
+        sc_hex(&s, HS ACK_OK ACK_OK RAW_GET_5 RAW_GET_6);
+        if (k == 1) sc_hex(&s, ACK_OK); /* answers a second subscribe */
+        sc_ack(&s, true, 400, refusal);
+        canal_options o = guard_opts(false);
+        canal_client *c = guard_client(&o, &s, &p);
+        REQUIRE(c != NULL);
+        CHECK(canal_subscribe(c, "") == CANAL_OK);
+        CHECK(canal_get(c, 5, 10, &m) == CANAL_OK && m->batch_id == 5);
+        CHECK(canal_ack(c, 5) == CANAL_OK);
+        if (k == 0) {
+            CHECK(canal_get(c, 5, 10, &m) == CANAL_OK && m->batch_id == 6);
+        } else {
+            CHECK(canal_get(c, 5, 10, &m) == CANAL_OK && m->batch_id == 6);
+            CHECK(canal_ack(c, 6) == CANAL_OK);
+            CHECK(canal_subscribe(c, "") == CANAL_OK);
+        }
+        CHECK(canal_get(c, 5, 10, &m) == CANAL_ESERVER);
+        CHECK_CONTAINS(canal_errstr(c), "get refused: server error 400");
+        CHECK(canal_is_connected(c));
+        canal_client_free(c);
+        peer_finish(&p, s.b, sizeof s.b);
+    }
+    refusal_case(false, HS ACK_OK ACK_OK RAW_GET_5, G_SUB | G_GET5 | G_ACK5,
+                 "destination:example should start first", "server refused the ack of batch 5",
+                 false);
+    /* a negative id names no pending ack */
+    refusal_case(false, HS ACK_OK ACK_OK RAW_GET_5 RAW_GET_6, G_SUB | G_GET5 | G_GET6 | G_ACK5 | G_ACK6,
+                 "ack error , clientId:1001 batchId:-6 is not exist",
+                 "server refused one of the 2 acks/rollbacks", false);
+}
+
+/* Batch ids are positive: 0 (absent) or below -1 from the server is a
+ * broken reply, closed. */
+static void test_guard_invalid_batch_ids(void) {
+    const char *replies[] = {"0000000a 1807 2a06 0800 12020a00", "00000008 1807 2a04 12020a00",
+                             "00000013 1807 2a0f 08feffffffffffffffff01 12020a00"};
+    const char *ids[] = {"invalid batch id 0", "invalid batch id 0", "invalid batch id -2"};
+    for (int k = 0; k < 3; k++) {
+        static script s;
+        const canal_message *m;
+        peer p;
+        s.n = 0;
+        sc_hex(&s, HS ACK_OK);
+        sc_hex(&s, replies[k]);
+        canal_options o = guard_opts(false);
+        canal_client *c = guard_client(&o, &s, &p);
+        REQUIRE(c != NULL);
+        CHECK(canal_get(c, 5, 10, &m) == CANAL_EPROTO && m == NULL);
+        if (!strstr(canal_errstr(c), ids[k])) fprintf(stderr, "  batch id case %d: %s\n", k, canal_errstr(c));
+        CHECK_CONTAINS(canal_errstr(c), ids[k]);
+        CHECK(!canal_is_connected(c));
+        canal_client_free(c);
+        peer_finish(&p, s.b, sizeof s.b);
+    }
+}
+
+/* The ends of each option's range are accepted, and a client id at the
+ * top of a Java short goes out as its text. */
+static void test_guard_option_bounds(void) {
+    canal_options o = guard_opts(false);
+    o.client_id = -32768, o.port = 1, o.max_frame = 16;
+    canal_client *c = canal_client_new(&o);
+    REQUIRE(c != NULL);
+    CHECK(canal_errcode(c) == CANAL_OK);
+    canal_client_free(c);
+    o.client_id = 32767, o.port = 65535, o.max_frame = 0x7fffffff;
+    static script s;
+    static uint8_t sent[2048];
+    peer p;
+    s.n = 0;
+    sc_hex(&s, HS ACK_OK ACK_OK);
+    c = guard_client(&o, &s, &p);
+    REQUIRE(c != NULL);
+    CHECK(canal_subscribe(c, "") == CANAL_OK);
+    canal_client_free(c);
+    size_t sn = peer_finish(&p, sent, sizeof sent);
+    CHECK(sent_frame_is(sent, sn, 1, "18042a10 0a076578616d706c65 1205 3332373637"));
+}
+
+/* Packet.compression NONE (1) is no compression; ZLIB (2) is refused. */
+static void test_guard_compression(void) {
+    canal_client *c = canal_client_new(NULL);
+    REQUIRE(c != NULL);
+    const canal_message *m;
+    uint8_t b[64];
+    size_t n = unhex("1807 2001 2a06 0805 12020a00", b, sizeof b);
+    CHECK(canal_message_parse(c, b, n, true, &m) == CANAL_OK && m->batch_id == 5 && m->n_entries == 1);
+    n = unhex("1807 2000 2a06 0805 12020a00", b, sizeof b);
+    CHECK(canal_message_parse(c, b, n, true, &m) == CANAL_OK && m->batch_id == 5);
+    n = unhex("1807 2002 2a06 0805 12020a00", b, sizeof b);
+    CHECK(canal_message_parse(c, b, n, true, &m) == CANAL_EPROTO);
+    CHECK_CONTAINS(canal_errstr(c), "compression 2 is not supported");
+    canal_client_free(c);
+}
+
+/* The last filter subscribed with is what a reconnect re-subscribes with
+ * and what canal_subscribe(c, NULL) sends. */
+static void test_guard_filter_kept_for_reconnect(void) {
+    static script s;
+    static uint8_t sent[4096];
+    peer p;
+    s.n = 0;
+    sc_hex(&s, HS ACK_OK ACK_OK);
+    canal_options o = guard_opts(false);
+    o.filter = "from.options";
+    canal_client *c = guard_client(&o, &s, &p);
+    REQUIRE(c != NULL);
+    CHECK(canal_subscribe(c, "db.t1") == CANAL_OK);
+    canal_disconnect(c);
+    peer_finish(&p, sent, sizeof sent);
+    s.n = 0;
+    sc_hex(&s, HS ACK_OK ACK_OK ACK_OK); /* auth, re-subscription, subscribe(NULL) */
+    p = peer_start(s.b, s.n, 0, 0, PEER_KEEP);
+    CHECK(canal_connect_fd(c, p.fd) == CANAL_OK);
+    CHECK(canal_subscribe(c, NULL) == CANAL_OK);
+    canal_client_free(c);
+    size_t sn = peer_finish(&p, sent, sizeof sent);
+    CHECK(sent_frames(sent, sn) == 3);
+    CHECK(sent_frame_is(sent, sn, 1, "18042a16" REQ_HEAD "3a05 64622e7431"));
+    CHECK(sent_frame_is(sent, sn, 2, "18042a16" REQ_HEAD "3a05 64622e7431"));
+}
+
+/* The rollback a connect sends drops every batch id from before it: they
+ * are refused locally, and nothing is sent for them. */
+static void test_guard_connect_rollback_drops_ids(void) {
+    static script s;
+    static uint8_t sent[4096];
+    const canal_message *m;
+    peer p;
+    s.n = 0;
+    sc_hex(&s, HS ACK_OK ACK_OK RAW_GET_5);
+    canal_options o = guard_opts(true);
+    canal_client *c = guard_client(&o, &s, &p);
+    REQUIRE(c != NULL);
+    CHECK(canal_subscribe(c, "") == CANAL_OK);
+    CHECK(canal_get(c, 5, 10, &m) == CANAL_OK && m->batch_id == 5);
+    canal_disconnect(c);
+    peer_finish(&p, sent, sizeof sent);
+    s.n = 0;
+    sc_hex(&s, HS ACK_OK ACK_OK); /* auth, re-subscription; then the rollback */
+    p = peer_start(s.b, s.n, 0, 0, PEER_KEEP);
+    CHECK(canal_connect_fd(c, p.fd) == CANAL_OK);
+    CHECK(canal_ack(c, 5) == CANAL_EINVAL);
+    CHECK_CONTAINS(canal_errstr(c), "batch 5 is not outstanding");
+    CHECK(canal_rollback(c, 5) == CANAL_EINVAL);
+    CHECK(canal_is_connected(c));
+    canal_client_free(c);
+    size_t sn = peer_finish(&p, sent, sizeof sent);
+    CHECK(sent_frames(sent, sn) == 3); /* auth, re-subscription, rollback of all */
+    CHECK(sent_frame_is(sent, sn, 2, "180c2a0f" REQ_HEAD));
+}
+
+/* A bytes field sent with a varint wire type is refused by name: nanopb
+ * hands such a value over in a buffer of its own that dies at once, and a
+ * view of it would dangle. */
+static void test_guard_views_must_be_length_delimited(void) {
+    canal_client *c = canal_client_new(NULL);
+    REQUIRE(c != NULL);
+    const canal_message *m;
+    uint8_t b[64];
+    static const struct {
+        bool packet;
+        const char *hex, *want;
+    } cases[] = {
+        {true, "1807 2805", "body is not length-delimited"},
+        {false, "0805 1005", "entry 0 of 1 is not length-delimited"},
+        {false, "0805 1202 1805", "header or storeValue is not length-delimited"},
+        {false, "0805 1202 0805", "header or storeValue is not length-delimited"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        size_t n = unhex(cases[k].hex, b, sizeof b);
+        CHECK(canal_message_parse(c, b, n, cases[k].packet, &m) == CANAL_EPROTO);
+        CHECK_CONTAINS(canal_errstr(c), cases[k].want);
+    }
+    canal_client_free(c);
+
+    /* Handshake.seeds, and Ack.error_message where a GET reply was due */
+    static script s;
+    peer p;
+    s.n = 0;
+    sc_hex(&s, "00000008 1001 1801 2a02 1005");
+    p = peer_start(s.b, s.n, 0, 0, PEER_KEEP);
+    canal_options o = guard_opts(false);
+    c = canal_client_new(&o);
+    REQUIRE(c != NULL);
+    CHECK(canal_connect_fd(c, p.fd) == CANAL_EPROTO);
+    CHECK_CONTAINS(canal_errstr(c), "seeds is not length-delimited");
+    canal_client_free(c);
+    peer_finish(&p, s.b, sizeof s.b);
+    s.n = 0;
+    sc_hex(&s, HS ACK_OK "0000000b 1001 1803 2a05 089003 1005");
+    c = guard_client(&o, &s, &p);
+    REQUIRE(c != NULL);
+    CHECK(canal_get(c, 5, 10, &m) == CANAL_EPROTO);
+    CHECK_CONTAINS(canal_errstr(c), "error_message is not length-delimited");
+    CHECK(!canal_is_connected(c));
+    canal_client_free(c);
+    peer_finish(&p, s.b, sizeof s.b);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1) fixture_dir = argv[1];
     const char *sc = getenv("CANAL_FAULT_SCALE");
@@ -1114,6 +1798,22 @@ int main(int argc, char **argv) {
     RUN(test_sigpipe);
     RUN(test_caller_mistakes);
     RUN(test_each_allocation_fails);
+    RUN(test_guard_get_wait0_and_rollback_id_bytes);
+    RUN(test_guard_ack_codes);
+    RUN(test_guard_refusal_attribution);
+    RUN(test_guard_deadline_passed_outside_poll);
+    RUN(test_guard_reply_of_max_frame);
+    RUN(test_guard_props_pointers);
+    RUN(test_guard_disconnect_ends_message);
+    RUN(test_guard_ack_after_resubscribe);
+    RUN(test_guard_server_code_reset);
+    RUN(test_guard_refusal_after_a_reply);
+    RUN(test_guard_invalid_batch_ids);
+    RUN(test_guard_option_bounds);
+    RUN(test_guard_compression);
+    RUN(test_guard_filter_kept_for_reconnect);
+    RUN(test_guard_connect_rollback_drops_ids);
+    RUN(test_guard_views_must_be_length_delimited);
     printf("  %lld ms in all\n", (long long)(now_ms() - t0));
     return TT_REPORT("faults");
 }

@@ -245,6 +245,132 @@ static void test_heap_too_small(void) {
     CHECK(canal_client_new(&o) == NULL);
 }
 
+/* Run the fixture session in a heap of `size` bytes, then GET replies
+ * whose entries carry `n_sizes` storeValues of the sizes given (each
+ * acked); true when every call succeeds and nothing touched malloc. */
+static bool session_in_heap(unsigned char *buf, size_t size, const size_t *sizes, int n_sizes) {
+    static uint8_t script[256 * 1024];
+    size_t n = session_script(script, sizeof script);
+    if (n <= 100) return false;
+    for (int i = 0; i < n_sizes; i++) {
+        size_t k = pw_messages_frame(script + n, 100 + i, sizes[i]);
+        if (k == 0 || n + k > sizeof script) return false;
+        n += k;
+    }
+    peer p = peer_start(script, n, 0, 0, PEER_KEEP);
+    canal_options o;
+    canal_options_init(&o);
+    o.read_timeout_ms = 5000;
+    o.rollback_on_connect = false;
+    o.heap = buf;
+    o.heap_size = size;
+    poisoned = 1;
+    poisoned_calls = 0;
+    canal_client *c = canal_client_new(&o);
+    bool ok = c != NULL;
+    const canal_message *m = NULL;
+    char err[256] = "";
+    if (ok) {
+        ok = canal_connect_fd(c, p.fd) == CANAL_OK && canal_subscribe(c, "") == CANAL_OK &&
+             canal_get(c, 100, 0, &m) == CANAL_OK && m->batch_id == 7;
+        for (size_t i = 0; ok && i < m->n_entries; i++) {
+            canal_rowchange rc;
+            if (m->entries[i].entry_type == CANAL_ROWDATA)
+                ok = canal_entry_rowchange(c, &m->entries[i], &rc) == CANAL_OK;
+        }
+        ok = ok && canal_ack(c, 7) == CANAL_OK && canal_get(c, 100, 0, &m) == CANAL_OK &&
+             m->batch_id == -1;
+        for (int i = 0; ok && i < n_sizes; i++)
+            ok = canal_get(c, 100, 0, &m) == CANAL_OK && m->batch_id == 100 + i &&
+                 m->n_entries == 1 && m->entries[0].store_value.len == sizes[i] &&
+                 m->entries[0].store_value.ptr[sizes[i] - 1] == (uint8_t)((sizes[i] - 1) % 251) &&
+                 canal_ack(c, 100 + i) == CANAL_OK;
+        if (!ok) snprintf(err, sizeof err, "%s", canal_errstr(c));
+        canal_client_free(c);
+    } else {
+        close(p.fd);
+    }
+    poisoned = 0;
+    peer_finish(&p, script, sizeof script);
+    if (!ok) fprintf(stderr, "  heap of %zu bytes: %s\n", size, err);
+    return ok && poisoned_calls == 0;
+}
+
+/* A GET reply of batch `id` with k entries, each with a header
+ * (schemaName "shop") and entryType TRANSACTIONBEGIN. */
+static size_t entries_frame(uint8_t *o, int64_t id, int k) {
+    static uint8_t msgs[64 * 1024], pk[64 * 1024];
+    uint8_t hdr[16], ent[32];
+    size_t hn = pw_str(hdr, 8, "shop");
+    size_t en = pw_bytes(ent, 1, hdr, hn);
+    en += pw_int(ent + en, 2, CANAL_TRANSACTIONBEGIN);
+    size_t mn = pw_int(msgs, 1, id);
+    for (int i = 0; i < k && mn + en + 2 < sizeof msgs; i++) mn += pw_bytes(msgs + mn, 2, ent, en);
+    size_t pn = pw_int(pk, 3, 7);
+    pn += pw_bytes(pk + pn, 5, msgs, mn);
+    return pw_frame(o, pk, pn);
+}
+
+/* Batches of 1, 2, ... k entries in a heap of `size`: every vector and
+ * arena regrows (to exactly what it needs here) and moves past the blocks
+ * allocated after it, batch after batch. */
+static bool more_entries_each_batch(unsigned char *buf, size_t size, int k) {
+    static uint8_t script[512 * 1024];
+    size_t n = unhex(HS ACK_OK, script, sizeof script);
+    for (int i = 1; i <= k; i++) n += entries_frame(script + n, i, i);
+    peer p = peer_start(script, n, 0, 0, PEER_KEEP);
+    canal_options o;
+    canal_options_init(&o);
+    o.read_timeout_ms = 5000;
+    o.rollback_on_connect = false;
+    o.heap = buf;
+    o.heap_size = size;
+    poisoned = 1;
+    poisoned_calls = 0;
+    canal_client *c = canal_client_new(&o);
+    bool ok = c != NULL;
+    int i = 1;
+    char err[256] = "";
+    if (ok) {
+        ok = canal_connect_fd(c, p.fd) == CANAL_OK;
+        for (; ok && i <= k; i++) {
+            const canal_message *m;
+            ok = canal_get(c, 1000, 0, &m) == CANAL_OK && m->batch_id == i &&
+                 m->n_entries == (size_t)i && m->entries[i - 1].header.schema_name.len == 4 &&
+                 memcmp(m->entries[i - 1].header.schema_name.ptr, "shop", 4) == 0 &&
+                 canal_ack(c, i) == CANAL_OK;
+        }
+        if (!ok) snprintf(err, sizeof err, "%s", canal_errstr(c));
+        canal_client_free(c);
+    } else {
+        close(p.fd);
+    }
+    poisoned = 0;
+    peer_finish(&p, script, sizeof script);
+    if (!ok) fprintf(stderr, "  batch of %d entries in a heap of %zu bytes: %s\n", i - 1, size, err);
+    return ok && poisoned_calls == 0;
+}
+
+/* The smallest heap the API accepts runs a whole session, with a reply
+ * of a few KiB besides (the client starts with a 1 KiB receive buffer
+ * there and grows it to what frames need, never with headroom). */
+static void test_smallest_heap(void) {
+    static unsigned char small[CANAL_MIN_HEAP];
+    const size_t sizes[] = {20000}; /* 26 KiB fit today */
+    CHECK(session_in_heap(small, sizeof small, sizes, 1));
+}
+
+/* Replies that grow, each of which fits the heap alone: the buffers they
+ * leave behind are given back, so the last one fits too (up to about 51
+ * KiB in 64 KiB today); and batches with one entry more each time, whose
+ * vectors move on every growth (113 batches fit in the smallest heap). */
+static void test_growing_replies(void) {
+    static unsigned char h[64 * 1024];
+    const size_t sizes[] = {1000, 2000, 4000, 8000, 12000, 18000, 26000, 36000};
+    CHECK(session_in_heap(h, sizeof h, sizes, (int)(sizeof sizes / sizeof sizes[0])));
+    CHECK(more_entries_each_batch(h, CANAL_MIN_HEAP, 60));
+}
+
 /* canal_flat once warm: writing the same entries again, by callback and into
  * a buffer, allocates nothing (malloc poisoned) and gives the same lines. */
 static char flat_out[2][8192];
@@ -308,6 +434,8 @@ int main(int argc, char **argv) {
     RUN(test_pipelined_no_extra_heap);
     RUN(test_frame_larger_than_heap);
     RUN(test_heap_too_small);
+    RUN(test_smallest_heap);
+    RUN(test_growing_replies);
     RUN(test_flat_warm_without_malloc);
     return TT_REPORT("noheap");
 }

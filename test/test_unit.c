@@ -578,19 +578,6 @@ static int protoc_decode(const char *type, const uint8_t *body, size_t n, char *
     return st;
 }
 
-/* Split what the client sent into frames; returns how many. */
-static int split_frames(const uint8_t *p, size_t n, const uint8_t **body, size_t *len, int max) {
-    int k = 0;
-    while (n >= 4 && k < max) {
-        size_t l = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
-        if (l > n - 4) break;
-        body[k] = p + 4;
-        len[k++] = l;
-        p += 4 + l, n -= 4 + l;
-    }
-    return n == 0 ? k : -1;
-}
-
 static void test_requests_byte_exact(void) {
     uint8_t script[512], sent[4096];
     size_t n = 0;
