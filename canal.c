@@ -1875,7 +1875,8 @@ static int error_ack(canal_client *c, const ack_view *av, const char *what, int 
         const pending_op *named = named_op(&c->sess, m, n_ops);
         if (named) describe_op(named, op, sizeof op);
         else if (n_ops == 1 && c->sess.n_kept > 0) describe_op(&c->sess.pending[0], op, sizeof op);
-        else snprintf(op, sizeof op, "one of the %d acks/rollbacks sent before it", n_ops);
+        else snprintf(op, sizeof op, "one of the %d acks/rollbacks sent since the last reply",
+                      n_ops);
         snprintf(head, sizeof head,
                  "server refused %s (or the %s request after it); connection closed, "
                  "canal_connect resumes and unacked batches are redelivered",

@@ -1126,6 +1126,7 @@ static void sc_ack(script *s, bool has_code, int code, const char *text) {
 static canal_options guard_opts(bool rollback_on_connect) {
     canal_options o = opts(NULL, 2000);
     o.rollback_on_connect = rollback_on_connect;
+    o.get_pipeline = 1; /* the scripts hold one reply per request sent */
     return o;
 }
 
