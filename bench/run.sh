@@ -52,17 +52,30 @@ e2e() { # PORT DEPTH [args]: the result lines; fails on a row count other than t
     port=$1 depth=$2; shift 2
     "$B/bench/e2e" --port "$port" --quiet --pipeline "$depth" --expect-rows "$(val rows "$dec")" "$@"
 }
-start_replay 0
-e2e=$(e2e "$port" 1)
-e2ep=$(e2e "$port" "$DEPTH")
-raw=$(e2e "$port" 1 --raw-only)
-rawp=$(e2e "$port" "$DEPTH" --raw-only)
-start_replay 1
-r1=$(e2e "$port" 1)
-r1p=$(e2e "$port" "$DEPTH")
-start_replay 5
-r5=$(e2e "$port" 1)
-r5p=$(e2e "$port" "$DEPTH")
+# The machine may be shared: every e2e figure is the best of ROUNDS runs,
+# the configurations taking turns, so a serial and a pipelined figure are
+# measured under the same load.
+ROUNDS=${ROUNDS:-3}
+keep() { # NAME RESULT: keep the result with the most rows/s under NAME
+    old=$(cat "$tmp/$1" 2>/dev/null || true)
+    if [ -z "$old" ] || awk -v a="$(val rows_per_s "$2")" -v b="$(val rows_per_s "$old")" \
+        'BEGIN { exit !(a > b) }'; then echo "$2" >"$tmp/$1"; fi
+}
+start_replay 0; p0=$port
+start_replay 1; p1=$port
+start_replay 5; p5=$port
+for round in $(seq "$ROUNDS"); do
+    r=$(e2e "$p0" 1); keep e2e "$r"
+    r=$(e2e "$p0" "$DEPTH"); keep e2ep "$r"
+    r=$(e2e "$p0" 1 --raw-only); keep raw "$r"
+    r=$(e2e "$p0" "$DEPTH" --raw-only); keep rawp "$r"
+    r=$(e2e "$p1" 1); keep r1 "$r"
+    r=$(e2e "$p1" "$DEPTH"); keep r1p "$r"
+    r=$(e2e "$p5" 1); keep r5 "$r"
+    r=$(e2e "$p5" "$DEPTH"); keep r5p "$r"
+done
+e2e=$(cat "$tmp/e2e") e2ep=$(cat "$tmp/e2ep") raw=$(cat "$tmp/raw") rawp=$(cat "$tmp/rawp")
+r1=$(cat "$tmp/r1") r1p=$(cat "$tmp/r1p") r5=$(cat "$tmp/r5") r5p=$(cat "$tmp/r5p")
 for p in $pids; do kill "$p" 2>/dev/null; done; pids=
 
 # -Os text of the client and its generated codecs (not the nanopb runtime)
