@@ -1309,6 +1309,34 @@ static void test_guard_refusal_attribution(void) {
     peer_finish(&p, s.b, sizeof s.b);
 }
 
+/* An error Ack that answers a GET settles the acks sent before that GET:
+ * a later refusal is matched against the acks sent after it only, and the
+ * one it names is the one reported (not an older, settled one). */
+static void test_guard_refusal_after_an_unrelated_error(void) {
+    static script s;
+    const canal_message *m;
+    peer p;
+    s.n = 0;
+    sc_hex(&s, HS ACK_OK ACK_OK RAW_GET_5);
+    sc_ack(&s, true, 500, "something unrelated broke");
+    sc_hex(&s, RAW_GET_6);
+    sc_ack(&s, true, 400, "ack error , clientId:1001 batchId:6 is not exist , please check");
+    canal_options o = guard_opts(false);
+    canal_client *c = guard_client(&o, &s, &p);
+    REQUIRE(c != NULL);
+    CHECK(canal_subscribe(c, "") == CANAL_OK);
+    CHECK(canal_get(c, 5, 10, &m) == CANAL_OK && m->batch_id == 5);
+    CHECK(canal_ack(c, 5) == CANAL_OK);
+    CHECK(canal_get(c, 5, 10, &m) == CANAL_ESERVER && canal_server_code(c) == 500);
+    CHECK(canal_get(c, 5, 10, &m) == CANAL_OK && m->batch_id == 6);
+    CHECK(canal_ack(c, 6) == CANAL_OK);
+    CHECK(canal_get(c, 5, 10, &m) == CANAL_ESERVER && canal_server_code(c) == 400);
+    CHECK_CONTAINS(canal_errstr(c), "server refused the ack of batch 6 (");
+    CHECK(!canal_is_connected(c));
+    canal_client_free(c);
+    peer_finish(&p, s.b, sizeof s.b);
+}
+
 /* Allocation hooks that sleep on blocks of `from` bytes or more. */
 typedef struct slow_heap {
     size_t from;
@@ -1802,6 +1830,7 @@ int main(int argc, char **argv) {
     RUN(test_guard_get_wait0_and_rollback_id_bytes);
     RUN(test_guard_ack_codes);
     RUN(test_guard_refusal_attribution);
+    RUN(test_guard_refusal_after_an_unrelated_error);
     RUN(test_guard_deadline_passed_outside_poll);
     RUN(test_guard_reply_of_max_frame);
     RUN(test_guard_props_pointers);
