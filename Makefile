@@ -31,7 +31,8 @@ B         ?= build
 
 .PHONY: all deps demo test check valgrind pb clean
 all: $(B)/example $(B)/test_unit $(B)/test_client $(B)/test_noheap $(B)/test_faults $(B)/test_flat \
-     $(B)/fixtures/.stamp $(B)/test_values $(B)/values_ref.txt $(B)/locale/de_DE.UTF-8/LC_NUMERIC
+     $(B)/pbdump $(B)/test_hostile $(B)/fixtures/.stamp $(B)/test_values $(B)/values_ref.txt \
+     $(B)/locale/de_DE.UTF-8/LC_NUMERIC
 
 # Install those of the Debian packages $(1) that are missing (CI and fresh
 # machines start without them); a no-op once they are there.
@@ -74,6 +75,14 @@ $(B)/test_unit: test/test_unit.c test/peer.h test/tinytest.h canal.c canal.h $(P
 
 $(B)/test_client: test/test_client.c test/tinytest.h canal.h $(LIB_SRC) | $(B)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_client.c $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
+
+# Public API only: canal-c's decoded view as text, for test/test_codec_diff.py.
+$(B)/pbdump: test/pbdump.c test/dump.h canal.h $(LIB_SRC) | $(B)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/pbdump.c $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
+
+# Public API only: hostile servers and caller mistakes (issue 10).
+$(B)/test_hostile: test/test_hostile.c test/peer.h test/tinytest.h canal.h $(LIB_SRC) | $(B)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_hostile.c $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
 
 # The FlatMessage module, on the public API like test_client.
 $(B)/test_flat: test/test_flat.c test/tinytest.h canal.h canal_flat.h $(FLAT_SRC) $(LIB_SRC) | $(B)
@@ -127,7 +136,12 @@ test: deps
 	  NANOPB_DIR=build/nanopb-src NANOPB_DEFS=$(word 2,$(subst :, ,$(c))) all &&) true
 	test/run_tests.sh $(call SUITE,build) \
 	  "$(PYTHON) test/test_example.py build/example build" \
+	  "build/test_hostile" \
+	  "$(PYTHON) test/test_codec_diff.py build/pbdump build build/fuzz_diff" \
+	  "$(PYTHON) test/test_memory.py build/example build" \
 	  "build-asan/test_unit build/fixtures" \
+	  "build-asan/test_hostile" \
+	  "$(PYTHON) test/test_codec_diff.py build-asan/pbdump build-asan" \
 	  "build-asan/test_client build-asan" \
 	  "build-asan/test_faults build/fixtures" \
 	  "build-asan/test_flat" \
@@ -137,6 +151,7 @@ test: deps
 	  "$(VALGRIND) build/test_unit build/fixtures" \
 	  "$(VALGRIND) build/test_client build" \
 	  "$(VALGRIND) build/test_faults build/fixtures" \
+	  "$(VALGRIND) build/test_hostile" \
 	  "$(VALGRIND) build/test_flat" \
 	  "$(VALGRIND) build/test_values build" \
 	  "sh fuzz/run.sh build smoke 5000" \
@@ -148,11 +163,13 @@ test: deps
 check: deps
 	$(MAKE) --no-print-directory B=build-asan CC=clang OPT="$(SAN_OPT)" all
 	test/run_tests.sh "build-asan/test_unit build-asan/fixtures" "build-asan/test_client build-asan" \
-	  "build-asan/test_faults build-asan/fixtures" "build-asan/test_flat" "build-asan/test_values build-asan"
+	  "build-asan/test_faults build-asan/fixtures" "build-asan/test_flat" "build-asan/test_values build-asan" \
+	  "build-asan/test_hostile" "$(PYTHON) test/test_codec_diff.py build-asan/pbdump build-asan"
 
 valgrind: deps all
 	test/run_tests.sh "$(VALGRIND) $(B)/test_unit $(B)/fixtures" "$(VALGRIND) $(B)/test_client $(B)" \
-	  "$(VALGRIND) $(B)/test_faults $(B)/fixtures" "$(VALGRIND) $(B)/test_flat" "$(VALGRIND) $(B)/test_values $(B)"
+	  "$(VALGRIND) $(B)/test_faults $(B)/fixtures" "$(VALGRIND) $(B)/test_hostile" "$(VALGRIND) $(B)/test_flat" \
+	  "$(VALGRIND) $(B)/test_values $(B)"
 
 # The main job: the bundled server with a sample stream, and example on it.
 demo: deps

@@ -79,6 +79,25 @@
  * get_pipeline - 1 whose replies are dropped. */
 #define CANAL_MAX_GETS (2 * CANAL_MAX_PIPELINE)
 
+/* How much of the server's own error text goes into canal_errstr, escaped. */
+#define CANAL_SERVER_TEXT 320
+
+/* The default max_decoded: a decode of n bytes may add RATIO * n + SLACK
+ * bytes to the client's memory. Canal's densest real data (rows of one NULL
+ * column, entries with the smallest header it writes) needs about 11 times
+ * its bytes; two bytes that make a 200-byte entry would need 100. */
+#define CANAL_DECODE_RATIO 16
+#define CANAL_DECODE_SLACK (1024u * 1024u)
+
+/* Memory given back after a freak batch: every TRIM_EVERY frames (batches,
+ * row changes), a buffer above TRIM_FLOOR bytes holding over 4 times the
+ * most those needed shrinks to that need. */
+#define TRIM_EVERY 16
+#define TRIM_FLOOR 65536
+
+/* How often (in entries) a decode looks at the clock. */
+#define CLOCK_EVERY 4096
+
 void canal_options_init(canal_options *o) {
     if (!o) return;
     memset(o, 0, sizeof *o);
@@ -119,6 +138,7 @@ static const char *check_options(const canal_options *o) {
 typedef struct vec {
     void *p;
     size_t n, cap;
+    size_t peak; /* the most elements used since the last trim */
 } vec;
 
 /* A decoded string arena: one block reserved up front to an upper bound, so
@@ -126,6 +146,7 @@ typedef struct vec {
 typedef struct arena {
     char *p, *end, *base;
     size_t cap;
+    size_t peak; /* the most bytes used since the last trim */
 } arena;
 
 /* Where the subscription stands; a reconnect restores SUB_ON. */
@@ -147,6 +168,8 @@ struct conn {
     int fd;
     uint8_t *rbuf;          /* frames received: the current one, then bytes read ahead */
     size_t rcap, rpos, rlen;
+    size_t frame_peak;      /* the largest frame since the last trim */
+    unsigned frames;        /* frames read, for the trim */
     uint8_t *wbuf;          /* the request being sent */
     size_t wcap;
     int64_t deadline;       /* of the public call running: read_timeout_ms from its start */
@@ -178,13 +201,16 @@ struct batch {
     canal_message msg;
     const uint8_t *msg_buf;
     size_t msg_len;
+    uint64_t generation; /* of the current message; its entries carry it */
     vec entries;   /* canal_entry */
-    vec hdr_views; /* canal_bytes: each entry's header, between the two passes */
     vec hdr_pairs;
     arena hdr_str;
     vec cols_before, cols_after, rows, row_ixs, fixes;
     vec col_pairs, row_pairs, rc_pairs;
     arena rc_str;
+    unsigned msg_decodes, rc_decodes; /* for the trims */
+    /* the decode running: what it may add to the client's memory, and has */
+    size_t budget, grown;
 };
 
 struct canal_client {
@@ -196,6 +222,7 @@ struct canal_client {
     int port;
     int connect_timeout_ms, read_timeout_ms, idle_timeout_ms;
     size_t max_frame;
+    size_t max_decoded; /* 0: CANAL_DECODE_RATIO times the bytes + SLACK */
     int get_pipeline;
     bool rollback_on_connect, validate_utf8;
     canal_malloc_fn malloc_fn;
@@ -428,18 +455,99 @@ static void vec_free(canal_client *c, vec *v) {
     v->n = v->cap = 0;
 }
 
-/* Reserve an arena of at least n bytes and empty it. */
-static bool arena_reset(canal_client *c, arena *a, size_t n) {
+/* The most a decode of n bytes may add to the client's memory. */
+static size_t decode_budget(const canal_client *c, size_t n) {
+    if (c->max_decoded) return c->max_decoded;
+    if (n > (SIZE_MAX - CANAL_DECODE_SLACK) / CANAL_DECODE_RATIO) return SIZE_MAX;
+    return n * CANAL_DECODE_RATIO + CANAL_DECODE_SLACK;
+}
+
+static void start_decode(canal_client *c, size_t n) {
+    c->batch.budget = decode_budget(c, n);
+    c->batch.grown = 0;
+}
+
+static bool over_budget(canal_client *c, size_t need, const char *what) {
+    set_error(c, CANAL_ETOOBIG,
+              "%zu %s would take the client past the %zu bytes of memory this decode may add "
+              "(canal_options.max_decoded)",
+              need, what, c->batch.budget);
+    return false;
+}
+
+/* Room for `need` elements in a vector of the decode running, checked
+ * against what it may still add before anything grows: CANAL_ETOOBIG past
+ * that, CANAL_ENOMEM when the allocator says no. The usual headroom is cut
+ * to what the budget leaves. */
+static bool dec_reserve(canal_client *c, vec *v, size_t need, size_t size, const char *what) {
+    if (need <= v->cap) return true;
+    size_t left = (c->batch.budget - c->batch.grown) / size;
+    if (need - v->cap > left) return over_budget(c, need, what);
+    size_t cap = grow_to(c, v->cap, need, 16);
+    if (cap - v->cap > left) cap = v->cap + left;
+    void *p = mem_realloc(c, v->p, cap * size);
+    if (!p) {
+        set_error(c, CANAL_ENOMEM, "no memory for %zu %s", need, what);
+        return false;
+    }
+    c->batch.grown += (cap - v->cap) * size;
+    v->p = p;
+    v->cap = cap;
+    return true;
+}
+
+/* Reserve an arena of at least n bytes for the decode running, within its
+ * budget, and empty it. */
+static bool dec_arena(canal_client *c, arena *a, size_t n, const char *what) {
     if (n > a->cap) {
+        size_t left = c->batch.budget - c->batch.grown;
+        if (n - a->cap > left) return over_budget(c, n, what);
         size_t cap = grow_to(c, a->cap, n, 4096);
+        if (cap - a->cap > left) cap = a->cap + left;
         char *p = mem_realloc(c, a->base, cap);
-        if (!p) return false;
+        if (!p) {
+            set_error(c, CANAL_ENOMEM, "no memory for %zu bytes of %s", n, what);
+            return false;
+        }
+        c->batch.grown += cap - a->cap;
         a->base = p;
         a->cap = cap;
     }
     a->p = a->base;
     a->end = a->base + a->cap;
     return true;
+}
+
+/* What the last decode used, for the trims. */
+static void vec_note(vec *v) {
+    if (v->n > v->peak) v->peak = v->n;
+}
+
+static void arena_note(arena *a) {
+    size_t used = a->base ? (size_t)(a->p - a->base) : 0;
+    if (used > a->peak) a->peak = used;
+}
+
+/* Shrink a vector holding over 4 times its recent peak (and over
+ * TRIM_FLOOR); start a new window. A failed shrink keeps the block. */
+static void vec_trim(canal_client *c, vec *v, size_t size) {
+    vec_note(v);
+    if (v->cap * size > TRIM_FLOOR && v->cap / 4 > v->peak) {
+        size_t cap = grow_to(c, 0, v->peak, 16);
+        void *p = mem_realloc(c, v->p, cap * size);
+        if (p) v->p = p, v->cap = cap;
+    }
+    v->peak = 0;
+}
+
+static void arena_trim(canal_client *c, arena *a) {
+    arena_note(a);
+    if (a->cap > TRIM_FLOOR && a->cap / 4 > a->peak) {
+        size_t cap = grow_to(c, 0, a->peak, 4096);
+        char *p = mem_realloc(c, a->base, cap);
+        if (p) a->base = a->p = p, a->end = p + cap, a->cap = cap;
+    }
+    a->peak = 0;
 }
 
 /* A volatile function pointer stops the compiler from dropping the wipe of
@@ -601,6 +709,45 @@ static bool utf8_valid(const uint8_t *p, size_t n) {
         }
     }
     return true;
+}
+
+/* Write the server's text into out (cap bytes with the NUL) so it is safe
+ * to print and log: valid UTF-8 as it is; control bytes (C0, DEL) and the
+ * backslash escaped as \n \r \t \\ or \xHH, C1 controls as \u00HH, and
+ * every byte of invalid UTF-8 as \xHH; cut between characters with "..."
+ * when it does not fit. */
+static void escape_text(char *out, size_t cap, const uint8_t *s, size_t n) {
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        char esc[8];
+        const uint8_t *seq = s + i;
+        size_t k = 1, e = 0;
+        uint8_t b = s[i];
+        if (b >= 0x80) { /* one whole valid sequence, or one bad byte */
+            size_t want = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2;
+            k = want <= n - i && utf8_valid(seq, want) ? want : 1;
+        }
+        if (b == '\n') memcpy(esc, "\\n", 2), e = 2;
+        else if (b == '\r') memcpy(esc, "\\r", 2), e = 2;
+        else if (b == '\t') memcpy(esc, "\\t", 2), e = 2;
+        else if (b == '\\') memcpy(esc, "\\\\", 2), e = 2;
+        else if (b < 0x20 || b == 0x7F || (b >= 0x80 && k == 1))
+            esc[0] = '\\', esc[1] = 'x', esc[2] = hex[b >> 4], esc[3] = hex[b & 15], e = 4;
+        else if (k == 2 && b == 0xC2 && seq[1] < 0xA0)
+            memcpy(esc, "\\u00", 4), esc[4] = hex[seq[1] >> 4], esc[5] = hex[seq[1] & 15], e = 6;
+        const char *piece = e ? esc : (const char *)seq;
+        size_t len = e ? e : k;
+        if (o + len + 4 > cap) { /* room for "..." and the NUL */
+            memcpy(out + o, "...", 3);
+            o += 3;
+            break;
+        }
+        memcpy(out + o, piece, len);
+        o += len;
+        i += k;
+    }
+    out[o] = '\0';
 }
 
 int canal_latin1_to_bytes(const char *in, size_t in_len, uint8_t *out, size_t *out_len) {
@@ -856,13 +1003,32 @@ static int frame_header(const uint8_t *p, size_t have, size_t max_frame, uint32_
     return 1;
 }
 
-/* Make the receive buffer hold a frame of `total` bytes (n of body). */
+/* Every TRIM_EVERY frames, a receive buffer far above the largest of them
+ * (a freak frame has passed) shrinks back; bytes read ahead stay. */
+static void frame_trim(canal_client *c) {
+    struct conn *k = &c->conn;
+    size_t floor = c->in_pool ? 1024 : CANAL_INITIAL_RBUF;
+    if (++k->frames % TRIM_EVERY != 0) return;
+    size_t want = grow_to(c, 0, k->frame_peak, floor);
+    if (want < floor) want = floor; /* no-heap mode: grow_to has no floor */
+    if (want < k->rlen) want = k->rlen;
+    k->frame_peak = 0;
+    if (k->rcap <= TRIM_FLOOR || k->rcap / 4 <= want) return;
+    uint8_t *p = mem_realloc(c, k->rbuf, want);
+    if (p) k->rbuf = p, k->rcap = want;
+}
+
+/* Room for more of a frame of `total` bytes (n of body), once the buffer
+ * is full: it doubles, so memory follows the bytes that came (at most twice
+ * them) and a length alone sets nothing aside, and a stream of frames
+ * settles. In no-heap mode the caller's buffer is memory already: the whole
+ * frame is set aside at once, so one that cannot fit fails before its bytes
+ * are waited for. */
 static int frame_room(canal_client *c, size_t total, uint32_t n, const char *what) {
     struct conn *k = &c->conn;
-    if (total <= k->rcap) return CANAL_OK;
-    size_t cap = k->rcap + k->rcap / 2;
-    if (cap < total) cap = total;
-    if (cap > c->max_frame + 4) cap = c->max_frame + 4;
+    size_t cap = k->rcap * 2;
+    if (cap < k->rcap || cap > c->max_frame + 4) cap = c->max_frame + 4;
+    if (c->in_pool) cap = total;
     uint8_t *p = mem_realloc(c, k->rbuf, cap);
     if (!p && c->in_pool)
         return fail_conn(c, set_error(c, CANAL_ETOOBIG,
@@ -878,7 +1044,7 @@ static int frame_room(canal_client *c, size_t total, uint32_t n, const char *wha
 }
 
 /* Read one frame: its header, checked before any memory is set aside for
- * it, then the body. The body stays in the receive buffer until the next
+ * it, then the body, the buffer growing as its bytes arrive. The body stays in the receive buffer until the next
  * read_frame, which moves the buffer: whatever points into it (the current
  * message) must have ended before. */
 static int read_frame(canal_client *c, const char *what, const uint8_t **body, size_t *len) {
@@ -890,6 +1056,7 @@ static int read_frame(canal_client *c, const char *what, const uint8_t **body, s
         k->rlen -= k->rpos;
         k->rpos = 0;
     }
+    frame_trim(c);
     while ((rc = frame_header(k->rbuf, k->rlen, c->max_frame, &n)) == 0)
         if ((rc = fill(c, what, "header", k->rlen, 4)) < 0) return rc;
     if (rc == CANAL_EPROTO)
@@ -900,9 +1067,12 @@ static int read_frame(canal_client *c, const char *what, const uint8_t **body, s
                                       "frame length %u exceeds max_frame %zu in %s", n,
                                       c->max_frame, what));
     size_t total = 4 + (size_t)n;
-    if ((rc = frame_room(c, total, n, what)) < 0) return rc;
-    while (k->rlen < total)
+    if (total > k->frame_peak) k->frame_peak = total;
+    if (c->in_pool && total > k->rcap && (rc = frame_room(c, total, n, what)) < 0) return rc;
+    while (k->rlen < total) {
+        if (k->rlen == k->rcap && (rc = frame_room(c, total, n, what)) < 0) return rc;
         if ((rc = fill(c, what, "body", k->rlen - 4, n)) < 0) return rc;
+    }
     *body = k->rbuf + 4;
     *len = n;
     k->rpos = total;
@@ -911,8 +1081,13 @@ static int read_frame(canal_client *c, const char *what, const uint8_t **body, s
 
 /* ------------------------------------------------------------ 7. wire codec */
 
-/* nanopb glue first (callbacks, views, strings into an arena, pairs),
- * then the hand-written field scanner the hot decoders use. */
+/* nanopb encodes requests; every message received is decoded by hand, with
+ * one field scanner and protobuf's own rules (those of Google's C++ parser,
+ * and of Java where the two differ): fields in any order; the last scalar or
+ * string wins; repeated fields append; a message field sent twice is merged
+ * (decoded again into the same one); a field of a known number but another
+ * wire type is an unknown field; unknown fields are skipped, groups (wire
+ * types 3/4) included. Then strings into an arena, and pairs. */
 
 /* Encode callback for a C string field; empty strings stay off the wire as
  * protobuf (and the Java client) would leave them. */
@@ -933,8 +1108,7 @@ static bool enc_body(pb_ostream_t *s, const pb_field_t *f, void *const *arg) {
     return pb_encode_tag_for_field(s, f) && pb_encode_submessage(s, in->fields, in->msg);
 }
 
-/* Enum fields are read as uint64 (see the pb/ options files) so that any
- * number fits; keep its low 32 bits, as Java's readEnum does. */
+/* Enum fields keep any number: its low 32 bits, as Java's readEnum does. */
 static int32_t enum_value(uint64_t v) { return (int32_t)(uint32_t)v; }
 
 static void set_str(pb_callback_t *cb, const char *s) {
@@ -942,40 +1116,149 @@ static void set_str(pb_callback_t *cb, const char *s) {
     cb->arg = (void *)(uintptr_t)s; /* the callback only reads it */
 }
 
-/* Record a view of a length-delimited field. Every stream here is a buffer
- * stream, whose state is the read pointer: taking (pointer, length) and
- * stepping over the bytes avoids any copy. */
-static void take_view(pb_istream_t *s, const uint8_t **p, size_t *n) {
-    *p = (const uint8_t *)s->state;
-    *n = s->bytes_left;
-    s->state = (pb_byte_t *)(uintptr_t)(*p + *n);
-    s->bytes_left = 0;
+/* How deep messages and groups may nest, the top message being 0: what
+ * protobuf's parsers allow. */
+#define PB_MAX_DEPTH 100
+
+/* A varint: at most 10 bytes, bits past 64 dropped (a 10th byte above 1 is
+ * fine), as protobuf and Java read it. Inline: it runs for every tag and
+ * every scalar of every column. */
+static inline bool get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v) {
+    const uint8_t *p = *pp;
+    if (p < end && *p < 0x80) { /* the usual case: one byte */
+        *v = *p;
+        *pp = p + 1;
+        return true;
+    }
+    uint64_t r = 0;
+    for (int shift = 0; shift < 70 && p < end; shift += 7) {
+        uint8_t b = *p++;
+        r |= (uint64_t)(b & 0x7F) << (shift < 64 ? shift : 63);
+        if (!(b & 0x80)) {
+            *v = r;
+            *pp = p;
+            return true;
+        }
+    }
+    return false;
 }
 
-/* nanopb hands a callback a field of another wire type too (a varint, a
- * fixed32/64), copied into a 10-byte buffer on its own stack that dies when
- * the callback returns: a view of that would dangle. A view taken from a
- * length-delimited field always lies inside the buffer being decoded, so
- * check every kept view against it once the decode is done. */
-static bool within(canal_bytes v, const uint8_t *buf, size_t len) {
-    uintptr_t p = (uintptr_t)v.ptr, b = (uintptr_t)buf;
-    return v.len == 0 || (p >= b && p - b <= len && v.len <= len - (p - b));
+/* A length as Java's readRawVarint32 reads it: the low 32 bits of the
+ * varint, refused when negative as an int or longer than what is left. */
+static inline const char *get_length(const uint8_t **pp, const uint8_t *end, size_t *n) {
+    uint64_t v;
+    if (!get_varint(pp, end, &v)) return "malformed length";
+    uint32_t k = (uint32_t)v;
+    if (k > INT32_MAX) return "negative length";
+    if (k > (size_t)(end - *pp)) return "length past the end";
+    *n = k;
+    return NULL;
 }
 
-static bool dec_view(pb_istream_t *s, const pb_field_t *f, void **arg) {
-    (void)f;
-    canal_bytes *b = *arg;
-    take_view(s, &b->ptr, &b->len);
+/* One field of a message: its number and wire type, and the varint (wt 0)
+ * or the bytes (wt 2). */
+typedef struct wire_field {
+    uint32_t field, wt;
+    uint64_t v;
+    const uint8_t *p;
+    size_t n;
+} wire_field;
+
+/* Step over a group whose start tag was just read, to its end tag, with the
+ * groups inside it; `depth` is the group's own. */
+static bool skip_group(const uint8_t **pp, const uint8_t *end, uint32_t tag, int depth,
+                       const char **problem) {
+    uint32_t open[PB_MAX_DEPTH];
+    int n = 0;
+    const uint8_t *p = *pp;
+    if (depth > PB_MAX_DEPTH) return *problem = "groups nested too deep", false;
+    open[n++] = tag;
+    while (n > 0) {
+        uint64_t key, v;
+        size_t len;
+        if (p >= end) return *problem = "group without its end", false;
+        if (!get_varint(&p, end, &key)) return *problem = "malformed tag", false;
+        uint32_t t = (uint32_t)key;
+        if (t >> 3 == 0) return *problem = "field number 0", false;
+        switch (t & 7) {
+        case 0:
+            if (!get_varint(&p, end, &v)) return *problem = "malformed varint", false;
+            break;
+        case 1:
+        case 5:
+            len = (t & 7) == 1 ? 8 : 4;
+            if ((size_t)(end - p) < len) return *problem = "fixed field past the end", false;
+            p += len;
+            break;
+        case 2:
+            if ((*problem = get_length(&p, end, &len)) != NULL) return false;
+            p += len;
+            break;
+        case 3:
+            if (depth + n > PB_MAX_DEPTH) return *problem = "groups nested too deep", false;
+            open[n++] = t;
+            break;
+        case 4:
+            if (t != ((open[n - 1] & ~7u) | 4)) return *problem = "end of another group", false;
+            n--;
+            break;
+        default: return *problem = "invalid wire type", false;
+        }
+    }
+    *pp = p;
     return true;
 }
 
+/* The next varint or length-delimited field of a message at `depth` from
+ * *pp; fixed 32/64-bit fields and groups are stepped over (no field of
+ * Canal's messages has those types, so they are unknown). A tag is the low
+ * 32 bits of its varint, as Java reads it (a field number past 2^29 wraps).
+ * 1: a field, 0: the end, -1: malformed (*problem says how). Inline: it
+ * runs for every field of every column. */
+static inline int next_field(const uint8_t **pp, const uint8_t *end, int depth, wire_field *f,
+                             const char **problem) {
+    const uint8_t *p = *pp;
+    for (;;) {
+        uint64_t key;
+        if (p >= end) return 0;
+        if (!get_varint(&p, end, &key)) return *problem = "malformed tag", -1;
+        uint32_t tag = (uint32_t)key;
+        f->field = tag >> 3, f->wt = tag & 7;
+        if (f->field == 0) return *problem = "field number 0", -1;
+        if (f->wt == 0) {
+            if (!get_varint(&p, end, &f->v)) return *problem = "malformed varint", -1;
+            *pp = p;
+            return 1;
+        }
+        if (f->wt == 2) {
+            if ((*problem = get_length(&p, end, &f->n)) != NULL) return -1;
+            f->p = p;
+            *pp = p + f->n;
+            return 1;
+        }
+        if (f->wt == 1 || f->wt == 5) {
+            size_t skip = f->wt == 1 ? 8 : 4;
+            if ((size_t)(end - p) < skip) return *problem = "fixed field past the end", -1;
+            p += skip;
+            continue;
+        }
+        if (f->wt == 3) {
+            if (!skip_group(&p, end, tag, depth + 1, problem)) return -1;
+            continue;
+        }
+        return *problem = f->wt == 4 ? "end of a group never started" : "invalid wire type", -1;
+    }
+}
+
 /* Shared by every decode of entry trees: the client (for validation and
- * vectors), the string arena and the first problem met. */
+ * vectors), the string arena and the first problem met. A memory problem
+ * (CANAL_ENOMEM, CANAL_ETOOBIG) is recorded in the client and leaves
+ * problem NULL. */
 typedef struct dec_ctx {
     canal_client *c;
     arena *str;
-    const char *problem; /* set by a callback that refuses the data */
-    const char *field;
+    const char *problem; /* what is wrong with the bytes */
+    const char *field;   /* and where */
 } dec_ctx;
 
 /* Copy a string field into the arena, NUL-terminated. The arena was
@@ -1000,126 +1283,51 @@ static bool copy_bytes(dec_ctx *x, const uint8_t *p, size_t n, canal_str *out, c
     return true;
 }
 
-static bool copy_str(dec_ctx *x, pb_istream_t *s, canal_str *out, const char *field) {
-    const uint8_t *p;
-    size_t n;
-    take_view(s, &p, &n);
-    return copy_bytes(x, p, n, out, field);
-}
-
-/* Format a decode failure: ours if a callback set one, else nanopb's. */
-static int decode_error(canal_client *c, dec_ctx *x, pb_istream_t *s, const char *what) {
-    if (x && x->problem)
-        return set_error(c, CANAL_EPROTO, "%s: %s in %s", what, x->problem, x->field);
-    return set_error(c, CANAL_EPROTO, "%s: malformed protobuf (%s)", what, PB_GET_ERROR(s));
-}
-
-/* Pairs (Header, Column, RowData and RowChange props) go to a vector. */
-typedef struct pair_target {
-    dec_ctx *x;
-    vec *v;
-} pair_target;
-
-typedef struct pair_frame {
-    dec_ctx *x;
-    canal_pair pr; /* decoded here, then appended: the vector may move */
-} pair_frame;
-
-static bool dec_pair_str(pb_istream_t *s, const pb_field_t *f, void **arg) {
-    pair_frame *fr = *arg;
-    bool key = f->tag == caocp_Pair_key_tag;
-    return copy_str(fr->x, s, key ? &fr->pr.key : &fr->pr.value, key ? "Pair.key" : "Pair.value");
-}
-
-static bool dec_pair(pb_istream_t *s, const pb_field_t *f, void **arg) {
-    (void)f;
-    pair_target *t = *arg;
-    pair_frame fr;
-    caocp_Pair m;
-    fr.x = t->x;
-    fr.pr.key = fr.pr.value = EMPTY;
-    memset(&m, 0, sizeof m);
-    m.key.funcs.decode = m.value.funcs.decode = dec_pair_str;
-    m.key.arg = m.value.arg = &fr;
-    if (!pb_decode_ex(s, caocp_Pair_fields, &m, PB_DECODE_NOINIT)) return false;
-    if (!vec_reserve(t->x->c, t->v, t->v->n + 1, sizeof(canal_pair))) {
-        set_error(t->x->c, CANAL_ENOMEM, "no memory for props");
+/* A Pair (props of Header, Column, RowData, RowChange) at `depth`,
+ * appended to v. */
+static bool decode_pair(dec_ctx *x, const uint8_t *p, size_t n, int depth, vec *v) {
+    const uint8_t *end = p + n;
+    canal_pair pr = {EMPTY, EMPTY};
+    wire_field f;
+    int more;
+    while ((more = next_field(&p, end, depth, &f, &x->problem)) > 0) {
+        if (f.wt != 2) continue;
+        if (f.field == caocp_Pair_key_tag && !copy_bytes(x, f.p, f.n, &pr.key, "Pair.key"))
+            return false;
+        if (f.field == caocp_Pair_value_tag && !copy_bytes(x, f.p, f.n, &pr.value, "Pair.value"))
+            return false;
+    }
+    if (more < 0) {
+        x->field = "Pair";
         return false;
     }
-    ((canal_pair *)t->v->p)[t->v->n++] = fr.pr;
+    if (!dec_reserve(x->c, v, v->n + 1, sizeof(canal_pair), "props")) return false;
+    ((canal_pair *)v->p)[v->n++] = pr;
     return true;
 }
 
-/* A varint of up to 10 bytes; false when cut short or longer. Inline: it
- * runs for every tag and every scalar of every column. */
-static inline bool get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v) {
-    const uint8_t *p = *pp;
-    if (p < end && *p < 0x80) { /* the usual case: one byte */
-        *v = *p;
-        *pp = p + 1;
+/* Does [p, p+n) overlap [q, q+qn)? */
+static bool overlaps(const void *p, size_t n, const void *q, size_t qn) {
+    uintptr_t a = (uintptr_t)p, b = (uintptr_t)q;
+    return n && qn && q && a < b + qn && b < a + n;
+}
+
+/* Do bytes a caller passes in lie in the strings and arrays the client
+ * decoded into, which the next decode rewrites? */
+static bool client_owns(const canal_client *c, const void *p, size_t n) {
+    const struct batch *b = &c->batch;
+    const struct {
+        const vec *v;
+        size_t size;
+    } vs[] = {{&b->entries, sizeof(canal_entry)},     {&b->hdr_pairs, sizeof(canal_pair)},
+              {&b->cols_before, sizeof(canal_column)}, {&b->cols_after, sizeof(canal_column)},
+              {&b->rows, sizeof(canal_row)},           {&b->col_pairs, sizeof(canal_pair)},
+              {&b->row_pairs, sizeof(canal_pair)},     {&b->rc_pairs, sizeof(canal_pair)}};
+    if (overlaps(p, n, b->hdr_str.base, b->hdr_str.cap) ||
+        overlaps(p, n, b->rc_str.base, b->rc_str.cap))
         return true;
-    }
-    uint64_t r = 0;
-    for (int shift = 0; shift < 70 && p < end; shift += 7) {
-        uint8_t b = *p++;
-        r |= (uint64_t)(b & 0x7F) << (shift < 64 ? shift : 63);
-        if (!(b & 0x80)) {
-            *v = r;
-            *pp = p;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* One field of a message decoded by hand: its number and wire type, and
- * the varint (wt 0) or the bytes (wt 2). */
-typedef struct wire_field {
-    uint32_t field, wt;
-    uint64_t v;
-    const uint8_t *p;
-    size_t n;
-} wire_field;
-
-/* The next varint or length-delimited field from *pp, stepping over fixed
- * 32/64-bit ones as protobuf's parsers skip unknown fields. 1: a field,
- * 0: the end, -1: malformed (*problem says how). Inline: it runs for every
- * field of every column. */
-static inline int next_field(const uint8_t **pp, const uint8_t *end, wire_field *f,
-                             const char **problem) {
-    const uint8_t *p = *pp;
-    for (;;) {
-        uint64_t key;
-        if (p >= end) return 0;
-        if (!get_varint(&p, end, &key)) return *problem = "malformed tag", -1;
-        f->field = (uint32_t)(key >> 3), f->wt = (uint32_t)(key & 7);
-        if (f->field == 0) return *problem = "field number 0", -1;
-        if (f->wt == 0) {
-            if (!get_varint(&p, end, &f->v)) return *problem = "malformed varint", -1;
-            *pp = p;
-            return 1;
-        }
-        if (f->wt == 2) {
-            uint64_t n;
-            if (!get_varint(&p, end, &n)) return *problem = "malformed length", -1;
-            if (n > (uint64_t)(end - p)) return *problem = "length past the end", -1;
-            f->p = p, f->n = (size_t)n;
-            *pp = p + n;
-            return 1;
-        }
-        if (f->wt != 1 && f->wt != 5) return *problem = "unsupported wire type", -1;
-        size_t skip = f->wt == 1 ? 8 : 4;
-        if ((size_t)(end - p) < skip) return *problem = "fixed field past the end", -1;
-        p += skip;
-    }
-}
-
-/* A Pair inside a hand-decoded message, through the nanopb Pair decoder. */
-static bool hand_pair(dec_ctx *x, pair_target *t, const wire_field *f, const char *where) {
-    pb_istream_t ps = pb_istream_from_buffer(f->p, f->n);
-    void *arg = t;
-    if (dec_pair(&ps, NULL, &arg)) return true;
-    if (!x->problem) x->problem = "malformed Pair", x->field = where;
+    for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++)
+        if (overlaps(p, n, vs[i].v->p, vs[i].v->cap * vs[i].size)) return true;
     return false;
 }
 
@@ -1174,23 +1382,22 @@ typedef struct packet_view {
 
 static int parse_packet(canal_client *c, const uint8_t *buf, size_t len, packet_view *pv,
                         const char *what) {
-    caocp_Packet pkt;
-    memset(&pkt, 0, sizeof pkt);
+    const uint8_t *p = buf, *end = buf + len;
+    const char *problem = NULL;
+    wire_field f;
+    int more;
     memset(pv, 0, sizeof *pv);
     pv->body.ptr = (const uint8_t *)empty_str;
-    pkt.body.funcs.decode = dec_view;
-    pkt.body.arg = &pv->body;
-    pb_istream_t s = pb_istream_from_buffer(buf, len);
-    if (!pb_decode_ex(&s, caocp_Packet_fields, &pkt, PB_DECODE_NOINIT))
-        return set_error(c, CANAL_EPROTO, "%s: malformed Packet (%s)", what, PB_GET_ERROR(&s));
-    if (!within(pv->body, buf, len))
-        return set_error(c, CANAL_EPROTO, "%s: malformed Packet (body is not length-delimited)",
-                         what);
-    pv->type = enum_value(pkt.type);
-    pv->has_version = pkt.which_version_present == caocp_Packet_version_tag;
-    pv->version = pv->has_version ? pkt.version_present.version : 0;
-    pv->has_compression = pkt.which_compression_present == caocp_Packet_compression_tag;
-    pv->compression = pv->has_compression ? enum_value(pkt.compression_present.compression) : 0;
+    while ((more = next_field(&p, end, 0, &f, &problem)) > 0) {
+        if (f.wt == 2 && f.field == caocp_Packet_body_tag) pv->body.ptr = f.p, pv->body.len = f.n;
+        if (f.wt != 0) continue;
+        if (f.field == caocp_Packet_type_tag) pv->type = enum_value(f.v);
+        if (f.field == caocp_Packet_version_tag)
+            pv->has_version = true, pv->version = (int32_t)(uint32_t)f.v;
+        if (f.field == caocp_Packet_compression_tag)
+            pv->has_compression = true, pv->compression = enum_value(f.v);
+    }
+    if (more < 0) return set_error(c, CANAL_EPROTO, "%s: malformed Packet (%s)", what, problem);
     return CANAL_OK;
 }
 
@@ -1200,26 +1407,28 @@ typedef struct ack_view {
 } ack_view;
 
 static int parse_ack(canal_client *c, const packet_view *pv, ack_view *av, const char *what) {
-    caocp_Ack ack;
-    memset(&ack, 0, sizeof ack);
+    const uint8_t *p = pv->body.ptr, *end = p + pv->body.len;
+    const char *problem = NULL;
+    wire_field f;
+    int more;
     memset(av, 0, sizeof *av);
     av->message.ptr = (const uint8_t *)empty_str;
-    ack.error_message.funcs.decode = dec_view;
-    ack.error_message.arg = &av->message;
-    pb_istream_t s = pb_istream_from_buffer(pv->body.ptr, pv->body.len);
-    if (!pb_decode_ex(&s, caocp_Ack_fields, &ack, PB_DECODE_NOINIT))
-        return set_error(c, CANAL_EPROTO, "%s: malformed Ack (%s)", what, PB_GET_ERROR(&s));
-    if (!within(av->message, pv->body.ptr, pv->body.len))
-        return set_error(c, CANAL_EPROTO,
-                         "%s: malformed Ack (error_message is not length-delimited)", what);
-    /* Only a positive code is an error (§10.2 trap 9). */
-    av->code = ack.which_error_code_present == caocp_Ack_error_code_tag ? ack.error_code_present.error_code : 0;
+    while ((more = next_field(&p, end, 0, &f, &problem)) > 0) {
+        if (f.wt == 0 && f.field == caocp_Ack_error_code_tag) av->code = (int32_t)(uint32_t)f.v;
+        if (f.wt == 2 && f.field == caocp_Ack_error_message_tag)
+            av->message.ptr = f.p, av->message.len = f.n;
+    }
+    if (more < 0) return set_error(c, CANAL_EPROTO, "%s: malformed Ack (%s)", what, problem);
+    /* Only a positive code is an error (§10.2 trap 9); absent reads 0. */
     return CANAL_OK;
 }
 
 /* Handshake (§4.1): version must be present and 1, type HANDSHAKE; the seed
- * for the password token is a view into the frame. */
+ * for the password token (the last seeds field, as protobuf keeps it) is a
+ * view into the frame. */
 static int parse_handshake(canal_client *c, const packet_view *pv, canal_bytes *seed) {
+    seed->ptr = (const uint8_t *)empty_str;
+    seed->len = 0;
     if (!pv->has_version || pv->version != 1)
         return set_error(c, CANAL_EPROTO, "handshake: unsupported version %d%s", pv->version,
                          pv->has_version ? "" : " (absent)");
@@ -1227,18 +1436,14 @@ static int parse_handshake(canal_client *c, const packet_view *pv, canal_bytes *
         return set_error(c, CANAL_EPROTO,
                          "handshake: expected a HANDSHAKE packet, got type %d (%s)", pv->type,
                          packet_type_name(pv->type));
-    caocp_Handshake hs;
-    seed->ptr = (const uint8_t *)empty_str;
-    seed->len = 0;
-    memset(&hs, 0, sizeof hs);
-    hs.seeds.funcs.decode = dec_view;
-    hs.seeds.arg = seed;
-    pb_istream_t s = pb_istream_from_buffer(pv->body.ptr, pv->body.len);
-    if (!pb_decode_ex(&s, caocp_Handshake_fields, &hs, PB_DECODE_NOINIT))
-        return set_error(c, CANAL_EPROTO, "handshake: malformed Handshake (%s)", PB_GET_ERROR(&s));
-    if (!within(*seed, pv->body.ptr, pv->body.len))
-        return set_error(c, CANAL_EPROTO,
-                         "handshake: malformed Handshake (seeds is not length-delimited)");
+    const uint8_t *p = pv->body.ptr, *end = p + pv->body.len;
+    const char *problem = NULL;
+    wire_field f;
+    int more;
+    while ((more = next_field(&p, end, 0, &f, &problem)) > 0)
+        if (f.wt == 2 && f.field == caocp_Handshake_seeds_tag) seed->ptr = f.p, seed->len = f.n;
+    if (more < 0)
+        return set_error(c, CANAL_EPROTO, "handshake: malformed Handshake (%s)", problem);
     return CANAL_OK;
 }
 
@@ -1329,45 +1534,16 @@ static void drop_message(canal_client *c) {
     c->batch.msg.entries = NULL;
 }
 
-static bool dec_entry_raw(pb_istream_t *s, const pb_field_t *f, void **arg) {
-    (void)f;
-    canal_client *c = *arg;
-    if (!vec_reserve(c, &c->batch.entries, c->batch.entries.n + 1, sizeof(canal_entry))) {
-        set_error(c, CANAL_ENOMEM, "no memory for %zu entries", c->batch.entries.n + 1);
-        return false;
-    }
-    canal_entry *e = (canal_entry *)c->batch.entries.p + c->batch.entries.n++;
-    memset(e, 0, sizeof *e);
-    take_view(s, &e->raw.ptr, &e->raw.len);
-    return true;
-}
-
-/* An Entry: top level first (header kept as a view), header second. */
-typedef struct entry_frame {
-    canal_bytes header;
-    bool has_header;
-    canal_bytes store;
-} entry_frame;
-
-static bool dec_entry_header_view(pb_istream_t *s, const pb_field_t *f, void **arg) {
-    (void)f;
-    entry_frame *fr = *arg;
-    take_view(s, &fr->header.ptr, &fr->header.len);
-    fr->has_header = true;
-    return true;
-}
-
 /* Header by hand, like Column: it is decoded for every entry of every
- * batch, also for consumers that only forward raw entries, and nanopb's
- * field lookup was most of that cost. */
-static int decode_header(canal_client *c, dec_ctx *x, canal_entry *e, canal_bytes hb, size_t i) {
-    canal_header *h = &e->header;
-    pair_target props = {x, &c->batch.hdr_pairs};
-    size_t p0 = c->batch.hdr_pairs.n;
-    const uint8_t *p = hb.ptr, *end = hb.ptr + hb.len;
+ * batch, also for consumers that only forward raw entries. One occurrence
+ * of Entry.header (depth 1) decoded into h: a second one merges into it, as
+ * protobuf merges a message field sent twice. */
+static bool decode_header(dec_ctx *x, canal_header *h, const uint8_t *p, size_t n) {
+    canal_client *c = x->c;
+    const uint8_t *end = p + n;
     wire_field f;
     int more;
-    while ((more = next_field(&p, end, &f, &x->problem)) > 0) {
+    while ((more = next_field(&p, end, 1, &f, &x->problem)) > 0) {
         bool ok = true;
         if (f.wt == 0) {
             switch (f.field) {
@@ -1388,71 +1564,89 @@ static int decode_header(canal_client *c, dec_ctx *x, canal_entry *e, canal_byte
         case caocp_Header_schemaName_tag: ok = copy_bytes(x, f.p, f.n, &h->schema_name, "Header.schemaName"); break;
         case caocp_Header_tableName_tag: ok = copy_bytes(x, f.p, f.n, &h->table_name, "Header.tableName"); break;
         case caocp_Header_gtid_tag: ok = copy_bytes(x, f.p, f.n, &h->gtid, "Header.gtid"); break;
-        case caocp_Header_props_tag: ok = hand_pair(x, &props, &f, "Header"); break;
+        case caocp_Header_props_tag:
+            ok = decode_pair(x, f.p, f.n, 2, &c->batch.hdr_pairs);
+            h->n_props++;
+            break;
         default: break;
         }
-        if (!ok) break;
+        if (!ok) return false;
     }
     if (more < 0) x->field = "Header";
-    if (x->problem || more < 0) {
-        return set_error(c, CANAL_EPROTO, "entry %zu: Header: %s in %s", i,
-                         x->problem ? x->problem : "malformed", x->field ? x->field : "Header");
+    return more == 0;
+}
+
+/* Pass 1 for one Entry: its top level (depth 0), that is its type, store
+ * value, and the size of its header occurrences (for the arena), which
+ * pass 2 decodes. NULL, or what is malformed. */
+static const char *decode_entry(canal_entry *e, const uint8_t *p, size_t n, size_t *hdr_bytes) {
+    const uint8_t *end = p + n;
+    const char *problem = NULL;
+    wire_field f;
+    int more;
+    memset(e, 0, sizeof *e);
+    e->raw.ptr = p, e->raw.len = n;
+    e->store_value.ptr = (const uint8_t *)empty_str;
+    while ((more = next_field(&p, end, 0, &f, &problem)) > 0) {
+        if (f.wt == 0 && f.field == caocp_Entry_entryType_tag)
+            e->has_entry_type = true, e->entry_type = enum_value(f.v);
+        if (f.wt != 2) continue;
+        if (f.field == caocp_Entry_storeValue_tag) e->store_value.ptr = f.p, e->store_value.len = f.n;
+        if (f.field == caocp_Entry_header_tag) e->has_header = true, *hdr_bytes += f.n + 1;
     }
-    h->n_props = c->batch.hdr_pairs.n - p0;
-    h->props = NULL; /* pointed at once the pairs vector stops moving */
-    return CANAL_OK;
+    return more < 0 ? problem : NULL;
 }
 
-/* Pass 1 for one Entry: its top level, by nanopb; the header is left as a
- * view, *header, for pass 2. */
-static int decode_entry(canal_client *c, canal_entry *e, canal_bytes *header, const char *what,
-                        size_t i, size_t n) {
-    caocp_Entry em;
-    entry_frame fr;
-    memset(&em, 0, sizeof em);
-    memset(&fr, 0, sizeof fr);
-    fr.store.ptr = (const uint8_t *)empty_str;
-    em.header.funcs.decode = dec_entry_header_view;
-    em.header.arg = &fr;
-    em.storeValue.funcs.decode = dec_view;
-    em.storeValue.arg = &fr.store;
-    pb_istream_t s = pb_istream_from_buffer(e->raw.ptr, e->raw.len);
-    if (!pb_decode_ex(&s, caocp_Entry_fields, &em, PB_DECODE_NOINIT))
-        return set_error(c, CANAL_EPROTO, "%s: entry %zu of %zu: malformed Entry (%s)", what, i, n,
-                         PB_GET_ERROR(&s));
-    if (!within(fr.store, e->raw.ptr, e->raw.len) || !within(fr.header, e->raw.ptr, e->raw.len))
-        return set_error(c, CANAL_EPROTO,
-                         "%s: entry %zu of %zu: header or storeValue is not length-delimited",
-                         what, i, n);
-    e->has_entry_type = em.which_entryType_present == caocp_Entry_entryType_tag;
-    e->entry_type = e->has_entry_type ? enum_value(em.entryType_present.entryType) : 0;
-    e->store_value = fr.store;
-    e->has_header = fr.has_header;
-    *header = fr.header;
-    return CANAL_OK;
+/* Pass 2 for one Entry: every occurrence of its header, merged into
+ * e->header (the top level was read once: it is well formed). */
+static bool decode_entry_headers(dec_ctx *x, canal_entry *e) {
+    canal_header *h = &e->header;
+    const uint8_t *p = e->raw.ptr, *end = p + e->raw.len;
+    wire_field f;
+    memset(h, 0, sizeof *h);
+    h->logfile_name = h->server_encode = h->schema_name = h->table_name = h->gtid = EMPTY;
+    if (!e->has_header) return true;
+    while (next_field(&p, end, 0, &f, &x->problem) > 0)
+        if (f.wt == 2 && f.field == caocp_Entry_header_tag && !decode_header(x, h, f.p, f.n))
+            return false;
+    return true;
 }
 
-/* Pass 2: every header, into an arena that holds all of them at once
- * (total bytes of header views); then their props, which went to one
- * vector in entry order, are pointed at now that it no longer moves. */
-static int decode_headers(canal_client *c, const canal_bytes *views, size_t total,
-                          const char *what) {
+/* Decoding counts against the call's deadline (INT64_MAX: none): a batch
+ * that arrived in time must not come back late. */
+static bool past(int64_t deadline) { return deadline != INT64_MAX && now_ms() >= deadline; }
+
+/* What the last message used, and every TRIM_EVERY messages a trim. */
+static void message_trim(canal_client *c) {
+    struct batch *b = &c->batch;
+    vec_note(&b->entries);
+    vec_note(&b->hdr_pairs);
+    arena_note(&b->hdr_str);
+    if (++b->msg_decodes % TRIM_EVERY != 0) return;
+    vec_trim(c, &b->entries, sizeof(canal_entry));
+    vec_trim(c, &b->hdr_pairs, sizeof(canal_pair));
+    arena_trim(c, &b->hdr_str);
+}
+
+/* Pass 2 for all entries, into an arena that holds every header at once;
+ * then their props, which went to one vector in entry order, are pointed
+ * at now that it no longer moves. */
+static int decode_headers(canal_client *c, size_t total, const char *what, int64_t deadline) {
     canal_entry *es = c->batch.entries.p;
     size_t i, n = c->batch.entries.n;
-    if (!arena_reset(c, &c->batch.hdr_str, total + 1))
-        return set_error(c, CANAL_ENOMEM, "no memory for %zu bytes of headers", total);
     dec_ctx x = {c, &c->batch.hdr_str, NULL, NULL};
+    if (!dec_arena(c, &c->batch.hdr_str, total + 1, "bytes of headers")) return error_in(c, what);
     for (i = 0; i < n; i++) {
-        canal_header *h = &es[i].header;
-        memset(h, 0, sizeof *h);
-        h->logfile_name = h->server_encode = h->schema_name = h->table_name = h->gtid = EMPTY;
-        if (es[i].has_header && decode_header(c, &x, &es[i], views[i], i) < 0)
-            return error_in(c, what);
+        if (!decode_entry_headers(&x, &es[i])) {
+            if (!x.problem) return error_in(c, what); /* memory, recorded */
+            return set_error(c, CANAL_EPROTO, "%s: entry %zu: Header: %s in %s", what, i,
+                             x.problem, x.field ? x.field : "Header");
+        }
+        if ((i + 1) % CLOCK_EVERY == 0 && past(deadline)) break;
     }
     const canal_pair *pairs = c->batch.hdr_pairs.p;
     for (i = 0; i < n; i++) {
         canal_header *h = &es[i].header;
-        h->props = NULL;
         if (h->n_props) { /* never offset a NULL vector, even by 0 */
             h->props = pairs;
             pairs += h->n_props;
@@ -1461,54 +1655,71 @@ static int decode_headers(canal_client *c, const canal_bytes *views, size_t tota
     return CANAL_OK;
 }
 
-/* The entries whose views c->batch.entries holds, all inside buf, become
- * the current message: each entry's top level, then their headers. */
+/* The entries whose raw views c->batch.entries holds become the current
+ * message: each entry's top level, then their headers. The decode's budget
+ * is set (start_decode). */
 static int decode_entries(canal_client *c, const uint8_t *buf, size_t len, int64_t batch_id,
-                          const char *what) {
-    size_t i, hdr_total = 0;
+                          const char *what, int64_t deadline) {
+    struct batch *b = &c->batch;
+    canal_entry *es = b->entries.p;
+    size_t i, n = b->entries.n, hdr_total = 0;
+    const char *problem;
     int rc;
-    canal_entry *es = c->batch.entries.p;
-    size_t n = c->batch.entries.n;
-    /* DML headers carry one prop (rowsCount): room for one per entry up
-     * front keeps the pairs vector from growing batch after batch. */
-    if (!c->in_pool && !vec_reserve(c, &c->batch.hdr_pairs, n, sizeof(canal_pair)))
-        return set_error(c, CANAL_ENOMEM, "no memory for %zu header props", n);
-    if (!vec_reserve(c, &c->batch.hdr_views, n, sizeof(canal_bytes)))
-        return set_error(c, CANAL_ENOMEM, "no memory for %zu entries", n);
-    canal_bytes *views = c->batch.hdr_views.p;
     for (i = 0; i < n; i++) {
-        if (!within(es[i].raw, buf, len))
-            return set_error(c, CANAL_EPROTO, "%s: entry %zu of %zu is not length-delimited",
-                             what, i, n);
-        if ((rc = decode_entry(c, &es[i], &views[i], what, i, n)) < 0) return rc;
-        hdr_total += views[i].len + 1;
+        if ((problem = decode_entry(&es[i], es[i].raw.ptr, es[i].raw.len, &hdr_total)) != NULL)
+            return set_error(c, CANAL_EPROTO, "%s: entry %zu of %zu: malformed Entry (%s)", what, i,
+                             n, problem);
+        es[i].generation = b->generation + 1;
+        if ((i + 1) % CLOCK_EVERY == 0 && past(deadline)) break;
     }
-    if ((rc = decode_headers(c, views, hdr_total, what)) < 0) return rc;
-    c->batch.msg.batch_id = batch_id;
-    c->batch.msg.n_entries = n;
-    c->batch.msg.entries = n ? es : NULL;
-    c->batch.msg_buf = buf;
-    c->batch.msg_len = len;
+    if (i == n && (rc = decode_headers(c, hdr_total, what, deadline)) < 0) return rc;
+    if (past(deadline))
+        return set_error(c, CANAL_ETIMEOUT,
+                         "%s: decoding the batch of %zu entries (%zu bytes) ran past the read "
+                         "timeout of %d ms",
+                         what, n, len, c->read_timeout_ms);
+    b->generation++;
+    b->msg.batch_id = batch_id;
+    b->msg.n_entries = n;
+    b->msg.entries = n ? es : NULL;
+    b->msg_buf = buf;
+    b->msg_len = len;
     return CANAL_OK;
 }
 
-/* Decode a Messages body into c->batch.msg: entry views, then their headers.
- * Callers have already ended the previous message (drop_message). */
-static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, const char *what) {
-    caocp_Messages m;
-    c->batch.entries.n = 0;
-    c->batch.hdr_pairs.n = 0;
-    memset(&m, 0, sizeof m);
-    m.messages.funcs.decode = dec_entry_raw;
-    m.messages.arg = c;
-    pb_istream_t s = pb_istream_from_buffer(buf, len);
-    if (!pb_decode_ex(&s, caocp_Messages_fields, &m, PB_DECODE_NOINIT))
-        return set_error(c, CANAL_EPROTO, "%s: malformed Messages (%s)", what, PB_GET_ERROR(&s));
-    return decode_entries(c, buf, len, m.batch_id, what);
+/* Decode a Messages body into c->batch.msg: count the entries (nothing is
+ * set aside before the count is checked against the budget), note where
+ * each one is, then decode them. Callers have already ended the previous
+ * message (drop_message). The deadline is the call's (INT64_MAX: none). */
+static int decode_messages(canal_client *c, const uint8_t *buf, size_t len, const char *what,
+                           int64_t deadline) {
+    struct batch *b = &c->batch;
+    const uint8_t *p, *end = buf + len;
+    const char *problem = NULL;
+    wire_field f;
+    int more;
+    int64_t batch_id = 0;
+    size_t i, n = 0;
+    message_trim(c);
+    b->entries.n = b->hdr_pairs.n = 0;
+    start_decode(c, len);
+    for (p = buf; (more = next_field(&p, end, 0, &f, &problem)) > 0;) {
+        if (f.wt == 0 && f.field == caocp_Messages_batch_id_tag) batch_id = (int64_t)f.v;
+        if (f.wt == 2 && f.field == caocp_Messages_messages_tag) n++;
+    }
+    if (more < 0) return set_error(c, CANAL_EPROTO, "%s: malformed Messages (%s)", what, problem);
+    if (!dec_reserve(c, &b->entries, n, sizeof(canal_entry), "entries")) return error_in(c, what);
+    canal_entry *es = b->entries.p;
+    b->entries.n = n;
+    for (p = buf, i = 0; i < n && next_field(&p, end, 0, &f, &problem) > 0;)
+        if (f.wt == 2 && f.field == caocp_Messages_messages_tag)
+            es[i].raw.ptr = f.p, es[i].raw.len = f.n, i++;
+    return decode_entries(c, buf, len, batch_id, what, deadline);
 }
 
 /* Interpret a MESSAGES packet (§5.4, Java's CanalMessageDeserializer). */
-static int decode_messages_packet(canal_client *c, const packet_view *pv, const char *what) {
+static int decode_messages_packet(canal_client *c, const packet_view *pv, const char *what,
+                                  int64_t deadline) {
     if (pv->type != caocp_PacketType_MESSAGES)
         return set_error(c, CANAL_EPROTO, "%s: unexpected packet type %d (%s)", what, pv->type,
                          packet_type_name(pv->type));
@@ -1516,7 +1727,7 @@ static int decode_messages_packet(canal_client *c, const packet_view *pv, const 
         pv->compression != caocp_Compression_NONE)
         return set_error(c, CANAL_EPROTO, "%s: compression %d is not supported", what,
                          pv->compression);
-    return decode_messages(c, pv->body.ptr, pv->body.len, what);
+    return decode_messages(c, pv->body.ptr, pv->body.len, what, deadline);
 }
 
 /* canal_message_parse: bytes of one kind given as the other. A Packet
@@ -1529,7 +1740,7 @@ static bool looks_like_packet(const uint8_t *buf, size_t len, int *type) {
     int more;
     bool typed = false;
     *type = 0;
-    while ((more = next_field(&p, end, &f, &problem)) > 0) {
+    while ((more = next_field(&p, end, 0, &f, &problem)) > 0) {
         if (f.field == 5 && f.wt == 2) typed = true;
         else if (f.field == 3 && f.wt == 0) typed = true, *type = enum_value(f.v);
         else if (f.wt != 0 || f.field > 4) return false;
@@ -1542,7 +1753,7 @@ static bool looks_like_messages(const uint8_t *buf, size_t len) {
     const char *problem = NULL;
     wire_field f;
     int more, n = 0;
-    while ((more = next_field(&p, end, &f, &problem)) > 0) {
+    while ((more = next_field(&p, end, 0, &f, &problem)) > 0) {
         if (!((f.field == 1 && f.wt == 0) || (f.field == 2 && f.wt == 2))) return false;
         n++;
     }
@@ -1565,17 +1776,15 @@ static int message_kind_check(canal_client *c, const uint8_t *buf, size_t len, b
     return rc;
 }
 
-/* One of the current message's entries, or a copy of one. */
+/* An entry of the current message, or a copy of one: its generation tells
+ * an entry of an earlier message even when the new one has the same
+ * layout, and its store value must lie in the current message's bytes. */
 static bool is_current_entry(const canal_client *c, const canal_entry *e) {
-    const canal_entry *es = c->batch.msg.entries;
-    size_t n = c->batch.msg.n_entries;
-    if (!c->batch.msg_buf || !es) return false;
-    uintptr_t p = (uintptr_t)e, b = (uintptr_t)es;
-    if (p >= b && p < b + n * sizeof *es) return (p - b) % sizeof *es == 0;
-    for (size_t i = 0; i < n; i++)
-        if (es[i].store_value.ptr == e->store_value.ptr && es[i].store_value.len == e->store_value.len)
-            return true;
-    return false;
+    const struct batch *b = &c->batch;
+    if (!b->msg_buf || !b->msg.entries || e->generation != b->generation) return false;
+    uintptr_t p = (uintptr_t)e->store_value.ptr, m = (uintptr_t)b->msg_buf;
+    return e->store_value.len == 0 ||
+           (p >= m && p - m <= b->msg_len && e->store_value.len <= b->msg_len - (p - m));
 }
 
 /* ------------------------------------------------------------ 10. row changes */
@@ -1593,26 +1802,16 @@ typedef struct col_fix {
     size_t col, p0;
 } col_fix;
 
-typedef struct rc_ctx {
-    dec_ctx x;
-    pair_target col_props, row_props, rc_props;
-    size_t row; /* for error text */
-} rc_ctx;
-
-/* Column by hand: columns are nearly all of a RowChange, and nanopb's
- * table-driven field lookup was half of the decode time there (bench/).
- * Same rules as protobuf's own parsers: fields in any order, the last
- * scalar wins, unknown fields and known numbers with another wire type are
- * skipped. RowData and RowChange around it stay nanopb. */
-static bool decode_column(rc_ctx *r, const uint8_t *p, const uint8_t *end, canal_column *col) {
-    dec_ctx *x = &r->x;
+/* Column by hand (depth 2): columns are nearly all of a RowChange, and a
+ * table-driven field lookup was half of the decode time there (bench/). */
+static bool decode_column(dec_ctx *x, const uint8_t *p, const uint8_t *end, canal_column *col) {
     canal_client *c = x->c;
     wire_field f;
     int more;
     memset(col, 0, sizeof *col);
     col->name = col->value = col->mysql_type = EMPTY;
     size_t p0 = c->batch.col_pairs.n;
-    while ((more = next_field(&p, end, &f, &x->problem)) > 0) {
+    while ((more = next_field(&p, end, 2, &f, &x->problem)) > 0) {
         bool ok = true;
         if (f.wt == 0) {
             switch (f.field) {
@@ -1632,7 +1831,7 @@ static bool decode_column(rc_ctx *r, const uint8_t *p, const uint8_t *end, canal
         case caocp_Column_mysqlType_tag:
             ok = copy_bytes(x, f.p, f.n, &col->mysql_type, "Column.mysqlType");
             break;
-        case caocp_Column_props_tag: ok = hand_pair(x, &r->col_props, &f, "Column"); break;
+        case caocp_Column_props_tag: ok = decode_pair(x, f.p, f.n, 3, &c->batch.col_pairs); break;
         default: break;
         }
         if (!ok) return false;
@@ -1645,68 +1844,89 @@ static bool decode_column(rc_ctx *r, const uint8_t *p, const uint8_t *end, canal
     return true;
 }
 
-static bool dec_column(pb_istream_t *s, const pb_field_t *f, void **arg) {
-    rc_ctx *r = *arg;
-    canal_client *c = r->x.c;
-    bool after = f->tag == caocp_RowData_afterColumns_tag;
-    vec *v = after ? &c->batch.cols_after : &c->batch.cols_before;
-    const uint8_t *p;
-    size_t n, p0 = c->batch.col_pairs.n;
-    take_view(s, &p, &n);
-    if (!vec_reserve(c, v, v->n + 1, sizeof(canal_column))) {
-        set_error(c, CANAL_ENOMEM, "no memory for %zu columns", v->n + 1);
-        return false;
-    }
+/* One column of a row, appended to its vector. */
+static bool decode_row_column(dec_ctx *x, bool after, const uint8_t *p, size_t n) {
+    struct batch *b = &x->c->batch;
+    vec *v = after ? &b->cols_after : &b->cols_before;
+    size_t p0 = b->col_pairs.n;
+    if (!dec_reserve(x->c, v, v->n + 1, sizeof(canal_column), "columns")) return false;
     canal_column *col = (canal_column *)v->p + v->n;
-    if (!decode_column(r, p, p + n, col)) return false;
+    if (!decode_column(x, p, p + n, col)) return false;
     if (col->n_props) { /* pointed at once the pairs vector stops moving */
-        if (!vec_reserve(c, &c->batch.fixes, c->batch.fixes.n + 1, sizeof(col_fix))) {
-            set_error(c, CANAL_ENOMEM, "no memory for column props");
+        if (!dec_reserve(x->c, &b->fixes, b->fixes.n + 1, sizeof(col_fix), "column props"))
             return false;
-        }
         col_fix fx = {after, v->n, p0};
-        ((col_fix *)c->batch.fixes.p)[c->batch.fixes.n++] = fx;
+        ((col_fix *)b->fixes.p)[b->fixes.n++] = fx;
     }
     v->n++;
     return true;
 }
 
-static bool dec_row(pb_istream_t *s, const pb_field_t *f, void **arg) {
-    (void)f;
-    rc_ctx *r = *arg;
-    canal_client *c = r->x.c;
-    caocp_RowData m;
+/* A RowData (depth 1): columns and props to the vectors, where they sit
+ * in them to row_ixs. */
+static bool decode_row(dec_ctx *x, const uint8_t *p, size_t n) {
+    struct batch *b = &x->c->batch;
+    const uint8_t *end = p + n;
+    wire_field f;
+    int more;
     row_ix ix;
-    ix.b0 = c->batch.cols_before.n;
-    ix.a0 = c->batch.cols_after.n;
-    ix.p0 = c->batch.row_pairs.n;
-    memset(&m, 0, sizeof m);
-    m.beforeColumns.funcs.decode = m.afterColumns.funcs.decode = dec_column;
-    m.beforeColumns.arg = m.afterColumns.arg = r;
-    m.props.funcs.decode = dec_pair;
-    m.props.arg = &r->row_props;
-    if (!pb_decode_ex(s, caocp_RowData_fields, &m, PB_DECODE_NOINIT)) return false;
-    ix.nb = c->batch.cols_before.n - ix.b0;
-    ix.na = c->batch.cols_after.n - ix.a0;
-    ix.np = c->batch.row_pairs.n - ix.p0;
-    if (!vec_reserve(c, &c->batch.row_ixs, c->batch.row_ixs.n + 1, sizeof(row_ix))) {
-        set_error(c, CANAL_ENOMEM, "no memory for %zu rows", c->batch.row_ixs.n + 1);
+    ix.b0 = b->cols_before.n;
+    ix.a0 = b->cols_after.n;
+    ix.p0 = b->row_pairs.n;
+    while ((more = next_field(&p, end, 1, &f, &x->problem)) > 0) {
+        if (f.wt != 2) continue;
+        bool ok = true;
+        switch (f.field) {
+        case caocp_RowData_beforeColumns_tag: ok = decode_row_column(x, false, f.p, f.n); break;
+        case caocp_RowData_afterColumns_tag: ok = decode_row_column(x, true, f.p, f.n); break;
+        case caocp_RowData_props_tag: ok = decode_pair(x, f.p, f.n, 2, &b->row_pairs); break;
+        default: break;
+        }
+        if (!ok) return false;
+    }
+    if (more < 0) {
+        x->field = "RowData";
         return false;
     }
-    ((row_ix *)c->batch.row_ixs.p)[c->batch.row_ixs.n++] = ix;
-    r->row++;
+    ix.nb = b->cols_before.n - ix.b0;
+    ix.na = b->cols_after.n - ix.a0;
+    ix.np = b->row_pairs.n - ix.p0;
+    if (!dec_reserve(x->c, &b->row_ixs, b->row_ixs.n + 1, sizeof(row_ix), "rows")) return false;
+    ((row_ix *)b->row_ixs.p)[b->row_ixs.n++] = ix;
     return true;
 }
 
-typedef struct rcstr_frame {
-    dec_ctx *x;
-    canal_rowchange *out;
-} rcstr_frame;
-
-static bool dec_rc_str(pb_istream_t *s, const pb_field_t *f, void **arg) {
-    rcstr_frame *fr = *arg;
-    if (f->tag == caocp_RowChange_sql_tag) return copy_str(fr->x, s, &fr->out->sql, "RowChange.sql");
-    return copy_str(fr->x, s, &fr->out->ddl_schema_name, "RowChange.ddlSchemaName");
+/* A RowChange's top level (depth 0); rows go to the vectors. */
+static bool decode_rowchange(dec_ctx *x, const uint8_t *p, size_t n, canal_rowchange *out) {
+    const uint8_t *end = p + n;
+    wire_field f;
+    int more;
+    while ((more = next_field(&p, end, 0, &f, &x->problem)) > 0) {
+        bool ok = true;
+        if (f.wt == 0) {
+            switch (f.field) {
+            case caocp_RowChange_tableId_tag: out->table_id = (int64_t)f.v; break;
+            case caocp_RowChange_eventType_tag:
+                out->has_event_type = true, out->event_type = enum_value(f.v);
+                break;
+            case caocp_RowChange_isDdl_tag: out->has_is_ddl = true, out->is_ddl = f.v != 0; break;
+            default: break;
+            }
+            continue;
+        }
+        switch (f.field) {
+        case caocp_RowChange_sql_tag: ok = copy_bytes(x, f.p, f.n, &out->sql, "RowChange.sql"); break;
+        case caocp_RowChange_ddlSchemaName_tag:
+            ok = copy_bytes(x, f.p, f.n, &out->ddl_schema_name, "RowChange.ddlSchemaName");
+            break;
+        case caocp_RowChange_rowDatas_tag: ok = decode_row(x, f.p, f.n); break;
+        case caocp_RowChange_props_tag: ok = decode_pair(x, f.p, f.n, 1, &x->c->batch.rc_pairs); break;
+        default: break;
+        }
+        if (!ok) return false;
+    }
+    if (more < 0) x->field = "RowChange";
+    return more == 0;
 }
 
 static const canal_pair *pairs_at(const vec *v, size_t p0, size_t n) {
@@ -1718,46 +1938,64 @@ static void empty_rowchange(canal_rowchange *out) {
     out->sql = out->ddl_schema_name = EMPTY;
 }
 
-/* The decode state of one RowChange: vectors emptied, an arena for all its
- * strings (the encoded size bounds them), each kind of props to its vector. */
-static int rowchange_start(canal_client *c, rc_ctx *r, size_t len) {
+/* What the last row change used, and every TRIM_EVERY of them a trim. */
+static void rowchange_trim(canal_client *c) {
     struct batch *b = &c->batch;
+    struct {
+        vec *v;
+        size_t size;
+    } vs[] = {{&b->cols_before, sizeof(canal_column)}, {&b->cols_after, sizeof(canal_column)},
+              {&b->rows, sizeof(canal_row)},           {&b->row_ixs, sizeof(row_ix)},
+              {&b->fixes, sizeof(col_fix)},            {&b->col_pairs, sizeof(canal_pair)},
+              {&b->row_pairs, sizeof(canal_pair)},     {&b->rc_pairs, sizeof(canal_pair)}};
+    size_t k = sizeof vs / sizeof vs[0];
+    for (size_t i = 0; i < k; i++) vec_note(vs[i].v);
+    arena_note(&b->rc_str);
+    if (++b->rc_decodes % TRIM_EVERY != 0) return;
+    for (size_t i = 0; i < k; i++) vec_trim(c, vs[i].v, vs[i].size);
+    arena_trim(c, &b->rc_str);
+}
+
+/* The decode state of one RowChange: vectors emptied, within a budget of
+ * its own, an arena for all its strings (the encoded size bounds them). */
+static int rowchange_start(canal_client *c, dec_ctx *x, size_t len) {
+    struct batch *b = &c->batch;
+    rowchange_trim(c);
     b->cols_before.n = b->cols_after.n = b->rows.n = b->row_ixs.n = b->fixes.n = 0;
     b->col_pairs.n = b->row_pairs.n = b->rc_pairs.n = 0;
-    if (!arena_reset(c, &c->batch.rc_str, len + 1))
-        return set_error(c, CANAL_ENOMEM, "no memory to decode a RowChange of %zu bytes", len);
-    memset(r, 0, sizeof *r);
-    r->x.c = c;
-    r->x.str = &c->batch.rc_str;
-    r->col_props.x = r->row_props.x = r->rc_props.x = &r->x;
-    r->col_props.v = &c->batch.col_pairs;
-    r->row_props.v = &c->batch.row_pairs;
-    r->rc_props.v = &c->batch.rc_pairs;
+    start_decode(c, len);
+    x->c = c;
+    x->str = &b->rc_str;
+    x->problem = x->field = NULL;
+    if (!dec_arena(c, &b->rc_str, len + 1, "bytes of a RowChange")) return c->err;
     return CANAL_OK;
 }
 
 /* Every vector is final now: turn the rows' indexes into pointers, and
  * point the columns that have props at theirs. */
 static int rowchange_finish(canal_client *c, canal_rowchange *out) {
-    size_t nrows = c->batch.row_ixs.n;
-    if (!vec_reserve(c, &c->batch.rows, nrows, sizeof(canal_row)))
-        return set_error(c, CANAL_ENOMEM, "no memory for %zu rows", nrows);
-    const row_ix *ixs = c->batch.row_ixs.p;
-    canal_row *rows = c->batch.rows.p;
-    canal_column *before = c->batch.cols_before.p, *after = c->batch.cols_after.p;
+    struct batch *b = &c->batch;
+    size_t nrows = b->row_ixs.n;
+    if (!dec_reserve(c, &b->rows, nrows, sizeof(canal_row), "rows")) return c->err;
+    b->rows.n = nrows;
+    const row_ix *ixs = b->row_ixs.p;
+    canal_row *rows = b->rows.p;
+    canal_column *before = b->cols_before.p, *after = b->cols_after.p;
     for (size_t i = 0; i < nrows; i++) {
         rows[i].before = ixs[i].nb ? before + ixs[i].b0 : NULL;
         rows[i].n_before = ixs[i].nb;
         rows[i].after = ixs[i].na ? after + ixs[i].a0 : NULL;
         rows[i].n_after = ixs[i].na;
-        rows[i].props = pairs_at(&c->batch.row_pairs, ixs[i].p0, ixs[i].np);
+        rows[i].props = pairs_at(&b->row_pairs, ixs[i].p0, ixs[i].np);
         rows[i].n_props = ixs[i].np;
     }
-    const col_fix *fx = c->batch.fixes.p;
-    for (size_t i = 0; i < c->batch.fixes.n; i++) {
+    const col_fix *fx = b->fixes.p;
+    for (size_t i = 0; i < b->fixes.n; i++) {
         canal_column *col = (fx[i].after ? after : before) + fx[i].col;
-        col->props = pairs_at(&c->batch.col_pairs, fx[i].p0, col->n_props);
+        col->props = pairs_at(&b->col_pairs, fx[i].p0, col->n_props);
     }
+    out->props = pairs_at(&b->rc_pairs, 0, b->rc_pairs.n);
+    out->n_props = b->rc_pairs.n;
     out->rows = nrows ? rows : NULL;
     out->n_rows = nrows;
     return CANAL_OK;
@@ -1832,12 +2070,13 @@ static const pending_op *named_op(const struct session *ss, const canal_bytes *m
     return NULL;
 }
 
-/* Report a server error Ack: its code and text (cut to fit) in the error. */
+/* Report a server error Ack: its code and its text, escaped so that it is
+ * safe to print and log, and cut to fit. */
 static int server_error(canal_client *c, int code, const ack_view *av, const char *head) {
     if (c->err != CANAL_OK) return c->err;
-    int len = av->message.len > 400 ? 400 : (int)av->message.len;
-    set_error(c, code, "%s: server error %d: %.*s%s", head, av->code, len,
-              (const char *)av->message.ptr, av->message.len > 400 ? "..." : "");
+    char text[CANAL_SERVER_TEXT];
+    escape_text(text, sizeof text, av->message.ptr, av->message.len);
+    set_error(c, code, "%s: server error %d: %s", head, av->code, text);
     c->server_code = av->code;
     return code;
 }
@@ -2019,7 +2258,7 @@ static int64_t reply_batch_id(const packet_view *pv) {
     const char *problem = NULL;
     wire_field f;
     int64_t id = 0;
-    while (next_field(&p, end, &f, &problem) > 0)
+    while (next_field(&p, end, 0, &f, &problem) > 0)
         if (f.field == 1 && f.wt == 0) id = (int64_t)f.v;
     return id;
 }
@@ -2057,7 +2296,7 @@ static int read_get_reply(canal_client *c, bool drop, int64_t *batch_id) {
             return fail_conn(c, set_error(c, CANAL_EPROTO, "get: unexpected packet type %d (%s)",
                                           pv.type, packet_type_name(pv.type)));
         *batch_id = reply_batch_id(&pv);
-    } else if ((rc = decode_messages_packet(c, &pv, "get")) < 0) {
+    } else if ((rc = decode_messages_packet(c, &pv, "get", c->conn.deadline)) < 0) {
         /* A reply we cannot read leaves a batch outstanding that we cannot
          * name: the connection is out of step. */
         drop_message(c);
@@ -2148,9 +2387,9 @@ void canal_client_free(canal_client *c) {
     mem_free(c, c->batch.hdr_str.base);
     mem_free(c, c->batch.rc_str.base);
     struct batch *b = &c->batch;
-    vec *vs[] = {&c->sess.outstanding, &b->entries,   &b->hdr_views, &b->hdr_pairs,
-                 &b->cols_before,      &b->cols_after, &b->rows,      &b->row_ixs,
-                 &b->fixes,            &b->col_pairs,  &b->row_pairs, &b->rc_pairs};
+    vec *vs[] = {&c->sess.outstanding, &b->entries,   &b->hdr_pairs, &b->cols_before,
+                 &b->cols_after,       &b->rows,      &b->row_ixs,   &b->fixes,
+                 &b->col_pairs,        &b->row_pairs, &b->rc_pairs};
     for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) vec_free(c, vs[i]);
     wipe(c->stage1, sizeof c->stage1);
     canal_free_fn f = c->free_fn;
@@ -2169,6 +2408,7 @@ static bool copy_options(canal_client *c, const canal_options *opt) {
     c->read_timeout_ms = opt->read_timeout_ms;
     c->idle_timeout_ms = opt->idle_timeout_ms;
     c->max_frame = opt->max_frame;
+    c->max_decoded = opt->max_decoded;
     c->get_pipeline = opt->get_pipeline;
     c->rollback_on_connect = opt->rollback_on_connect;
     c->validate_utf8 = opt->validate_utf8;
@@ -2372,13 +2612,18 @@ int canal_message_parse(canal_client *c, const void *buf, size_t len, bool is_pa
     if (!out || (!buf && len > 0))
         return set_error(c, CANAL_EINVAL, "message_parse: NULL %s", out ? "buf" : "out");
     if (!buf) buf = empty_str;
+    if (client_owns(c, buf, len))
+        return set_error(c, CANAL_EINVAL,
+                         "message_parse: buf lies in memory the client owns (a string or array "
+                         "it decoded, which the next decode reuses); copy the bytes out first");
     int rc;
     if (is_packet) {
         packet_view pv;
+        if ((rc = parse_packet(c, buf, len, &pv, "message_parse")) < 0) return rc;
         if ((rc = parse_packet(c, buf, len, &pv, "message_parse")) == CANAL_OK)
-            rc = decode_messages_packet(c, &pv, "message_parse");
+            rc = decode_messages_packet(c, &pv, "message_parse", INT64_MAX);
     } else if ((rc = message_kind_check(c, buf, len, false, CANAL_OK)) == CANAL_OK) {
-        rc = decode_messages(c, buf, len, "message_parse");
+        rc = decode_messages(c, buf, len, "message_parse", INT64_MAX);
     }
     if (rc < 0) return is_packet ? message_kind_check(c, buf, len, true, rc) : rc;
     *out = &c->batch.msg;
@@ -2392,33 +2637,28 @@ int canal_rowchange_parse(canal_client *c, const void *buf, size_t len, canal_ro
         return set_error(c, CANAL_EINVAL, "rowchange_parse: NULL %s", out ? "buf" : "out");
     empty_rowchange(out);
     if (!buf) buf = empty_str;
-    rc_ctx r;
-    rcstr_frame sf = {&r.x, out};
-    caocp_RowChange m;
-    int rc = rowchange_start(c, &r, len);
-    if (rc < 0) return rc;
-    memset(&m, 0, sizeof m);
-    m.sql.funcs.decode = m.ddlSchemaName.funcs.decode = dec_rc_str;
-    m.sql.arg = m.ddlSchemaName.arg = &sf;
-    m.rowDatas.funcs.decode = dec_row;
-    m.rowDatas.arg = &r;
-    m.props.funcs.decode = dec_pair;
-    m.props.arg = &r.rc_props;
-    pb_istream_t s = pb_istream_from_buffer(buf, len);
-    if (!pb_decode_ex(&s, caocp_RowChange_fields, &m, PB_DECODE_NOINIT)) {
-        char what[64];
-        snprintf(what, sizeof what, "RowChange (row %zu)", r.row);
-        empty_rowchange(out);
-        return decode_error(c, &r.x, &s, what);
+    /* The strings and arrays of a row change are rewritten by the next
+     * decode: bytes inside them would change while being read. */
+    if (client_owns(c, buf, len))
+        return set_error(c, CANAL_EINVAL,
+                         "rowchange_parse: buf lies in memory the client owns (a string or array "
+                         "it decoded, which this decode reuses); copy the bytes out first");
+    dec_ctx x;
+    int rc = rowchange_start(c, &x, len);
+    if (rc == CANAL_OK && !decode_rowchange(&x, buf, len, out)) {
+        if (x.problem)
+            set_error(c, CANAL_EPROTO, "RowChange (row %zu): %s in %s", c->batch.row_ixs.n,
+                      x.problem, x.field ? x.field : "RowChange");
+        rc = c->err;
     }
-    out->table_id = m.tableId;
-    out->has_event_type = m.which_eventType_present == caocp_RowChange_eventType_tag;
-    out->event_type = out->has_event_type ? enum_value(m.eventType_present.eventType) : 0;
-    out->has_is_ddl = m.which_isDdl_present == caocp_RowChange_isDdl_tag;
-    out->is_ddl = out->has_is_ddl && m.isDdl_present.isDdl;
-    out->props = pairs_at(&c->batch.rc_pairs, 0, c->batch.rc_pairs.n);
-    out->n_props = c->batch.rc_pairs.n;
-    return rowchange_finish(c, out);
+    if (rc == CANAL_OK) rc = rowchange_finish(c, out);
+    if (rc < 0) {
+        char what[64];
+        snprintf(what, sizeof what, "RowChange of %zu bytes", len);
+        if (rc != CANAL_EPROTO) error_in(c, what);
+        empty_rowchange(out);
+    }
+    return rc;
 }
 
 int canal_entry_rowchange(canal_client *c, const canal_entry *e, canal_rowchange *out) {
@@ -2569,31 +2809,10 @@ static bool small_number(const char **pp, const char *end, int *v) {
     return true;
 }
 
-/* Base name, "(M[,D])" (or an ENUM/SET member list, skipped), then words.
- * False when it is not a type this library knows. */
-static bool parse_mysql_type(canal_str mt, canal_type *t) {
-    const char *p = mt.ptr, *end = mt.ptr + mt.len, *b = p;
-    while (p < end && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))) p++;
-    size_t k, nk = sizeof mysql_types / sizeof mysql_types[0];
-    for (k = 0; k < nk && !ieq(b, (size_t)(p - b), mysql_types[k].name); k++) {}
-    if (k == nk) return false;
-    int kind = mysql_types[k].kind, a1 = -1, a2 = -1;
-    if (p < end && *p == '(') {
-        p++;
-        if (kind == CANAL_KIND_ENUM || kind == CANAL_KIND_SET) {
-            /* 'a','it''s': a doubled quote stays inside the member */
-            bool in_quote = false;
-            for (; p < end && (in_quote || *p != ')'); p++)
-                if (*p == '\'') in_quote = !in_quote;
-            if (p == end) return false;
-        } else {
-            if (!small_number(&p, end, &a1)) return false;
-            if (p < end && *p == ',' && (p++, !small_number(&p, end, &a2))) return false;
-            if (p == end || *p != ')') return false;
-        }
-        p++;
-    }
-    if (p < end && *p != ' ') return false;
+/* The type's arguments (a1, a2: -1 when absent) into *t, checked as MySQL
+ * allows them; whole: nothing follows the arguments. */
+static bool type_args(canal_type *t, canal_str mt, size_t k, int a1, int a2, bool whole) {
+    int kind = mysql_types[k].kind;
     t->kind = kind;
     t->int_bytes = kind == CANAL_KIND_INT ? mysql_types[k].bytes : 0;
     /* Canal's FieldMeta.isUnsigned: the type text contains "unsigned" */
@@ -2621,12 +2840,40 @@ static bool parse_mysql_type(canal_str mt, canal_type *t) {
         /* Canal's isText wants the whole type to be one of the TEXT
          * names; otherwise the BLOB-typed binlog value is ISO-8859-1.
          * CHAR/VARCHAR are binary when the type mentions binary. */
-        if (mysql_types[k].bytes ? p != end || a1 >= 0 : icontains(mt, "binary"))
+        if (mysql_types[k].bytes ? !whole || a1 >= 0 : icontains(mt, "binary"))
             t->kind = CANAL_KIND_BINARY;
         break;
     default: break;
     }
     return true;
+}
+
+/* Base name, "(M[,D])" (or an ENUM/SET member list, skipped), then words.
+ * False when it is not a type this library knows. */
+static bool parse_mysql_type(canal_str mt, canal_type *t) {
+    const char *p = mt.ptr, *end = mt.ptr + mt.len, *b = p;
+    while (p < end && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))) p++;
+    size_t k, nk = sizeof mysql_types / sizeof mysql_types[0];
+    for (k = 0; k < nk && !ieq(b, (size_t)(p - b), mysql_types[k].name); k++) {}
+    if (k == nk) return false;
+    int kind = mysql_types[k].kind, a1 = -1, a2 = -1;
+    if (p < end && *p == '(') {
+        p++;
+        if (kind == CANAL_KIND_ENUM || kind == CANAL_KIND_SET) {
+            /* 'a','it''s': a doubled quote stays inside the member */
+            bool in_quote = false;
+            for (; p < end && (in_quote || *p != ')'); p++)
+                if (*p == '\'') in_quote = !in_quote;
+            if (p == end) return false;
+        } else {
+            if (!small_number(&p, end, &a1)) return false;
+            if (p < end && *p == ',' && (p++, !small_number(&p, end, &a2))) return false;
+            if (p == end || *p != ')') return false;
+        }
+        p++;
+    }
+    if (p < end && *p != ' ') return false;
+    return type_args(t, mt, k, a1, a2, p == end);
 }
 
 int canal_column_type(const canal_column *col, canal_type *out) {
@@ -3197,16 +3444,22 @@ int canal_entry_parse(canal_client *c, const void *buf, size_t len, const canal_
     if (!out || (!buf && len > 0))
         return set_error(c, CANAL_EINVAL, "entry_parse: NULL %s", out ? "buf" : "out");
     if (!buf) buf = empty_str;
+    if (client_owns(c, buf, len))
+        return set_error(c, CANAL_EINVAL,
+                         "entry_parse: buf lies in memory the client owns (a string or array it "
+                         "decoded, which the next decode reuses); copy the bytes out first");
+    message_trim(c);
     c->batch.entries.n = 0;
     c->batch.hdr_pairs.n = 0;
-    if (!vec_reserve(c, &c->batch.entries, 1, sizeof(canal_entry)))
-        return set_error(c, CANAL_ENOMEM, "no memory for an entry");
+    start_decode(c, len);
+    if (!dec_reserve(c, &c->batch.entries, 1, sizeof(canal_entry), "entries"))
+        return error_in(c, "entry_parse");
     canal_entry *e = c->batch.entries.p;
     memset(e, 0, sizeof *e);
     e->raw.ptr = buf;
     e->raw.len = len;
     c->batch.entries.n = 1;
-    int rc = decode_entries(c, buf, len, 0, "entry_parse");
+    int rc = decode_entries(c, buf, len, 0, "entry_parse", INT64_MAX);
     if (rc < 0) return rc;
     *out = c->batch.msg.entries;
     return CANAL_OK;

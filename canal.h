@@ -42,12 +42,24 @@
  * aborts, prints or raises a signal (SIGPIPE is suppressed per send).
  *
  * Memory: the client allocates through the hooks in canal_options (malloc,
- * realloc and free by default). It keeps one receive buffer that grows to the
- * largest frame seen (never beyond max_frame) and is reused, plus a few
- * reusable arrays for decoded entries and rows; a steady stream of batches
- * allocates nothing once these have grown. GETs in flight (get_pipeline)
- * cost no memory: their replies wait in the socket until canal_get reads
- * them, one frame at a time, into that one buffer.
+ * realloc and free by default). It keeps one receive buffer that grows with
+ * the bytes of a frame as they arrive (never beyond max_frame) and is
+ * reused, plus a few reusable arrays for decoded entries and rows; a steady
+ * stream of batches allocates nothing once these have grown. Decoding a
+ * batch or a row change may add at most max_decoded bytes to that (by
+ * default 16 times the bytes decoded plus 1 MiB), checked before anything
+ * grows: a batch of a million empty entries in 2 MB is refused with
+ * CANAL_ETOOBIG rather than taking 200 MB. After a freak batch the client
+ * gives the memory back: every 16 frames (batches, row changes), a buffer
+ * holding over 4 times what those needed shrinks to it. GETs in flight
+ * (get_pipeline) cost no memory: their replies wait in the socket until
+ * canal_get reads them, one frame at a time, into that one buffer.
+ *
+ * Decoding follows protobuf's rules (those of Google's C++ parser, and of
+ * Java where they differ): unknown fields, groups and fields sent with
+ * another wire type than theirs are skipped, the last value of a field
+ * wins, a message field sent twice is merged; a tag or a length is read as
+ * Java reads it (the low 32 bits of a varint of up to 10 bytes).
  *
  * Limits: frames larger than max_frame (256 MiB by default) are refused before
  * anything is allocated for them. Host names are resolved with getaddrinfo,
@@ -130,7 +142,8 @@ typedef struct canal_options {
     int connect_timeout_ms;  /* TCP connect deadline, > 0; 10000 */
     /* The longest any one call waits for the server, counted from the start
      * of that call (not per read, so a server dripping bytes cannot stretch
-     * it). Keep a GET's own wait below it. > 0; 60000, like the Java client. */
+     * it); decoding a batch counts too. Keep a GET's own wait below it. > 0;
+     * 60000, like the Java client. */
     int read_timeout_ms;
     /* Sent in ClientAuth: the server closes the connection after this many
      * ms without a request (<= 0: the server's default, one hour). 3600000
@@ -148,6 +161,12 @@ typedef struct canal_options {
      * reconnect. 1..CANAL_MAX_PIPELINE; CANAL_DEFAULT_PIPELINE */
     int get_pipeline;
     size_t max_frame;        /* refuse larger frames; CANAL_DEFAULT_MAX_FRAME */
+    /* The most memory decoding one batch or one row change may add to the
+     * client, in bytes; past it the call fails with CANAL_ETOOBIG (and a
+     * canal_get closes the connection), before anything grows. 0: 16 times
+     * the bytes being decoded plus 1 MiB, which Canal's densest real data
+     * (about 11 times) stays under. 0 */
+    size_t max_decoded;
     /* Send rollback-all after every connect (as the Java client does), so a
      * reconnect redelivers what was not acked. true */
     bool rollback_on_connect;
@@ -291,8 +310,9 @@ int canal_unsubscribe(canal_client *c);
  * canal_connect resumes and the server redelivers every unacked batch. Any
  * other error Ack answers the GET itself and leaves the connection open.
  * CANAL_EPROTO for a malformed reply or entry (nothing of that batch is
- * delivered), CANAL_EIO, CANAL_ETIMEOUT, CANAL_ETOOBIG close the
- * connection. */
+ * delivered), CANAL_EIO, CANAL_ETIMEOUT (also when decoding the batch ran
+ * past the deadline), CANAL_ETOOBIG (a frame past max_frame, or a batch
+ * whose decoding would pass max_decoded) close the connection. */
 typedef struct canal_message canal_message;
 int canal_get(canal_client *c, int batch_size, int timeout_ms, const canal_message **out);
 
@@ -328,7 +348,9 @@ int canal_errcode(const canal_client *c);
 /* The last error as text: what failed and why, with the bad value or the
  * server's message. Owned by the client; valid until the next call on it.
  * "" after a success. Never contains the password or anything derived from
- * it. */
+ * it. Text from the server in it is safe to print and log: control bytes,
+ * the backslash and invalid UTF-8 are escaped (\n, \\, \x1b, \u009b,
+ * \xff), valid UTF-8 is kept, and it is cut at about 320 bytes. */
 const char *canal_errstr(const canal_client *c);
 
 /* The error code the server sent with its last error Ack (400, 401, 402...),
@@ -417,6 +439,11 @@ typedef struct canal_entry {
     bool has_header;
     canal_header header;
     canal_bytes store_value; /* serialized RowChange (ROWDATA), TransactionBegin... */
+    /* Which message of the client the entry belongs to (each decoded
+     * message has a new one): canal_entry_rowchange refuses an entry of an
+     * earlier message, even a copy of one whose bytes lie where the new
+     * message's do. */
+    uint64_t generation;
 } canal_entry;
 
 struct canal_message {
@@ -470,13 +497,18 @@ typedef struct canal_rowchange {
  * decode, use, move on, and memory stays the size of one entry.
  * CANAL_EINVAL if e is not a ROWDATA entry; CANAL_ESTATE if it is not an
  * entry of the current message (its bytes may be gone; use
- * canal_rowchange_parse on bytes you kept); CANAL_EPROTO (with what and
- * where) for malformed bytes or, with validate_utf8, invalid UTF-8. */
+ * canal_rowchange_parse on bytes you kept), a copy of an entry included;
+ * CANAL_EPROTO (with what and where) for malformed bytes or, with
+ * validate_utf8, invalid UTF-8; CANAL_ETOOBIG past max_decoded. */
 int canal_entry_rowchange(canal_client *c, const canal_entry *e, canal_rowchange *out);
 
 /* Decode serialized RowChange bytes (an entry's store_value kept from an
  * earlier batch, say) the same way; *out lives as with
- * canal_entry_rowchange, buf must not change while it is in use. */
+ * canal_entry_rowchange, buf must not change while it is in use. buf must
+ * not lie in the strings and arrays the client decoded (a column value that
+ * holds a serialized RowChange, say): the decode reuses that memory, so such
+ * a call fails with CANAL_EINVAL; copy the bytes out first. An entry's
+ * store_value (inside the received frame) is fine. */
 int canal_rowchange_parse(canal_client *c, const void *buf, size_t len, canal_rowchange *out);
 
 /* Decode a message that did not come over this client's connection.
@@ -490,7 +522,9 @@ int canal_rowchange_parse(canal_client *c, const void *buf, size_t len, canal_ro
  * producers set no batch id in their non-raw form, so batch_id is then 0.
  * buf must stay unchanged while *out is in use; *out is owned by the
  * client and valid as for canal_get. Works on a client that never
- * connected; does not touch the connection. */
+ * connected; does not touch the connection. As with canal_rowchange_parse,
+ * buf in the client's own decoded strings or arrays is refused with
+ * CANAL_EINVAL. CANAL_ETOOBIG: past max_decoded. */
 int canal_message_parse(canal_client *c, const void *buf, size_t len, bool is_packet,
                         const canal_message **out);
 
@@ -712,7 +746,9 @@ int canal_position_cmp(canal_str file_a, int64_t offset_a, canal_str file_b, int
  * with batch_id 0 and that one entry, so canal_entry_rowchange works on
  * it; it replaces the previous message as canal_message_parse does and
  * lives as long. buf must stay unchanged while *out is in use.
- * CANAL_EPROTO with what and where for malformed bytes. */
+ * CANAL_EPROTO with what and where for malformed bytes; CANAL_EINVAL for
+ * bytes in the client's own decoded strings or arrays, as with
+ * canal_message_parse; CANAL_ETOOBIG past max_decoded. */
 int canal_entry_parse(canal_client *c, const void *buf, size_t len, const canal_entry **out);
 
 #ifdef __cplusplus

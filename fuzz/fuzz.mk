@@ -18,15 +18,17 @@
 FUZZ_CC         ?= clang
 FUZZ_SECONDS    ?= 60
 FUZZ_SMOKE_RUNS ?= 5000
-FUZZ_TARGETS    := fuzz_frames fuzz_decode fuzz_flat fuzz_values
+FUZZ_TARGETS    := fuzz_frames fuzz_decode fuzz_flat fuzz_values fuzz_diff
 FUZZ_FLAGS      := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                    -fno-omit-frame-pointer
 
 .PHONY: fuzz fuzz-build fuzz-smoke faults
 
-$(B)/fuzz_frames $(B)/fuzz_decode $(B)/fuzz_values: $(B)/%: fuzz/%.c fuzz/fuzz_common.h fuzz/fuzz_check.h canal.c canal.h $(PB_SRC) | $(B)
+$(B)/fuzz_frames $(B)/fuzz_decode $(B)/fuzz_values $(B)/fuzz_diff: $(B)/%: fuzz/%.c fuzz/fuzz_common.h fuzz/fuzz_check.h canal.c canal.h $(PB_SRC) | $(B)
 	$(FUZZ_CC) $(STD) $(WARN) $(FUZZ_FLAGS) $(NANOPB_DEFS) $(NANOPB_INC) -I. $(CFLAGS) \
 	  -o $@ $< $(PB_SRC) $(NANOPB_SRC) $(NANOPB_LIB) $(LDFLAGS)
+
+$(B)/fuzz_diff: test/dump.h
 
 # The FlatMessage module, on the public API: canal.c is linked, not included.
 $(B)/fuzz_flat: fuzz/fuzz_flat.c fuzz/fuzz_check.h canal.c canal.h canal_flat.c canal_flat.h $(PB_SRC) | $(B)

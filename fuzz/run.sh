@@ -17,7 +17,7 @@ here=$(dirname "$0")
 pass=0
 fail=0
 mkdir -p "$B/fuzz-artifacts"
-for t in fuzz_frames fuzz_decode fuzz_flat fuzz_values; do
+for t in fuzz_frames fuzz_decode fuzz_flat fuzz_values fuzz_diff; do
     case $t in
     # whole sessions: bounded by what the socketpair buffer holds up front
     fuzz_frames) maxlen=65536 ;;
@@ -27,6 +27,8 @@ for t in fuzz_frames fuzz_decode fuzz_flat fuzz_values; do
     fuzz_flat) maxlen=16384 ;;
     # one column value (and its type text)
     fuzz_values) maxlen=4096 ;;
+    # hand-built protobuf, compared with a reference decoder
+    fuzz_diff) maxlen=4096 ;;
     esac
     if [ "$mode" = time ]; then
         corpus=$B/fuzz-corpus/$t

@@ -401,11 +401,14 @@ static void test_unknown_enum_numbers_kept(void) {
     n = unhex("18ffffffffffffffffff01", b, sizeof b);
     CHECK(canal_message_parse(c, b, n, true, &m) == CANAL_EPROTO);
     CHECK_CONTAINS(canal_errstr(c), "unexpected packet type -1 (UNRECOGNIZED)");
-    /* an enum sent with another wire type is malformed, not read as a value */
+    /* an enum sent with another wire type is an unknown field, as protobuf
+     * has it: skipped, not read as a value (the packet then has no type) */
     n = unhex("1d07000000", b, sizeof b); /* type as fixed32 */
     CHECK(canal_message_parse(c, b, n, true, &m) == CANAL_EPROTO);
-    n = unhex("0805 1206 1502000000", b, sizeof b); /* entryType as fixed32 */
-    CHECK(canal_message_parse(c, b, n, false, &m) == CANAL_EPROTO);
+    CHECK_CONTAINS(canal_errstr(c), "unexpected packet type 0");
+    n = unhex("0805 1205 1502000000", b, sizeof b); /* entryType as fixed32 */
+    CHECK(canal_message_parse(c, b, n, false, &m) == CANAL_OK);
+    CHECK(m && m->n_entries == 1 && !m->entries[0].has_entry_type && m->entries[0].entry_type == 0);
     canal_client_free(c);
 }
 
@@ -948,7 +951,9 @@ static void test_eintr_keeps_deadline(void) {
     int rc = canal_connect_fd(c, p.fd);
     int64_t took = now_ms() - t0;
     setitimer(ITIMER_REAL, &off, NULL);
-    sigaction(SIGALRM, &old, NULL);
+    /* on_alarm stays installed: an alarm still pending (valgrind delivers
+     * signals late) would kill the process under the default action. */
+    (void)old;
     CHECK(rc == CANAL_ETIMEOUT);
     CHECK(alarms >= 10);
     CHECK(took >= 390 && took < 700);
