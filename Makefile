@@ -29,10 +29,29 @@ LIB_SRC    = canal.c $(PB_SRC) $(NANOPB_SRC)
 FLAT_SRC   = canal_flat.c   # optional: FlatMessage JSON (canal_flat.h)
 B         ?= build
 
+# ZooKeeper mode (canal_zk.c, libzookeeper_mt) is optional: make ZOOKEEPER=1
+# builds example with it (--zk) and the ZooKeeper tests. Without it nothing
+# links ZooKeeper. `make test` runs the ZooKeeper suite either way, from its
+# own build directory (build-zk), so CI covers both builds.
+ZOOKEEPER ?=
+ZK_LIB    := -lzookeeper_mt
+ifeq ($(ZOOKEEPER),1)
+EX_SRC    := canal_zk.c
+EX_FLAGS  := -DCANAL_ZOOKEEPER
+EX_LIBS   := $(ZK_LIB)
+ZK_TARGETS = $(B)/test_zk
+else
+EX_SRC    :=
+EX_FLAGS  :=
+EX_LIBS   :=
+ZK_TARGETS =
+endif
+
 .PHONY: all deps demo test check valgrind pb clean
 all: $(B)/example $(B)/test_unit $(B)/test_client $(B)/test_noheap $(B)/test_faults $(B)/test_flat \
      $(B)/pbdump $(B)/test_hostile $(B)/fixtures/.stamp $(B)/test_values $(B)/values_ref.txt \
-     $(B)/locale/de_DE.UTF-8/LC_NUMERIC
+     $(B)/locale/de_DE.UTF-8/LC_NUMERIC \
+     $(ZK_TARGETS)
 
 # Install those of the Debian packages $(1) that are missing (CI and fresh
 # machines start without them); a no-op once they are there.
@@ -49,14 +68,25 @@ endef
 
 DEB_PKGS := nanopb libnanopb-dev protobuf-compiler python3-protobuf valgrind clang libclang-rt-14-dev \
             cmake pkg-config locales
+# Only the ZooKeeper build and its tests need these.
+ZK_DEB_PKGS := libzookeeper-mt-dev zookeeper python3-kazoo
 deps:
 	$(call apt_install,$(DEB_PKGS))
+zk-deps:
+	$(call apt_install,$(ZK_DEB_PKGS))
 
 $(B):
 	mkdir -p $(B)
 
-$(B)/example: example.c canal.h canal_flat.h $(FLAT_SRC) $(LIB_SRC) | $(B)
-	$(CC) $(ALL_CFLAGS) -o $@ example.c $(FLAT_SRC) $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
+# example is built with or without ZooKeeper; a stamp per mode rebuilds it
+# when ZOOKEEPER changes between two makes into the same directory.
+ZK_MODE = $(B)/.zookeeper-$(if $(filter 1,$(ZOOKEEPER)),on,off)
+$(B)/.zookeeper-%: | $(B)
+	rm -f $(B)/.zookeeper-on $(B)/.zookeeper-off
+	touch $@
+
+$(B)/example: example.c canal.h canal_flat.h $(FLAT_SRC) $(LIB_SRC) $(EX_SRC) $(ZK_MODE) | $(B)
+	$(CC) $(ALL_CFLAGS) $(EX_FLAGS) -o $@ example.c $(FLAT_SRC) $(EX_SRC) $(LIB_SRC) $(NANOPB_LIB) $(EX_LIBS) $(LDFLAGS)
 
 pb:
 	cd pb && nanopb_generator.py -q -I ../proto -I . -D . ../proto/CanalProtocol.proto
@@ -75,6 +105,10 @@ $(B)/test_unit: test/test_unit.c test/peer.h test/tinytest.h canal.c canal.h $(P
 
 $(B)/test_client: test/test_client.c test/tinytest.h canal.h $(LIB_SRC) | $(B)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_client.c $(LIB_SRC) $(NANOPB_LIB) $(LDFLAGS)
+
+# Includes canal_zk.c for its unit tests; also the consumer test_zk.py drives.
+$(B)/test_zk: test/test_zk.c test/tinytest.h canal_zk.c canal_zk.h canal.h $(LIB_SRC) | $(B)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ test/test_zk.c $(LIB_SRC) $(NANOPB_LIB) $(ZK_LIB) $(LDFLAGS)
 
 # Public API only: canal-c's decoded view as text, for test/test_codec_diff.py.
 $(B)/pbdump: test/pbdump.c test/dump.h canal.h $(LIB_SRC) | $(B)
@@ -120,6 +154,27 @@ SUITE = "$(PYTHON) test/server/selftest.py" \
         "$(PYTHON) test/test_flat.py $(1)/test_flat $(1)" \
         "$(1)/test_values $(1)"
 
+# The ZooKeeper suite: unit tests (gcc, ASan+UBSan, valgrind) and the
+# cluster scenarios against a real ZooKeeper, with the gcc and the sanitizer
+# builds (about a minute each), and four of them with the consumers under
+# valgrind.
+ZK_SUITE = "build-zk/test_zk unit" \
+           "build-zk-asan/test_zk unit" \
+           "$(VALGRIND) build-zk/test_zk unit" \
+           "$(PYTHON) test/test_zk.py build-zk" \
+           "$(PYTHON) test/test_zk.py build-zk-asan" \
+           "$(PYTHON) test/test_zk.py build-zk --valgrind"
+
+zk-build: zk-deps
+	$(MAKE) --no-print-directory B=build-zk ZOOKEEPER=1 build-zk/test_zk build-zk/example
+	$(MAKE) --no-print-directory B=build-zk-asan ZOOKEEPER=1 CC=clang OPT="$(SAN_OPT)" \
+	  build-zk-asan/test_zk build-zk-asan/example
+
+# Only the ZooKeeper suite.
+.PHONY: zk-deps zk-build test-zk
+test-zk: deps zk-build
+	test/run_tests.sh $(ZK_SUITE)
+
 # The suite again on nanopb's sources compiled in (NANOPB_DIR), once per
 # nanopb configuration: gcc only, no valgrind (the default build has those).
 NANOPB_CONFIGS := buffer-only:-DPB_BUFFER_ONLY field-32bit:-DPB_FIELD_32BIT
@@ -128,8 +183,9 @@ NANOPB_SUITE = $(foreach c,$(NANOPB_CONFIGS),$(foreach b,build-nanopb-$(word 1,$
         "$(b)/test_faults $(b)/fixtures" "$(PYTHON) test/test_example.py $(b)/example $(b)"))
 
 # The whole suite: gcc build, clang ASan+UBSan build, valgrind, fuzz smoke
-# runs, the nanopb configurations, build and distribution checks; one total line.
-test: deps
+# runs, the nanopb configurations, build and distribution checks, the
+# ZooKeeper suite; one total line.
+test: deps zk-build
 	$(MAKE) --no-print-directory B=build all fuzz-build nanopb-src
 	$(MAKE) --no-print-directory B=build-asan CC=clang OPT="$(SAN_OPT)" all
 	$(foreach c,$(NANOPB_CONFIGS),$(MAKE) --no-print-directory B=build-nanopb-$(word 1,$(subst :, ,$(c))) \
@@ -156,8 +212,9 @@ test: deps
 	  "$(VALGRIND) build/test_values build" \
 	  "sh fuzz/run.sh build smoke 5000" \
 	  $(NANOPB_SUITE) \
-	  "sh test/check_build.sh build build/nanopb-src" \
-	  "sh test/check_dist.sh build"
+	  "sh test/check_build.sh build build/nanopb-src $(if $(filter 1,$(ZOOKEEPER)),zk,nozk)" \
+	  "sh test/check_dist.sh build" \
+	  $(ZK_SUITE)
 
 # Only the sanitizer run, for a quick check while working.
 check: deps

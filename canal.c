@@ -106,6 +106,7 @@ void canal_options_init(canal_options *o) {
     o->destination = "example";
     o->client_id = 1001;
     o->filter = "";
+    o->retry_interval_ms = 5000; /* Java's ClusterCanalConnector */
     o->connect_timeout_ms = 10000;
     o->read_timeout_ms = 60000;
     o->idle_timeout_ms = 3600000;
@@ -115,9 +116,73 @@ void canal_options_init(canal_options *o) {
     o->get_pipeline = CANAL_DEFAULT_PIPELINE;
 }
 
+/* One server of the list in canal_options.host. */
+typedef struct server_addr {
+    char *host; /* in the client's block of host names */
+    int port;
+} server_addr;
+
+/* Walk a server list, "h1:11111,h2,[::1]:11112": entries host, host:port
+ * or [IPv6][:port], commas between, spaces around ignored; a host with two
+ * or more ':' and no brackets is an IPv6 address without a port. Counts
+ * the entries into *n; with names and out, also copies each host, NUL-ended,
+ * into names (strlen(list) + 1 bytes are enough) and fills out[]. NULL, or
+ * what is wrong with the list. */
+static const char *scan_servers(const char *list, int dflt_port, char *names, server_addr *out,
+                                size_t *n) {
+    size_t count = 0;
+    for (const char *p = list;; count++) {
+        const char *end = strchr(p, ',');
+        if (!end) end = p + strlen(p);
+        const char *a = p, *b = end, *h, *he, *colon = NULL;
+        while (a < b && *a == ' ') a++;
+        while (b > a && b[-1] == ' ') b--;
+        if (a == b) return "options: host: an empty entry in the server list";
+        if (*a == '[') {
+            const char *rb = memchr(a, ']', (size_t)(b - a));
+            if (!rb) return "options: host: an entry opens '[' without ']'";
+            h = a + 1, he = rb;
+            if (rb + 1 < b && rb[1] != ':') return "options: host: only :port may follow ']'";
+            if (rb + 1 < b) colon = rb + 1;
+        } else {
+            const char *c1 = memchr(a, ':', (size_t)(b - a));
+            h = a, he = b;
+            if (c1 && !memchr(c1 + 1, ':', (size_t)(b - c1 - 1))) colon = c1, he = c1;
+        }
+        int port = dflt_port;
+        if (colon) {
+            long v = 0;
+            if (colon + 1 == b) return "options: host: an entry ends in ':' without a port";
+            for (const char *d = colon + 1; d < b && v <= 65535; d++) {
+                if (*d < '0' || *d > '9') return "options: host: a port in the server list is not a number";
+                v = v * 10 + (*d - '0');
+            }
+            if (v < 1 || v > 65535) return "options: host: a port in the server list is not 1..65535";
+            port = (int)v;
+        }
+        if (h == he) return "options: host: an entry in the server list has no host";
+        if (names) {
+            memcpy(names, h, (size_t)(he - h));
+            names[he - h] = '\0';
+            out[count].host = names;
+            out[count].port = port;
+            names += he - h + 1;
+        }
+        if (!*end) break;
+        p = end + 1;
+    }
+    *n = count + 1;
+    return NULL;
+}
+
 static const char *check_options(const canal_options *o) {
+    size_t n;
+    const char *bad;
     if (!o->host || !*o->host) return "options: host is NULL or empty";
     if (o->port < 1 || o->port > 65535) return "options: port must be 1..65535";
+    if ((bad = scan_servers(o->host, o->port, NULL, NULL, &n)) != NULL) return bad;
+    if (o->retry_times < 0) return "options: retry_times must be >= 0";
+    if (o->retry_interval_ms < 0) return "options: retry_interval_ms must be >= 0";
     if (!o->destination || !*o->destination) return "options: destination is NULL or empty";
     if (o->client_id < -32768 || o->client_id > 32767)
         return "options: client_id must fit a Java short (-32768..32767)";
@@ -215,11 +280,15 @@ struct batch {
 
 struct canal_client {
     /* options, copied */
-    char *host;
+    char *host_names;      /* the servers' host names, NUL-separated */
+    server_addr *servers;  /* the list canal_connect goes over */
+    size_t n_servers;
+    size_t next_server;    /* the one the next attempt takes */
+    int dflt_port;         /* canal_options.port, for entries without one */
+    int retry_times, retry_interval_ms;
     char *destination;
     char *username;
     char client_id[8]; /* canonical decimal text of a Java short */
-    int port;
     int connect_timeout_ms, read_timeout_ms, idle_timeout_ms;
     size_t max_frame;
     size_t max_decoded; /* 0: CANAL_DECODE_RATIO times the bytes + SLACK */
@@ -237,6 +306,7 @@ struct canal_client {
     struct conn conn;
     struct session sess;
     struct batch batch;
+    char current[272]; /* "host:port" of the server connected to, or "" */
 
     /* the last error */
     int err;
@@ -961,16 +1031,16 @@ static int connect_addr(const struct addrinfo *ai, int64_t deadline, int timeout
 
 /* Resolve the host afresh (servers move) and connect to its addresses in
  * turn, all within connect_timeout_ms. */
-static int tcp_connect(canal_client *c) {
+static int tcp_connect(canal_client *c, const server_addr *srv) {
     struct addrinfo hints, *res = NULL, *ai;
     char port[16];
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
-    snprintf(port, sizeof port, "%d", c->port);
-    int g = getaddrinfo(c->host, port, &hints, &res);
+    snprintf(port, sizeof port, "%d", srv->port);
+    int g = getaddrinfo(srv->host, port, &hints, &res);
     if (g != 0)
-        return set_error(c, CANAL_EIO, "cannot resolve %s: %s", c->host, gai_strerror(g));
+        return set_error(c, CANAL_EIO, "cannot resolve %s: %s", srv->host, gai_strerror(g));
     int64_t deadline = now_ms() + c->connect_timeout_ms;
     int fd = -1, code = CANAL_EIO;
     char why[160] = "no address";
@@ -979,9 +1049,16 @@ static int tcp_connect(canal_client *c) {
         if (code == CANAL_ETIMEOUT) break; /* the deadline is spent for every address */
     }
     freeaddrinfo(res);
-    if (fd < 0) return set_error(c, code, "cannot connect to %s:%d: %s", c->host, c->port, why);
+    if (fd < 0) return set_error(c, code, "cannot connect to %s:%d: %s", srv->host, srv->port, why);
     c->conn.fd = fd;
     return CANAL_OK;
+}
+
+/* The pause between connect attempts over a server list. */
+static void pause_ms(int ms) {
+    int64_t until = now_ms() + ms;
+    while (poll(NULL, 0, ms_left(until)) < 0 && errno == EINTR) {
+    }
 }
 
 /* ------------------------------------------------------------ 6. framing */
@@ -2378,7 +2455,8 @@ void canal_client_free(canal_client *c) {
     if (!c) return;
     settle_before_close(c);
     close_fd(c);
-    mem_free(c, c->host);
+    mem_free(c, c->host_names);
+    mem_free(c, c->servers);
     mem_free(c, c->destination);
     mem_free(c, c->username);
     mem_free(c, c->sess.filter);
@@ -2402,8 +2480,29 @@ void canal_client_free(canal_client *c) {
 
 /* Copy valid options into the client: strings duplicated, the password
  * kept only as SHA-1(password). False when out of memory. */
+/* Parse a (checked) server list into fresh blocks; false when out of
+ * memory, leaving the client's list as it was. */
+static bool take_servers(canal_client *c, const char *list, int port) {
+    size_t n;
+    if (scan_servers(list, port, NULL, NULL, &n) != NULL) return false;
+    char *names = mem_alloc(c, strlen(list) + 1);
+    server_addr *servers = mem_alloc(c, n * sizeof *servers);
+    if (!names || !servers) {
+        mem_free(c, names);
+        mem_free(c, servers);
+        return false;
+    }
+    (void)scan_servers(list, port, names, servers, &n);
+    mem_free(c, c->host_names);
+    mem_free(c, c->servers);
+    c->host_names = names, c->servers = servers, c->n_servers = n, c->next_server = 0;
+    return true;
+}
+
 static bool copy_options(canal_client *c, const canal_options *opt) {
-    c->port = opt->port;
+    c->dflt_port = opt->port;
+    c->retry_times = opt->retry_times;
+    c->retry_interval_ms = opt->retry_interval_ms;
     c->connect_timeout_ms = opt->connect_timeout_ms;
     c->read_timeout_ms = opt->read_timeout_ms;
     c->idle_timeout_ms = opt->idle_timeout_ms;
@@ -2413,14 +2512,14 @@ static bool copy_options(canal_client *c, const canal_options *opt) {
     c->rollback_on_connect = opt->rollback_on_connect;
     c->validate_utf8 = opt->validate_utf8;
     snprintf(c->client_id, sizeof c->client_id, "%d", opt->client_id);
-    c->host = mem_strdup(c, opt->host);
+    if (!take_servers(c, opt->host, opt->port)) return false;
     c->destination = mem_strdup(c, opt->destination);
     c->username = mem_strdup(c, opt->username ? opt->username : "");
     c->sess.filter = mem_strdup(c, opt->filter ? opt->filter : "");
     /* A small pool gets a small first buffer; it grows as frames need. */
     c->conn.rcap = c->in_pool ? 1024 : CANAL_INITIAL_RBUF;
     c->conn.rbuf = mem_alloc(c, c->conn.rcap);
-    if (!c->host || !c->destination || !c->username || !c->sess.filter || !c->conn.rbuf ||
+    if (!c->destination || !c->username || !c->sess.filter || !c->conn.rbuf ||
         !vec_reserve(c, &c->sess.outstanding, 16, sizeof(int64_t)))
         return false;
     if (opt->password) {
@@ -2469,6 +2568,7 @@ canal_client *canal_client_new(const canal_options *opt) {
 
 void canal_disconnect(canal_client *c) {
     if (!c) return;
+    c->current[0] = '\0';
     drop_message(c);
     settle_before_close(c);
     close_fd(c);
@@ -2476,14 +2576,59 @@ void canal_disconnect(canal_client *c) {
 
 bool canal_is_connected(const canal_client *c) { return c && c->conn.fd >= 0; }
 
+/* One attempt on one server: TCP, then the session. */
+static int connect_to(canal_client *c, const server_addr *srv) {
+    int rc = tcp_connect(c, srv);
+    if (rc == CANAL_OK) rc = start_session(c);
+    if (rc == CANAL_OK)
+        snprintf(c->current, sizeof c->current, "%s%.255s%s:%d", strchr(srv->host, ':') ? "[" : "",
+                 srv->host, strchr(srv->host, ':') ? "]" : "", srv->port);
+    return rc;
+}
+
 int canal_connect(canal_client *c) {
     if (!c) return CANAL_EINVAL;
     canal_disconnect(c);
     clear_error(c);
     if (c->bad_options) return set_error(c, CANAL_EINVAL, "%s", c->bad_options);
-    int rc = tcp_connect(c);
-    if (rc < 0) return rc;
-    return start_session(c);
+    /* Over a list, the next server each time, as Java's cluster connector. */
+    int attempts = c->retry_times > 0 ? c->retry_times : c->n_servers > 1 ? 3 : 1;
+    int rc = CANAL_OK;
+    for (int i = 0; i < attempts; i++) {
+        const server_addr *srv = &c->servers[c->next_server];
+        c->next_server = (c->next_server + 1) % c->n_servers;
+        if (i > 0) {
+            pause_ms(c->retry_interval_ms);
+            clear_error(c);
+        }
+        rc = connect_to(c, srv);
+        if (rc == CANAL_OK || rc == CANAL_EINVAL || rc == CANAL_ENOMEM) return rc;
+    }
+    if (attempts > 1) {
+        char what[96];
+        snprintf(what, sizeof what, "%d attempts over %zu server%s failed, the last", attempts,
+                 c->n_servers, c->n_servers == 1 ? "" : "s");
+        error_in(c, what);
+    }
+    return rc;
+}
+
+int canal_set_servers(canal_client *c, const char *servers) {
+    if (!c) return CANAL_EINVAL;
+    clear_error(c);
+    if (c->bad_options) return set_error(c, CANAL_EINVAL, "%s", c->bad_options);
+    size_t n;
+    const char *bad = !servers || !*servers ? "set_servers: the list is NULL or empty"
+                                            : scan_servers(servers, 11111, NULL, NULL, &n);
+    if (bad) return set_error(c, CANAL_EINVAL, "%s", bad);
+    /* entries without a port take canal_options.port */
+    if (!take_servers(c, servers, c->dflt_port))
+        return set_error(c, CANAL_ENOMEM, "set_servers: no memory for %zu servers", n);
+    return CANAL_OK;
+}
+
+const char *canal_current_server(const canal_client *c) {
+    return c && c->conn.fd >= 0 ? c->current : "";
 }
 
 int canal_connect_fd(canal_client *c, int fd) {

@@ -37,6 +37,12 @@
  *     }
  *     canal_client_free(c);
  *
+ * Clusters: canal_options.host may list several servers; canal_connect goes
+ * over them as Java's cluster connector does. ZooKeeper discovery and one
+ * active consumer per client id are in the optional canal_zk.h (it uses
+ * libzookeeper's threaded build, so that a consumer busy with a batch keeps
+ * its ZooKeeper session; canal.c itself never starts a thread).
+ *
  * Errors: every call returns CANAL_OK (0) or a negative canal_err; the client
  * keeps the last error's code and text (canal_errcode, canal_errstr). Nothing
  * aborts, prints or raises a signal (SIGPIPE is suppressed per send).
@@ -127,8 +133,20 @@ typedef void *(*canal_realloc_fn)(void *ud, void *ptr, size_t size);
 typedef void (*canal_free_fn)(void *ud, void *ptr);
 
 typedef struct canal_options {
-    const char *host;        /* server host name or address; "127.0.0.1" */
-    int port;                /* 11111 */
+    /* The server's host name or address, or several servers as a list,
+     * "h1:11111,h2:11111,[::1]:11111": each entry host, host:port or
+     * [IPv6]:port (a bare IPv6 address alone is a host), commas between,
+     * spaces around entries ignored. canal_connect goes over the list (see
+     * there). "127.0.0.1" */
+    const char *host;
+    int port;                /* for entries without a port; 11111 */
+    /* With a list: how many connect attempts canal_connect makes, each on the
+     * next server, before it gives up; 0 means 3 with a list (Java's
+     * ClusterCanalConnector) and 1 with a single server (as its
+     * SimpleCanalConnector). >= 0; 0 */
+    int retry_times;
+    /* The pause between those attempts. >= 0; 5000, as Java's */
+    int retry_interval_ms;
     const char *destination; /* the Canal instance; "example" */
     int client_id;           /* a Java short, -32768..32767; 1001 */
     const char *username;    /* NULL or "" sends no user name; NULL */
@@ -225,6 +243,18 @@ void canal_client_free(canal_client *c);
  * with the same filter; then, if rollback_on_connect, roll back every unacked
  * batch so that the server redelivers it.
  *
+ * With a server list (canal_options.host), each attempt takes the next
+ * server in turn, as Java's ClusterCanalConnector does: the first connect
+ * starts with the first server, and every later one (after an error, or
+ * to move on) with the server after the one used last. An attempt that
+ * fails in any way but CANAL_EINVAL or CANAL_ENOMEM (including a standby
+ * that refuses the re-subscription because it does not run the
+ * destination) is followed, after retry_interval_ms, by the next one, up to
+ * retry_times attempts. Each attempt keeps the bounds above, so the call
+ * returns within retry_times * (connect_timeout_ms + read_timeout_ms) +
+ * (retry_times - 1) * retry_interval_ms; the error then says how many
+ * attempts failed and why the last did.
+ *
  * Calling it on a connected client closes the old connection first, so
  * "on any error, canal_connect again" is the whole recovery recipe. With
  * rollback_on_connect (the default) batch ids from before are dead after
@@ -235,6 +265,19 @@ void canal_client_free(canal_client *c);
  * in canal_server_code and canal_errstr), CANAL_ESERVER (the re-subscribe was
  * refused), CANAL_ENOMEM. On failure the client is left disconnected. */
 int canal_connect(canal_client *c);
+
+/* Replace the server list (the same syntax as canal_options.host; entries
+ * without a port take canal_options.port) for the next canal_connect, which
+ * starts with its first server; the connection in use, if any, is left
+ * alone. For an application that finds its servers itself (a service
+ * registry, canal_zk.h's ZooKeeper mode does it with canal_connect_fd).
+ * CANAL_EINVAL for a bad list (the client keeps its old one), CANAL_ENOMEM. */
+int canal_set_servers(canal_client *c, const char *servers);
+
+/* "host:port" of the server this client is connected to (its entry in the
+ * list), or "" when not connected or connected with canal_connect_fd. Owned
+ * by the client; valid until the next connect, set_servers or free. */
+const char *canal_current_server(const canal_client *c);
 
 /* Same as canal_connect over a socket the caller already connected (a Unix
  * socket, a tunnel, a socketpair in a test). The client owns fd from now on

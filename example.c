@@ -7,6 +7,7 @@
  *
  *     ./example --host 10.0.0.5 --filter 'shop\..*'
  *     ./example --json --max-batches 10 > changes.jsonl
+ *     ./example --zk zk1:2181 --destination example    (built with ZOOKEEPER=1)
  *
  * Delivery is at-least-once. A batch is acked only after all of its output has
  * been written and flushed, so a crash, a write error or a bad entry can make
@@ -72,6 +73,9 @@
 
 #include "canal.h"
 #include "canal_flat.h"
+#ifdef CANAL_ZOOKEEPER
+#include "canal_zk.h"
+#endif
 
 static const char hex[] = "0123456789abcdef";
 
@@ -319,6 +323,8 @@ struct config {
     long max_batches;    /* 0: no limit */
     bool exit_when_idle;
     bool json;
+    const char *zk_hosts; /* ZooKeeper mode (canal_zk.h) when set */
+    int zk_session_ms, zk_wait_ms;
 };
 
 /* Everything reused from batch to batch. */
@@ -456,14 +462,76 @@ static int run(canal_client *c, const struct config *cfg, struct work *w) {
     }
 }
 
+#ifdef CANAL_ZOOKEEPER
+/* The same loop in ZooKeeper mode: the server comes from ZooKeeper, and of
+ * several copies with one client id only one consumes. A standby says so
+ * once and keeps calling; each call returns within --zk-wait-ms. */
+static int run_zk(const struct config *cfg, struct work *w)
+{
+    canal_zk_options zo;
+    canal_zk *z;
+    long batches = 0;
+    int status = 1, last = 0, rc;
+
+    canal_zk_options_init(&zo);
+    zo.zk_hosts = cfg->zk_hosts;
+    zo.session_timeout_ms = cfg->zk_session_ms;
+    zo.wait_ms = cfg->zk_wait_ms;
+    if (!(z = canal_zk_new(&cfg->opt, &zo))) {
+        fprintf(stderr, "example: cannot create the client (out of memory?)\n");
+        return 1;
+    }
+    for (;;) {
+        const canal_message *m = NULL;
+
+        rc = canal_zk_subscribe(z, cfg->filter);
+        if (rc == CANAL_OK)
+            rc = canal_zk_get(z, cfg->batch_size, cfg->timeout_ms, &m);
+        if (rc == CANAL_ZK_EPASSIVE || rc == CANAL_ZK_ENOSERVER || rc == CANAL_ZK_EZK) {
+            if (rc != last) /* standing by, no server yet, ZooKeeper away: keep trying */
+                fprintf(stderr, "example: %s\n", canal_zk_errstr(z));
+            last = rc;
+            continue;
+        }
+        last = rc;
+        if (rc < 0) {
+            fprintf(stderr, "example: %s\n", canal_zk_errstr(z));
+            break;
+        }
+        if (m->batch_id == -1) {
+            if (cfg->exit_when_idle) {
+                status = 0;
+                break;
+            }
+            continue;
+        }
+        if (!render_batch(canal_zk_client(z), cfg, w, m) || !write_out(&w->out))
+            break;
+        if (canal_zk_ack(z, m->batch_id) < 0) {
+            fprintf(stderr, "example: ack failed: %s\n", canal_zk_errstr(z));
+            break;
+        }
+        if (cfg->max_batches > 0 && ++batches >= cfg->max_batches) {
+            status = 0;
+            break;
+        }
+    }
+    canal_zk_free(z); /* a clean exit hands the client id over at once */
+    return status;
+}
+#endif
+
 /* ------------------------------------------------------------ command line */
 
 static void usage(FILE *f) {
     fputs("usage: example [options]\n"
           "Follow a Canal destination and print each batch, then ack it.\n"
           "\n"
-          "  --host HOST              server (127.0.0.1)\n"
-          "  --port N                 server port (11111)\n"
+          "  --host HOST              server (127.0.0.1), or a list h1:11111,h2:11111\n"
+          "                           that connects go over in turn (failover)\n"
+          "  --port N                 server port, for hosts without one (11111)\n"
+          "  --retry-times N          with a list: connect attempts (3)\n"
+          "  --retry-interval-ms N    with a list: pause between attempts (5000)\n"
           "  --destination NAME       Canal instance (example)\n"
           "  --client-id N            client id, -32768..32767 (1001)\n"
           "  --user NAME              user name (none)\n"
@@ -479,6 +547,13 @@ static void usage(FILE *f) {
           "  --max-batches N          stop after N non-empty batches, 0 = never (0)\n"
           "  --exit-when-idle         stop at the first empty batch\n"
           "  --json                   one FlatMessage JSON line per row entry\n"
+          "  --zk HOSTS               ZooKeeper mode: find the server of --destination\n"
+          "                           through ZooKeeper (h1:2181,h2:2181); one consumer\n"
+          "                           per client id consumes, others stand by\n"
+          "                           (needs a build with ZOOKEEPER=1)\n"
+          "  --zk-session-timeout-ms N  ZooKeeper session timeout (90000)\n"
+          "  --zk-wait-ms N           longest a call looks for a server or waits as a\n"
+          "                           standby (5000)\n"
           "  --help                   this text\n"
           "\n"
           "Exit status: 0 done, 1 error, 2 bad command line.\n",
@@ -520,7 +595,8 @@ static bool parse_int(const char *flag, const char *s, int min, int max, int *ou
 /* Returns -1 to go on, or the exit status (0 after --help, 2 on error). */
 static int parse_args(int argc, char **argv, struct config *cfg) {
     enum { HOST = 256, PORT, DEST, CLIENT_ID, USER, PASSWORD, FILTER, BATCH_SIZE,
-           TIMEOUT, READ_TIMEOUT, CONNECT_TIMEOUT, MAX_BATCHES, EXIT_IDLE, JSON, HELP };
+           TIMEOUT, READ_TIMEOUT, CONNECT_TIMEOUT, MAX_BATCHES, EXIT_IDLE, JSON, HELP,
+           ZK_HOSTS, ZK_SESSION, ZK_WAIT, RETRY_TIMES, RETRY_INTERVAL };
     static const struct option longopts[] = {
         {"host", required_argument, NULL, HOST},
         {"port", required_argument, NULL, PORT},
@@ -537,6 +613,11 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
         {"exit-when-idle", no_argument, NULL, EXIT_IDLE},
         {"json", no_argument, NULL, JSON},
         {"help", no_argument, NULL, HELP},
+        {"retry-times", required_argument, NULL, RETRY_TIMES},
+        {"retry-interval-ms", required_argument, NULL, RETRY_INTERVAL},
+        {"zk", required_argument, NULL, ZK_HOSTS},
+        {"zk-session-timeout-ms", required_argument, NULL, ZK_SESSION},
+        {"zk-wait-ms", required_argument, NULL, ZK_WAIT},
         {NULL, 0, NULL, 0},
     };
     canal_options *o = &cfg->opt;
@@ -551,6 +632,9 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
     cfg->max_batches = 0;
     cfg->exit_when_idle = false;
     cfg->json = false;
+    cfg->zk_hosts = NULL;
+    cfg->zk_session_ms = 90000;
+    cfg->zk_wait_ms = 5000;
 
     opterr = 0; /* we print our own messages, prefixed like all the others */
     /* The leading ':' makes a missing value return ':' rather than '?'. */
@@ -581,6 +665,15 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
         case EXIT_IDLE: cfg->exit_when_idle = true; break;
         case JSON: cfg->json = true; break;
         case HELP: usage(stdout); return 0;
+        case RETRY_TIMES: ok = parse_int("retry-times", optarg, 1, INT_MAX, &o->retry_times); break;
+        case RETRY_INTERVAL:
+            ok = parse_int("retry-interval-ms", optarg, 0, INT_MAX, &o->retry_interval_ms);
+            break;
+        case ZK_HOSTS: cfg->zk_hosts = optarg; break;
+        case ZK_SESSION:
+            ok = parse_int("zk-session-timeout-ms", optarg, 1, INT_MAX, &cfg->zk_session_ms);
+            break;
+        case ZK_WAIT: ok = parse_int("zk-wait-ms", optarg, 1, INT_MAX, &cfg->zk_wait_ms); break;
         case ':':
             fprintf(stderr, "example: %s needs a value\n", argv[optind - 1]);
             ok = false;
@@ -591,6 +684,13 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
             break;
         }
     }
+#ifndef CANAL_ZOOKEEPER
+    if (ok && cfg->zk_hosts) {
+        fprintf(stderr, "example: --zk: this example was built without ZooKeeper "
+                        "(build it with make ZOOKEEPER=1)\n");
+        ok = false;
+    }
+#endif
     if (ok && optind < argc) {
         fprintf(stderr, "example: unexpected argument '%s'\n", argv[optind]);
         ok = false;
@@ -637,16 +737,23 @@ int main(int argc, char **argv) {
                 CANAL_VERSION, canal_version());
         return 1;
     }
+    memset(&w, 0, sizeof w);
+    if (cfg.json && !(w.flat = canal_flat_new())) {
+        fprintf(stderr, "example: cannot create the JSON writer (out of memory?)\n");
+        return 1;
+    }
+#ifdef CANAL_ZOOKEEPER
+    if (cfg.zk_hosts) {
+        status = run_zk(&cfg, &w);
+        work_free(&w);
+        return status;
+    }
+#endif
     /* The options were checked above, so NULL here means out of memory. */
     c = canal_client_new(&cfg.opt);
     if (!c) {
         fprintf(stderr, "example: cannot create the client (out of memory?)\n");
-        return 1;
-    }
-    memset(&w, 0, sizeof w);
-    if (cfg.json && !(w.flat = canal_flat_new())) {
-        fprintf(stderr, "example: cannot create the JSON writer (out of memory?)\n");
-        canal_client_free(c);
+        work_free(&w);
         return 1;
     }
     status = run(c, &cfg, &w);

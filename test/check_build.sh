@@ -3,12 +3,14 @@
 # only canal_* names; the README's examples compile as they stand; the C it
 # claims: canal.c, the codecs, the optional modules and both amalgamations
 # are C99, C11 and C17 with -pedantic-errors, and canal.h is also C++98..20,
-# with gcc and clang. Ends with "build: N passed, M failed".
-# usage: test/check_build.sh BUILD_DIR [NANOPB_SRC_DIR]
+# with gcc and clang; the default build links nothing of ZooKeeper (nozk), or
+# example was built with it (zk). Ends with "build: N passed, M failed".
+# usage: test/check_build.sh BUILD_DIR [NANOPB_SRC_DIR [nozk|zk]]
 # (NANOPB_SRC_DIR, nanopb's sources for the self-contained amalgamation,
 # defaults to build/nanopb-src, where `make nanopb-src` puts them)
 B=${1:-build}
 NANOPB_SRC=${2:-build/nanopb-src}
+ZK=${3:-nozk}
 CC=${CC:-cc}
 passed=0 failed=0
 ok() { passed=$((passed + 1)); echo "ok   $1"; }
@@ -168,5 +170,23 @@ for cxx in g++ clang++; do
     done
 done
 
+# ZooKeeper: only canal_zk.c may need it. nm finds no zoo_*/zookeeper_*
+# symbol (defined or not) and ldd no libzookeeper in the default build.
+zk_syms() { nm "$1" 2>/dev/null | grep -E ' [A-Za-z] (zoo_|zookeeper_|zerror)' | head -3; }
+zk_libs() { ldd "$1" 2>/dev/null | grep -i zookeeper; }
+if [ -n "$(zk_syms "$B/tmp/canal_exports.o")" ]; then bad "canal.o refers to ZooKeeper"
+else ok "canal.o refers to nothing of ZooKeeper"; fi
+for prog in example test_client; do
+    [ -x "$B/$prog" ] || { bad "$B/$prog missing"; continue; }
+    s=$(zk_syms "$B/$prog"); l=$(zk_libs "$B/$prog")
+    if [ "$ZK" = zk ] && [ "$prog" = example ]; then
+        if [ -n "$s" ] && [ -n "$l" ]; then ok "$B/example (ZOOKEEPER=1) links libzookeeper_mt"
+        else bad "$B/example (ZOOKEEPER=1) does not link ZooKeeper"; fi
+    elif [ -z "$s" ] && [ -z "$l" ]; then
+        ok "$B/$prog links nothing of ZooKeeper (nm, ldd)"
+    else
+        bad "$B/$prog links ZooKeeper: $s $l"
+    fi
+done
 echo "build: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

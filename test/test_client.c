@@ -1120,6 +1120,209 @@ static void test_connect_failures(void) {
     canal_client_free(c);
 }
 
+/* ------------------------------------------------------------ server lists */
+
+static canal_client *list_client(const char *hosts, int retry_times) {
+    canal_options o;
+    canal_options_init(&o);
+    o.host = hosts;
+    o.read_timeout_ms = 5000;
+    o.connect_timeout_ms = 2000;
+    o.retry_times = retry_times;
+    o.retry_interval_ms = 50;
+    return canal_client_new(&o);
+}
+
+/* The first server is down, the second serves; later the first comes
+ * round again in turn. */
+static void test_server_list_first_down(void) {
+    server s;
+    char *script = insert_script(3, NULL);
+    int started = server_start(&s, script, NULL) == 0;
+    free(script);
+    REQUIRE(started);
+    char hosts[128], want[64];
+    snprintf(hosts, sizeof hosts, "127.0.0.1:1 , 127.0.0.1:%d", s.port);
+    snprintf(want, sizeof want, "127.0.0.1:%d", s.port);
+    canal_client *c = list_client(hosts, 0);
+    REQUIRE(c && canal_errcode(c) == CANAL_OK);
+    CHECK(strcmp(canal_current_server(c), "") == 0);
+    CHECK(canal_connect(c) == CANAL_OK);
+    CHECK(strcmp(canal_current_server(c), want) == 0);
+    CHECK(canal_subscribe(c, NULL) == CANAL_OK);
+    const canal_message *m;
+    CHECK(canal_get(c, 10, -1, &m) == CANAL_OK && first_id(c, m) == 1);
+    CHECK(log_count(&s, "CONNECT ") == 1);
+    /* The next connect starts after the server used last: port 1 (down),
+     * then this one again. */
+    CHECK(canal_connect(c) == CANAL_OK);
+    CHECK(strcmp(canal_current_server(c), want) == 0);
+    CHECK(canal_get(c, 10, -1, &m) == CANAL_OK && first_id(c, m) == 1); /* rolled back */
+    CHECK(log_count(&s, "CONNECT ") == 2);
+    CHECK(log_count(&s, "CLIENTROLLBACK ") == 2);
+    canal_disconnect(c);
+    CHECK(strcmp(canal_current_server(c), "") == 0);
+    canal_client_free(c);
+    server_stop(&s);
+}
+
+/* The server in use goes away: canal_connect moves to the next one, which
+ * gets the subscription again (last filter) and the rollback. */
+static void test_server_list_failover(void) {
+    server a, b;
+    char *script = insert_script(5, NULL);
+    int started = server_start(&a, script, NULL) == 0;
+    started = started && server_start(&b, script, NULL) == 0;
+    free(script);
+    REQUIRE(started);
+    char hosts[128], want[64];
+    snprintf(hosts, sizeof hosts, "127.0.0.1:%d,127.0.0.1:%d", a.port, b.port);
+    snprintf(want, sizeof want, "127.0.0.1:%d", b.port);
+    canal_client *c = list_client(hosts, 0);
+    REQUIRE(c);
+    REQUIRE(canal_connect(c) == CANAL_OK);
+    REQUIRE(canal_subscribe(c, "shop\\..*") == CANAL_OK);
+    const canal_message *m;
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK && m->batch_id > 0);
+    CHECK(canal_ack(c, m->batch_id) == CANAL_OK);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK && m->batch_id > 0); /* left unacked */
+    server_stop(&a);
+    int rc = canal_get(c, 3, -1, &m);
+    CHECK(rc == CANAL_EIO || rc == CANAL_ETIMEOUT);
+    CHECK(canal_connect(c) == CANAL_OK);
+    CHECK(strcmp(canal_current_server(c), want) == 0);
+    CHECK(log_has(&b, "SUBSCRIPTION destination=example client_id=1001 filter=\"shop\\\\..*\""));
+    CHECK(canal_get(c, 3, -1, &m) == CANAL_OK && first_id(c, m) == 1); /* b's own cursor */
+    CHECK(log_count(&b, "CLIENTROLLBACK ") == 1); /* sent before that GET */
+    canal_client_free(c);
+    server_stop(&b);
+}
+
+/* A standby (a member that does not run the destination) refuses the
+ * re-subscription: the same canal_connect goes on to the next server. */
+static void test_server_list_skips_standby(void) {
+    server standby, live;
+    char *script = insert_script(2, NULL);
+    int started = server_start(&standby, script, "--destination", "other", NULL) == 0;
+    started = started && server_start(&live, script, NULL) == 0;
+    free(script);
+    REQUIRE(started);
+    char hosts[128], want[64];
+    snprintf(hosts, sizeof hosts, "127.0.0.1:%d,127.0.0.1:%d", standby.port, live.port);
+    snprintf(want, sizeof want, "127.0.0.1:%d", live.port);
+    canal_client *c = list_client(hosts, 0);
+    REQUIRE(c);
+    CHECK(canal_connect(c) == CANAL_OK); /* the standby logs us in... */
+    CHECK(canal_subscribe(c, NULL) == CANAL_ESERVER); /* ...but does not run it */
+    CHECK_CONTAINS(canal_errstr(c), "should start first");
+    CHECK(canal_connect(c) == CANAL_OK && strcmp(canal_current_server(c), want) == 0);
+    CHECK(canal_subscribe(c, NULL) == CANAL_OK);
+    /* Now subscribed: the next connect tries the standby first, which
+     * refuses the re-subscription, and ends on the live one. */
+    int subs = log_count(&standby, "SUBSCRIPTION ");
+    CHECK(canal_connect(c) == CANAL_OK && strcmp(canal_current_server(c), want) == 0);
+    CHECK(log_count(&standby, "SUBSCRIPTION ") == subs + 1);
+    const canal_message *m;
+    CHECK(canal_get(c, 10, -1, &m) == CANAL_OK && first_id(c, m) == 1);
+    canal_client_free(c);
+    server_stop(&standby);
+    server_stop(&live);
+}
+
+/* Every server down: a clear error after the configured attempts, each on
+ * the next server; with one server and no retry_times, one attempt. */
+static void test_server_list_all_down(void) {
+    server a, b;
+    const char *script = "{\"faults\":[{\"on\":\"CONNECT\",\"action\":\"close\",\"always\":true}]}";
+    int started = server_start(&a, script, NULL) == 0 && server_start(&b, script, NULL) == 0;
+    REQUIRE(started);
+    char hosts[128];
+    snprintf(hosts, sizeof hosts, "127.0.0.1:%d,127.0.0.1:%d", a.port, b.port);
+    canal_client *c = list_client(hosts, 0);
+    REQUIRE(c);
+    CHECK(canal_connect(c) == CANAL_EIO);
+    CHECK_CONTAINS(canal_errstr(c), "3 attempts over 2 servers failed, the last: ");
+    CHECK_CONTAINS(canal_errstr(c), "server closed the connection");
+    CHECK(!canal_is_connected(c));
+    CHECK(log_count(&a, "CONNECT ") == 2 && log_count(&b, "CONNECT ") == 1);
+    canal_client_free(c);
+
+    c = list_client(hosts, 5);
+    REQUIRE(c);
+    CHECK(canal_connect(c) == CANAL_EIO);
+    CHECK_CONTAINS(canal_errstr(c), "5 attempts over 2 servers failed");
+    CHECK(log_count(&a, "CONNECT ") == 5 && log_count(&b, "CONNECT ") == 3);
+    canal_client_free(c);
+
+    /* both ports closed for good */
+    c = list_client("127.0.0.1:1,127.0.0.1:2", 2);
+    REQUIRE(c);
+    CHECK(canal_connect(c) == CANAL_EIO);
+    CHECK_CONTAINS(canal_errstr(c), "2 attempts over 2 servers failed, the last: cannot connect to 127.0.0.1:2");
+    canal_client_free(c);
+
+    snprintf(hosts, sizeof hosts, "127.0.0.1:%d", a.port);
+    c = list_client(hosts, 0);
+    REQUIRE(c);
+    CHECK(canal_connect(c) == CANAL_EIO);
+    CHECK(strstr(canal_errstr(c), "attempts") == NULL);
+    CHECK(log_count(&a, "CONNECT ") == 6);
+    canal_client_free(c);
+    server_stop(&a);
+    server_stop(&b);
+}
+
+static void test_server_list_syntax_and_set_servers(void) {
+    static const char *bad[] = {"127.0.0.1:", ",127.0.0.1", "h1,,h2", " , ", "h:0", "h:65536",
+                                "h:1x", "[::1", "[::1]x", "[]:5", ":5", "h:99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        canal_client *c = list_client(bad[i], 0);
+        REQUIRE(c);
+        if (canal_errcode(c) != CANAL_EINVAL || !strstr(canal_errstr(c), "options: host")) {
+            fprintf(stderr, "  accepted host list \"%s\"\n", bad[i]);
+            CHECK(!"bad host list accepted");
+        }
+        canal_client_free(c);
+    }
+    canal_client *c = list_client("[::1]:5, localhost ,127.0.0.1:7,::1", 0);
+    REQUIRE(c);
+    CHECK(canal_errcode(c) == CANAL_OK);
+    canal_client_free(c);
+    c = list_client("h", -1);
+    CHECK(c && canal_errcode(c) == CANAL_EINVAL);
+    CHECK_CONTAINS(canal_errstr(c), "retry_times");
+    canal_client_free(c);
+
+    server s;
+    char *script = insert_script(1, NULL);
+    int started = server_start(&s, script, NULL) == 0;
+    free(script);
+    REQUIRE(started);
+    char list[64], want[64];
+    snprintf(list, sizeof list, " 127.0.0.1:%d ", s.port);
+    snprintf(want, sizeof want, "127.0.0.1:%d", s.port);
+    c = list_client("127.0.0.1:1", 0);
+    REQUIRE(c);
+    CHECK(canal_set_servers(c, "h:0") == CANAL_EINVAL);
+    CHECK_CONTAINS(canal_errstr(c), "port");
+    CHECK(canal_set_servers(c, "") == CANAL_EINVAL);
+    CHECK(canal_set_servers(c, NULL) == CANAL_EINVAL);
+    CHECK(canal_connect(c) == CANAL_EIO); /* still the old list */
+    CHECK_CONTAINS(canal_errstr(c), "127.0.0.1:1");
+    CHECK(canal_set_servers(c, list) == CANAL_OK);
+    CHECK(!canal_is_connected(c));
+    CHECK(canal_connect(c) == CANAL_OK && strcmp(canal_current_server(c), want) == 0);
+    /* an entry without a port takes canal_options.port (11111 here) */
+    CHECK(canal_set_servers(c, "127.0.0.1") == CANAL_OK);
+    CHECK(canal_is_connected(c)); /* the connection in use is left alone */
+    CHECK(canal_connect(c) == CANAL_EIO);
+    CHECK_CONTAINS(canal_errstr(c), "127.0.0.1:11111");
+    canal_client_free(c);
+    server_stop(&s);
+    CHECK(canal_set_servers(NULL, "h") == CANAL_EINVAL);
+    CHECK(strcmp(canal_current_server(NULL), "") == 0);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1) build_dir = argv[1];
     char tmp[300];
@@ -1145,6 +1348,11 @@ int main(int argc, char **argv) {
     RUN(test_normal_form_and_large_values);
     RUN(test_server_restart_between_get_and_ack);
     RUN(test_connect_failures);
+    RUN(test_server_list_first_down);
+    RUN(test_server_list_failover);
+    RUN(test_server_list_skips_standby);
+    RUN(test_server_list_all_down);
+    RUN(test_server_list_syntax_and_set_servers);
     RUN(test_pipeline_option);
     RUN(test_pipeline_in_order);
     RUN(test_pipeline_rollback_in_flight);

@@ -382,6 +382,21 @@ def case_max_batches():
     expect(acked == [1, 2], 'server log shows CLIENTACK for batches %s, want [1, 2]' % acked)
 
 
+def case_server_list():
+    """--host takes a list: the first server is down, the second serves."""
+    srv = sample_server()
+    hosts = '127.0.0.1:1,127.0.0.1:%d' % srv.port
+    run = run_example(['--host', hosts, '--user', USER, '--password', PASSWORD, '--client-id',
+                       str(new_client_id()), '--retry-interval-ms', '50', '--exit-when-idle',
+                       '--timeout-ms', '200'])
+    expect_rc(run, 0)
+    expect(re.search(r'^batch 1: 20 entries$', run.text(), re.M), 'output: %s' % snippet(run.text()))
+    run = run_example(['--host', '127.0.0.1:1,127.0.0.1:2', '--retry-times', '2',
+                       '--retry-interval-ms', '50', '--exit-when-idle'])
+    expect_rc(run, 1)
+    expect('2 attempts over 2 servers failed' in run.errtext(), 'stderr: %s' % snippet(run.errtext()))
+
+
 def case_wrong_password():
     """A refused login is exit 1 with the server's message, and no output."""
     srv = sample_server()
@@ -509,6 +524,7 @@ CASES = [
     ('text output fragments', case_text_sample),
     ('--max-batches 2 acks exactly 2 batches', case_max_batches),
     ('wrong password', case_wrong_password),
+    ('--host with a server list', case_server_list),
     ('bad flag --port 0', bad_flag_case(['--port', '0'])),
     ('bad flag --port abc', bad_flag_case(['--port', 'abc'])),
     ('bad flag --batch-size -3', bad_flag_case(['--batch-size', '-3'])),

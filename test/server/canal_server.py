@@ -47,9 +47,10 @@ Faults: {"on": KIND, "action": ACTION, "nth": 1, "times": 1, "always": false,
   write, default 1), raw_hex (+hex sent instead of the reply), length (+value as
   the 4-byte header, +hex after it, nothing else), compression (+value put in
   Packet.compression), wrong_type (+type put in Packet.type), empty (GET only: the
-  empty batch, as when Canal's store has nothing at that instant).  "apply" says
-  whether the request itself takes effect; default false for close, empty and
-  error/replace (e.g. a refused ACK is not applied), true otherwise.
+  empty batch, as when Canal's store has nothing at that instant), die (the process
+  exits at once, as in a crash: with --zk its nodes stay until the session expires).
+  "apply" says whether the request itself takes effect; default false for close, empty
+  and error/replace (e.g. a refused ACK is not applied), true otherwise.
 
 Subscribe filter (AviaterRegexFilter, see TableFilter): a non-empty filter from
 SUB (or from ClientAuth's auto-subscribe) replaces the destination's filter; an
@@ -843,7 +844,7 @@ FAULT_KINDS = {
     'OTHER': 'OTHER',                   # any unsupported packet type in the session phase
 }
 FAULT_ACTIONS = ('error', 'close', 'stall', 'truncate', 'drip', 'raw_hex', 'length', 'compression', 'wrong_type',
-                 'empty')
+                 'empty', 'die')
 
 
 class Fault:
@@ -919,6 +920,10 @@ class State:
         self.compiled = {}              # pattern -> TableFilter
         self.idents = {}                # (destination, cid) -> Identity
         self.state_file = state_file
+        # ZooKeeper mode (--zk): only destinations this server holds the
+        # running node for are started; cursors and filters live in ZooKeeper.
+        self.running = None             # None: every destination runs (no ZooKeeper)
+        self.zk_meta = None             # ZkRole when --zk
         self.load()
 
     # A restarted Canal keeps what its meta manager persisted (subscriptions,
@@ -938,6 +943,8 @@ class State:
             self.idents[(dest, int(cid))] = ident
 
     def save(self):
+        if self.zk_meta is not None:
+            self.zk_meta.save_meta(self)
         if not self.state_file:
             return
         data = {'filters': self.filters,
@@ -949,7 +956,7 @@ class State:
         os.replace(tmp, self.state_file)
 
     def check_start(self, dest, where):
-        if dest not in self.destinations:
+        if dest not in self.destinations or (self.running is not None and dest not in self.running):
             raise JavaException(SERVER_EXC, 'destination:%s should start first' % dest,
                                 ['%s.checkStart(CanalServerWithEmbedded.java:534)' % EMBEDDED, where])
 
@@ -1034,6 +1041,224 @@ class State:
                 'com.alibaba.otter.canal.meta.MemoryMetaManager.removeBatch(MemoryMetaManager.java:93)',
                 where])
         return ident.outstanding.pop(batch_id)
+
+
+# --------------------------------------------------------------------------
+# ZooKeeper: cluster membership, the running node, shared cursors (--zk)
+# --------------------------------------------------------------------------
+
+ZK_ROOT = '/otter/canal/destinations'
+LOG_POSITION = 'com.alibaba.otter.canal.protocol.position.LogPosition'
+
+
+def zk_json(obj):
+    """fastjson2-style bytes: UTF-8, compact (readers look keys up by name)."""
+    return json.dumps(obj, separators=(',', ':'), ensure_ascii=False).encode('utf-8')
+
+
+class ZkRole:
+    """What a Canal server does in ZooKeeper (PROTOCOL.md section 7), for each
+    destination: the ephemeral {dest}/cluster/{ip:port} member node, then
+    ServerRunningMonitor's claim of the ephemeral {dest}/running node with
+    {"active":true,"address":"ip:port"}; a destination is started here only
+    while this server holds that node.  When the node goes away this server
+    claims it again at once if it held it last, else after --zk-delay-ms
+    (Canal's delayTime, 5 s).  SIGUSR1 releases every destination held here,
+    as Canal's admin "release" does; this server then waits three delays
+    before claiming again, so a peer takes over.
+
+    Meta (ZooKeeperMetaManager's layout): {dest}/{cid} persistent per
+    subscribed client, its filter in {dest}/{cid}/filter and the acked cursor
+    in {dest}/{cid}/cursor as a LogPosition-shaped JSON whose
+    postion.position is the index of the first unacked entry of the stream
+    (a documented simplification).  Canal's default HA meta manager flushes
+    cursors once a second; this one writes on every ack, before the next
+    request is read, so a batch acked before a takeover is never served
+    again by the next server."""
+
+    def __init__(self, server, hosts, address, delay_ms, session_ms):
+        from kazoo.client import KazooClient
+        from kazoo.protocol.states import KazooState
+        self.server = server
+        self.state = server.state
+        self.address = address
+        self.delay = delay_ms / 1000.0
+        self.lock = threading.RLock()
+        self.owned_last = {}            # dest -> we held running last
+        self.released_at = {}           # dest -> monotonic time of our release
+        self.written = {}               # (dest, cid) -> (acked, filter) in ZooKeeper
+        self.stopping = False
+        self.zk = KazooClient(hosts=hosts, timeout=session_ms / 1000.0,
+                              connection_retry={'max_tries': -1, 'delay': 0.1, 'max_delay': 0.5})
+        self.zk.start(timeout=30)
+        self.state.running = set()
+        self.state.zk_meta = self
+        self.lost = False
+
+        def on_state(st):
+            if st == KazooState.LOST:
+                self.lost = True
+            elif st == KazooState.CONNECTED and self.lost:
+                # A new session: our ephemeral nodes are gone; register again.
+                self.lost = False
+                threading.Thread(target=self.register, daemon=True).start()
+        self.zk.add_listener(on_state)
+        self.register()
+        for dest in self.state.destinations:
+            self.zk.DataWatch(self.running_path(dest), self._watcher(dest))
+
+    @staticmethod
+    def running_path(dest):
+        return '%s/%s/running' % (ZK_ROOT, dest)
+
+    def log(self, line):
+        self.server.log('ZK ' + line)
+
+    def register(self):
+        for dest in self.state.destinations:
+            path = '%s/%s/cluster/%s' % (ZK_ROOT, dest, self.address)
+            self.zk.ensure_path('%s/%s/cluster' % (ZK_ROOT, dest))
+            try:
+                self.zk.create(path, b'', ephemeral=True)
+            except Exception as e:     # NodeExistsError after a reconnect
+                self.log('cluster node %s: %r' % (path, e))
+            self.claim(dest)
+
+    def _watcher(self, dest):
+        def watch(data, stat):
+            if self.stopping:
+                return False
+            if data is None:
+                self.on_deleted(dest)
+            else:
+                self.on_data(dest, data)
+            return True
+        return watch
+
+    def on_data(self, dest, data):
+        try:
+            addr = json.loads(data.decode('utf-8')).get('address')
+        except ValueError:
+            addr = None
+        with self.lock:
+            self.owned_last[dest] = addr == self.address
+            if addr != self.address and dest in self.state.running:
+                self.stop_destination(dest)
+
+    def on_deleted(self, dest):
+        with self.lock:
+            if dest in self.state.running:
+                self.stop_destination(dest)
+            if dest in self.released_at:
+                wait = 3 * self.delay
+            elif self.owned_last.get(dest):
+                wait = 0.0
+            else:
+                wait = self.delay
+        t = threading.Timer(wait, self.claim, args=(dest,))
+        t.daemon = True
+        t.start()
+
+    def claim(self, dest):
+        """ServerRunningMonitor.initRunning: create the ephemeral running node."""
+        if self.stopping:
+            return
+        data = zk_json({'active': True, 'address': self.address})
+        from kazoo.exceptions import NodeExistsError, NoNodeError
+        try:
+            self.zk.create(self.running_path(dest), data, ephemeral=True, makepath=True)
+        except NodeExistsError:
+            return
+        except NoNodeError:
+            return
+        except Exception as e:
+            self.log('claim %s failed: %r' % (dest, e))
+            return
+        self.log('RUNNING %s at %s' % (dest, self.address))
+        with self.lock:
+            self.released_at.pop(dest, None)
+            self.owned_last[dest] = True
+            self.start_destination(dest)
+
+    def release(self):
+        """Canal's admin release: give up every destination held here."""
+        with self.lock:
+            held = list(self.state.running)
+            for dest in held:
+                self.released_at[dest] = time.monotonic()
+                self.stop_destination(dest)
+        for dest in held:
+            try:
+                self.zk.delete(self.running_path(dest))
+            except Exception as e:
+                self.log('release %s: %r' % (dest, e))
+            self.log('RELEASED %s' % dest)
+
+    def start_destination(self, dest):
+        """Start the instance: subscriptions and acked cursors from ZooKeeper."""
+        state = self.state
+        with state.lock:
+            for (d, cid) in [k for k in state.idents if k[0] == dest]:
+                del state.idents[(d, cid)]
+            base = '%s/%s' % (ZK_ROOT, dest)
+            for child in self.zk.get_children(base):
+                if not re.fullmatch(r'-?\d+', child):
+                    continue
+                cid = int(child)
+                ident = Identity()
+                ident.subscribed = True
+                try:
+                    raw, _ = self.zk.get('%s/%s/cursor' % (base, child))
+                    pos = json.loads(raw.decode('utf-8'))['postion']['position']
+                    ident.acked = ident.read = int(pos)
+                except Exception:
+                    pass                # no cursor yet: from the start
+                try:
+                    raw, _ = self.zk.get('%s/%s/filter' % (base, child))
+                    if raw:
+                        state.filters[dest] = raw.decode('utf-8')
+                except Exception:
+                    pass
+                state.idents[(dest, cid)] = ident
+                self.written[(dest, cid)] = (ident.acked, state.filters.get(dest, ''))
+            state.running.add(dest)
+
+    def stop_destination(self, dest):
+        state = self.state
+        with state.lock:
+            state.running.discard(dest)
+            for key in [k for k in state.idents if k[0] == dest]:
+                del state.idents[key]
+
+    def save_meta(self, state):
+        """Called under state.lock after every subscribe, unsubscribe and ack."""
+        for (dest, cid), ident in state.idents.items():
+            if dest not in state.running or not ident.subscribed:
+                continue
+            now = (ident.acked, state.filters.get(dest, ''))
+            if self.written.get((dest, cid)) == now:
+                continue
+            base = '%s/%s/%d' % (ZK_ROOT, dest, cid)
+            cursor = {'@type': LOG_POSITION,
+                      'identity': {'slaveId': -1, 'sourceAddress': {'address': '127.0.0.1', 'port': 3306}},
+                      'postion': {'gtid': '', 'included': False, 'journalName': EntryFactory.LOGFILE,
+                                  'position': ident.acked, 'serverId': 1, 'timestamp': 0}}
+            self.zk.ensure_path(base)
+            for name, value in (('cursor', zk_json(cursor)), ('filter', now[1].encode('utf-8'))):
+                path = base + '/' + name
+                if self.zk.exists(path):
+                    self.zk.set(path, value)
+                else:
+                    self.zk.create(path, value)
+            self.written[(dest, cid)] = now
+
+    def stop(self):
+        self.stopping = True
+        try:
+            self.zk.stop()
+            self.zk.close()
+        except Exception:
+            pass
 
 
 # --------------------------------------------------------------------------
@@ -1166,6 +1391,10 @@ class Conn:
         fault = self.server.match_fault(kind, self)
         if fault is not None:
             self.log('FAULT ' + fault.describe())
+            if fault.action == 'die':
+                # A crash: no reply, no clean ZooKeeper close (ephemeral nodes
+                # stay until the session expires), nothing flushed.
+                os._exit(3)
             if fault.action == 'stall':
                 time.sleep(fault.ms / 1000.0)
             if not fault.apply:
@@ -1581,6 +1810,12 @@ def main(argv=None):
     ap.add_argument('--pb-dir', default=DEFAULT_PB_DIR, help='where generated *_pb2.py live')
     ap.add_argument('--proto-dir', default=DEFAULT_PROTO_DIR, help='where the .proto sources are')
     ap.add_argument('--protoc', help='protoc executable (default: from PATH)')
+    ap.add_argument('--zk', help='ZooKeeper connect string: run as a Canal cluster member '
+                    '(cluster and running nodes, cursors in ZooKeeper; needs python3-kazoo)')
+    ap.add_argument('--zk-address', help='ip:port registered in ZooKeeper (default 127.0.0.1:<port>)')
+    ap.add_argument('--zk-delay-ms', type=int, default=5000,
+                    help="wait before claiming a running node another server held (Canal's delayTime)")
+    ap.add_argument('--zk-session-ms', type=int, default=4000, help='ZooKeeper session timeout')
     ap.add_argument('-v', '--verbose', action='store_true', help='trace to stderr')
     args = ap.parse_args(argv)
 
@@ -1607,6 +1842,12 @@ def main(argv=None):
     lsock.bind((args.host, args.port))
     lsock.listen(64)
     port = lsock.getsockname()[1]
+    zk_role = None
+    if args.zk:
+        zk_role = ZkRole(server, args.zk, args.zk_address or '%s:%d' % (args.host, port),
+                         args.zk_delay_ms, args.zk_session_ms)
+        signal.signal(signal.SIGUSR1,
+                      lambda signum, frame_: threading.Thread(target=zk_role.release, daemon=True).start())
     if args.port_file:
         tmp = args.port_file + '.tmp.%d' % os.getpid()
         with open(tmp, 'w') as f:
@@ -1637,6 +1878,8 @@ def main(argv=None):
         t = threading.Thread(target=server.handle, args=(sock, peer[:2]), daemon=True)
         t.start()
     server.stopping.set()
+    if zk_role is not None:
+        zk_role.stop()                  # a clean stop deletes the ephemeral nodes at once
     try:
         lsock.close()
     except OSError:
