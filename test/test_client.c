@@ -1187,7 +1187,10 @@ static void test_server_list_failover(void) {
     CHECK(canal_ack(c, m->batch_id) == CANAL_OK);
     REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK && m->batch_id > 0); /* left unacked */
     server_stop(&a);
-    int rc = canal_get(c, 3, -1, &m);
+    /* replies to GETs already in flight (get_pipeline) may still be read */
+    int rc, k = 0;
+    while ((rc = canal_get(c, 3, -1, &m)) == CANAL_OK && ++k < CANAL_DEFAULT_PIPELINE) {
+    }
     CHECK(rc == CANAL_EIO || rc == CANAL_ETIMEOUT);
     CHECK(canal_connect(c) == CANAL_OK);
     CHECK(strcmp(canal_current_server(c), want) == 0);
