@@ -68,8 +68,16 @@
 #define CANAL_ERRSTR_SIZE 512
 
 /* How many unanswered acks and rollbacks are remembered one by one, to name
- * the one a later error Ack refuses; beyond that they are only counted. */
-#define CANAL_MAX_PENDING 8
+ * the one a later error Ack refuses; beyond that they are only counted.
+ * With GETs in flight about one ack per GET waits for its answer. */
+#define CANAL_MAX_PENDING (CANAL_MAX_PIPELINE + 8)
+
+#define CANAL_STR_(x) #x
+#define CANAL_STR(x) CANAL_STR_(x)
+
+/* GETs in flight at most: get_pipeline new ones plus, after a rollback,
+ * get_pipeline - 1 whose replies are dropped. */
+#define CANAL_MAX_GETS (2 * CANAL_MAX_PIPELINE)
 
 /* How much of the server's own error text goes into canal_errstr, escaped. */
 #define CANAL_SERVER_TEXT 320
@@ -109,6 +117,7 @@ void canal_options_init(canal_options *o) {
     o->max_frame = CANAL_DEFAULT_MAX_FRAME;
     o->rollback_on_connect = true;
     o->validate_utf8 = true;
+    o->get_pipeline = CANAL_DEFAULT_PIPELINE;
 }
 
 /* One server of the list in canal_options.host. */
@@ -207,6 +216,8 @@ static bool check_options(const canal_options *o, char *why, size_t cap) {
         BAD("options: interrupt_fd is not an open descriptor (-1: none) (got %d)", o->interrupt_fd);
     if (o->max_frame < 16 || o->max_frame > 0x7fffffffu)
         BAD("options: max_frame must be 16..2147483647 (got %zu)", o->max_frame);
+    if (o->get_pipeline < 1 || o->get_pipeline > CANAL_MAX_PIPELINE)
+        BAD("options: get_pipeline must be 1..%d (got %d)", CANAL_MAX_PIPELINE, o->get_pipeline);
     if (!!o->malloc_fn + !!o->realloc_fn + !!o->free_fn != 0 &&
         !(o->malloc_fn && o->realloc_fn && o->free_fn))
         BAD("options: set malloc_fn, realloc_fn and free_fn together (got %d of 3)",
@@ -264,10 +275,18 @@ struct session {
     enum sub_state state;
     char *filter;           /* the last subscribed filter, for reconnects */
     vec outstanding;        /* int64_t batch ids received, not yet acked */
-    /* Acks and rollbacks sent since the last reply: the first
-     * CANAL_MAX_PENDING one by one, and how many in all. */
+    /* Acks and rollbacks sent and not yet answered by a reply after them:
+     * the first n_kept one by one, and how many in all. */
     pending_op pending[CANAL_MAX_PENDING];
-    int n_pending;
+    int n_pending, n_kept;
+    /* GETs sent whose replies are not read yet, oldest first, in a ring:
+     * for each, how many of the pending acks/rollbacks went out between the
+     * GET before it and it. The oldest `stale` were sent before a rollback
+     * (their batches went back with it): their replies are dropped. */
+    int ops_before[CANAL_MAX_GETS];
+    int first_get, n_gets, stale;
+    int ops_since_get; /* acks/rollbacks sent after the newest GET */
+    bool flowing;      /* the last reply brought a batch: keep the pipeline full */
 };
 
 /* The current batch: the decoded message and the bytes its views point
@@ -305,6 +324,7 @@ struct canal_client {
     int interrupt_fd;   /* the caller's; -1: none */
     size_t max_frame;
     size_t max_decoded; /* 0: CANAL_DECODE_RATIO times the bytes + SLACK */
+    int get_pipeline;
     bool rollback_on_connect, validate_utf8, subscribe_on_connect;
     canal_trace_fn trace_fn;
     void *trace_ud;
@@ -381,7 +401,10 @@ static void close_fd(canal_client *c) {
     if (c->conn.fd >= 0) close(c->conn.fd);
     c->conn.fd = -1;
     c->conn.rpos = c->conn.rlen = 0;
-    c->sess.n_pending = 0; /* what the server did with them is unknown now */
+    /* what the server did with them is unknown now */
+    c->sess.n_pending = c->sess.n_kept = c->sess.ops_since_get = 0;
+    c->sess.first_get = c->sess.n_gets = c->sess.stale = 0;
+    c->sess.flowing = false;
 }
 
 /* Fail and close: the error rc, already recorded, ends the connection.
@@ -2211,11 +2234,32 @@ static int rowchange_finish(canal_client *c, canal_rowchange *out) {
  * answered, replies and the errors they carry, connect, get, ack. */
 
 static void add_pending(struct session *ss, char kind, int64_t id) {
-    if (ss->n_pending < CANAL_MAX_PENDING) {
-        ss->pending[ss->n_pending].kind = kind;
-        ss->pending[ss->n_pending].id = id;
+    if (ss->n_kept == ss->n_pending && ss->n_kept < CANAL_MAX_PENDING) {
+        ss->pending[ss->n_kept].kind = kind;
+        ss->pending[ss->n_kept].id = id;
+        ss->n_kept++;
     }
-    if (ss->n_pending < INT_MAX) ss->n_pending++;
+    if (ss->n_pending < INT_MAX) ss->n_pending++, ss->ops_since_get++;
+}
+
+/* A reply came to a request sent after the first n pending acks and
+ * rollbacks: the server took them (it answers in order). */
+static void settle_pending(struct session *ss, int n) {
+    if (n > ss->n_pending) n = ss->n_pending;
+    if (n >= ss->n_kept) {
+        ss->n_kept = 0;
+    } else {
+        memmove(ss->pending, ss->pending + n, (size_t)(ss->n_kept - n) * sizeof *ss->pending);
+        ss->n_kept -= n;
+    }
+    ss->n_pending -= n;
+    if (ss->ops_since_get > ss->n_pending) ss->ops_since_get = ss->n_pending;
+}
+
+/* The pending acks and rollbacks a reply read now may answer for: those
+ * sent before the oldest GET in flight, or all when none is. */
+static int ops_ahead(const struct session *ss) {
+    return ss->n_gets > 0 ? ss->ops_before[ss->first_get] : ss->n_pending;
 }
 
 static bool contains(const canal_bytes *b, const char *needle) {
@@ -2233,10 +2277,10 @@ static void describe_op(const pending_op *op, char *out, size_t cap) {
 }
 
 /* Which pending ack/rollback an error text names ("batchId:5"), if any. */
-static const pending_op *named_op(const struct session *ss, const canal_bytes *msg) {
+static const pending_op *named_op(const struct session *ss, const canal_bytes *msg, int n_ops) {
     static const char key[] = "batchId:";
     size_t k = sizeof key - 1;
-    int n = ss->n_pending < CANAL_MAX_PENDING ? ss->n_pending : CANAL_MAX_PENDING;
+    int n = n_ops < ss->n_kept ? n_ops : ss->n_kept;
     for (size_t i = 0; i + k < msg->len; i++) {
         if (memcmp(msg->ptr + i, key, k) != 0) continue;
         int64_t id = 0;
@@ -2273,40 +2317,46 @@ static const char *request_label(const char *what) {
     return NULL;
 }
 
-/* An error Ack arrived where the reply to `what` was due. The server does
- * not confirm acks and rollbacks, it only reports their failures, and such a
- * report arrives here (§5.1). Canal's texts tell them apart: a refused ack
- * names the batch or the Ack request, or says the destination or the
- * subscription is gone; a refused rollback names the batch or the Rollback
- * request, or says the destination is not running (a rollback is ignored,
- * not refused, when not subscribed). If the Ack belongs to an earlier
- * request, the reply to this one is still on its way: the stream is out of
- * step, so close. A text that names this request is its own answer; so is
- * a missing subscription when only rollbacks are pending. Any other text
- * with acks or rollbacks pending (Canal's catch-all reports any server-side
- * exception, a ZooKeeper error say) may answer either: keeping the
- * connection could leave it one reply out of step, closing costs a
- * redelivery. */
-static int error_ack(canal_client *c, const ack_view *av, const char *what, int err_code) {
-    char head[320], op[64] = "";
-    const canal_bytes *m = &av->message;
+/* Whether an error Ack refuses one of the first n_ops pending acks and
+ * rollbacks rather than the request it came for. The server does not
+ * confirm acks and rollbacks, it only reports their failures, and such a
+ * report arrives where the next reply was due (§5.1). Canal's texts tell
+ * them apart: a refused ack names the batch or the Ack request, or says the
+ * destination or the subscription is gone; a refused rollback names the
+ * batch or the Rollback request, or says the destination is not running (a
+ * rollback is ignored, not refused, when not subscribed). */
+static bool refuses_earlier(const struct session *ss, const canal_bytes *m, int n_ops) {
     bool acks = false, rollbacks = false;
-    for (int i = 0; i < c->sess.n_pending && i < CANAL_MAX_PENDING; i++) {
-        if (c->sess.pending[i].kind == 'a') acks = true;
+    for (int i = 0; i < n_ops && i < ss->n_kept; i++) {
+        if (ss->pending[i].kind == 'a') acks = true;
         else rollbacks = true;
     }
+    if (n_ops > ss->n_kept) acks = rollbacks = true; /* not all of them remembered */
     bool gone = contains(m, "should start first");
-    bool earlier =
-        (acks && (contains(m, "batchId") || contains(m, "ack error") || contains(m, "Ack:") ||
-                  contains(m, "should subscribe first") || gone)) ||
-        (rollbacks && (contains(m, "batchId") || contains(m, "rollback error") ||
-                       contains(m, "Rollback:") || gone));
-    if (earlier) {
-        const pending_op *named = named_op(&c->sess, m);
+    return (acks && (contains(m, "batchId") || contains(m, "ack error") || contains(m, "Ack:") ||
+                     contains(m, "should subscribe first") || gone)) ||
+           (rollbacks && (contains(m, "batchId") || contains(m, "rollback error") ||
+                          contains(m, "Rollback:") || gone));
+}
+
+/* An error Ack arrived where the reply to `what` was due, after n_ops
+ * pending acks and rollbacks. If it belongs to one of those, the reply to
+ * this request is still on its way: the stream is out of step, so close. A
+ * text that names this request is its own answer; so is a missing
+ * subscription when only rollbacks are pending. Any other text with acks or
+ * rollbacks pending (Canal's catch-all reports any server-side exception, a
+ * ZooKeeper error say) may answer either: keeping the connection could leave
+ * it one reply out of step, closing costs a redelivery. */
+static int error_ack(canal_client *c, const ack_view *av, const char *what, int err_code,
+                     int n_ops) {
+    char head[320], op[64] = "";
+    const canal_bytes *m = &av->message;
+    if (refuses_earlier(&c->sess, m, n_ops)) {
+        const pending_op *named = named_op(&c->sess, m, n_ops);
         if (named) describe_op(named, op, sizeof op);
-        else if (c->sess.n_pending == 1) describe_op(&c->sess.pending[0], op, sizeof op);
+        else if (n_ops == 1 && c->sess.n_kept > 0) describe_op(&c->sess.pending[0], op, sizeof op);
         else snprintf(op, sizeof op, "one of the %d acks/rollbacks sent since the last reply",
-                      c->sess.n_pending);
+                      n_ops);
         snprintf(head, sizeof head,
                  "server refused %s (or the %s request after it); connection closed, "
                  "canal_connect resumes and unacked batches are redelivered",
@@ -2314,17 +2364,18 @@ static int error_ack(canal_client *c, const ack_view *av, const char *what, int 
         return fail_conn(c, server_error(c, CANAL_ESERVER, av, head));
     }
     const char *label = request_label(what);
-    bool own = (label && contains(m, label)) || (!acks && contains(m, "should subscribe first"));
-    if (c->sess.n_pending > 0 && !own) {
+    /* "should subscribe first" with an ack among them was taken above */
+    bool own = (label && contains(m, label)) || contains(m, "should subscribe first");
+    if (n_ops > 0 && !own) {
         snprintf(head, sizeof head,
                  "%s: an error naming no request, with %d ack(s)/rollback(s) unanswered: it may "
                  "answer either; connection closed, canal_connect resumes and unacked batches "
                  "are redelivered",
-                 what, c->sess.n_pending);
+                 what, n_ops);
         return fail_conn(c, server_error(c, CANAL_ESERVER, av, head));
     }
     /* It answers this request, so every earlier ack/rollback went through. */
-    c->sess.n_pending = 0;
+    settle_pending(&c->sess, n_ops);
     if (err_code == CANAL_EAUTH) snprintf(head, sizeof head, "authentication failed");
     else snprintf(head, sizeof head, "%s refused", what);
     return server_error(c, err_code, av, head);
@@ -2347,8 +2398,9 @@ static int read_ack_reply(canal_client *c, const char *what, int err_code) {
     }
     if ((rc = parse_ack(c, &pv, &av, what)) < 0) return fail_conn(c, rc);
     trace(c, false, pv.type, len, 0, 0, av.code);
-    if (av.code > 0) return error_ack(c, &av, what, err_code);
-    c->sess.n_pending = 0;
+    /* No GET is in flight here (drain_gets), so every pending op came first. */
+    if (av.code > 0) return error_ack(c, &av, what, err_code, c->sess.n_pending);
+    settle_pending(&c->sess, c->sess.n_pending);
     return CANAL_OK;
 }
 
@@ -2383,7 +2435,7 @@ static int resume(canal_client *c) {
     /* The server forgets every unacked batch; without this rollback it
      * keeps them for this identity, so their ids stay good to ack. */
     c->sess.outstanding.n = 0;
-    c->sess.n_pending = 0;
+    settle_pending(&c->sess, c->sess.n_pending);
     add_pending(&c->sess, 'c', 0);
     return CANAL_OK;
 }
@@ -2441,14 +2493,45 @@ static void drop_first_batch(canal_client *c) {
     c->sess.outstanding.n--;
 }
 
-/* The reply to GET: MESSAGES, decoded into the current message, or an
- * error Ack. */
-static int read_get_reply(canal_client *c) {
+/* Send a GET and note it in flight, after the acks/rollbacks sent since
+ * the one before. */
+static int push_get(canal_client *c, int batch_size, int timeout_ms) {
+    struct session *ss = &c->sess;
+    int rc = send_get(c, batch_size, timeout_ms);
+    if (rc < 0) return rc;
+    ss->ops_before[(ss->first_get + ss->n_gets) % CANAL_MAX_GETS] = ss->ops_since_get;
+    ss->n_gets++;
+    ss->ops_since_get = 0;
+    return CANAL_OK;
+}
+
+/* The batch id of a MESSAGES reply that is dropped undecoded: all that
+ * matters is whether the server handed out a batch with it. */
+static int64_t reply_batch_id(const packet_view *pv) {
+    const uint8_t *p = pv->body.ptr, *end = p + pv->body.len;
+    const char *problem = NULL;
+    wire_field f;
+    int64_t id = 0;
+    while (next_field(&p, end, 0, &f, &problem) > 0)
+        if (f.field == 1 && f.wt == 0) id = (int64_t)f.v;
+    return id;
+}
+
+/* The reply to the oldest GET in flight: MESSAGES, decoded into the
+ * current message, or an error Ack. With `drop` (the GET went out before a
+ * rollback, or a subscribe or close is draining the pipeline) nothing is
+ * decoded and *batch_id tells whether it brought a batch; an error Ack
+ * that answers the GET itself is then dropped too. */
+static int read_get_reply(canal_client *c, bool drop, int64_t *batch_id) {
     const uint8_t *body;
     size_t len;
     packet_view pv;
     int rc;
     if ((rc = read_frame(c, "the reply to GET", &body, &len)) < 0) return rc;
+    int n_ops = ops_ahead(&c->sess);
+    c->sess.first_get = (c->sess.first_get + 1) % CANAL_MAX_GETS;
+    c->sess.n_gets--;
+    *batch_id = -1;
     if ((rc = parse_packet(c, body, len, &pv, "get")) < 0) return fail_conn(c, rc);
     if (pv.type == caocp_PacketType_ACK) {
         ack_view av;
@@ -2457,18 +2540,72 @@ static int read_get_reply(canal_client *c) {
         if (av.code <= 0)
             return fail_conn(c, set_error(c, CANAL_EPROTO,
                                           "get: expected MESSAGES, got an ACK without error"));
-        return error_ack(c, &av, "get", CANAL_ESERVER);
+        if (drop && !refuses_earlier(&c->sess, &av.message, n_ops)) {
+            settle_pending(&c->sess, n_ops);
+            return CANAL_OK;
+        }
+        return error_ack(c, &av, "get", CANAL_ESERVER, n_ops);
     }
     int64_t deadline = c->conn.call_deadline ? c->conn.call_deadline : INT64_MAX;
-    if ((rc = decode_messages_packet(c, &pv, "get", deadline)) < 0) {
+    if (drop) {
+        if (pv.type != caocp_PacketType_MESSAGES)
+            return fail_conn(c, set_error(c, CANAL_EPROTO, "get: unexpected packet type %d (%s)",
+                                          pv.type, packet_type_name(pv.type)));
+        *batch_id = reply_batch_id(&pv);
+        trace(c, false, pv.type, len, *batch_id, 0, 0);
+    } else if ((rc = decode_messages_packet(c, &pv, "get", deadline)) < 0) {
         /* A reply we cannot read leaves a batch outstanding that we cannot
          * name: the connection is out of step. */
         drop_message(c);
         return fail_conn(c, rc);
+    } else {
+        *batch_id = c->batch.msg.batch_id;
     }
-    trace(c, false, pv.type, len, c->batch.msg.batch_id, c->batch.msg.n_entries, 0);
-    c->sess.n_pending = 0;
+    if (!drop) trace(c, false, pv.type, len, c->batch.msg.batch_id, c->batch.msg.n_entries, 0);
+    settle_pending(&c->sess, n_ops);
     return CANAL_OK;
+}
+
+/* Read and drop the replies to every GET in flight, before a request whose
+ * own reply must come next (subscribe, unsubscribe). Batches fetched ahead
+ * were never handed out, yet the server holds them ahead of any later one:
+ * give them back with everything unacked, as a reconnect would. */
+static int drain_gets(canal_client *c) {
+    bool fetched = false;
+    int rc;
+    while (c->sess.n_gets > 0) {
+        bool stale = c->sess.stale > 0;
+        int64_t id;
+        if ((rc = read_get_reply(c, true, &id)) < 0) return rc;
+        if (stale) c->sess.stale--;
+        else if (id != -1) fetched = true;
+    }
+    c->sess.flowing = false;
+    if (!fetched) return CANAL_OK;
+    if ((rc = send_rollback(c, 0)) < 0) return rc;
+    c->sess.outstanding.n = 0;
+    add_pending(&c->sess, 'r', 0);
+    return CANAL_OK;
+}
+
+/* Before closing a healthy connection: acks and rollbacks sent after a GET
+ * still in flight reach the server only once it has answered that GET, and
+ * a server whose reply cannot be delivered may drop the connection first.
+ * Read those replies (within read_timeout_ms), so that every ack canal_ack
+ * sent is taken, as it is with one GET at a time. Errors only close. */
+static void settle_before_close(canal_client *c) {
+    struct session *ss = &c->sess;
+    if (c->conn.fd < 0 || ss->n_gets == 0 || ss->n_pending <= ops_ahead(ss)) return;
+    int err = c->err, server_code = c->server_code;
+    char errstr[CANAL_ERRSTR_SIZE];
+    memcpy(errstr, c->errstr, sizeof errstr);
+    drop_message(c);
+    c->conn.call_deadline = now_ms() + c->read_timeout_ms; /* the whole settling */
+    int64_t id;
+    while (c->conn.fd >= 0 && ss->n_gets > 0 && ss->n_pending > ops_ahead(ss))
+        if (read_get_reply(c, true, &id) < 0) break;
+    c->err = err, c->server_code = server_code;
+    memcpy(c->errstr, errstr, sizeof errstr);
 }
 
 /* Keep the id of the batch just received until it is acked or rolled
@@ -2497,6 +2634,7 @@ static int record_batch(canal_client *c) {
 
 void canal_client_free(canal_client *c) {
     if (!c) return;
+    settle_before_close(c);
     close_fd(c);
     mem_free(c, c->host_names);
     mem_free(c, c->servers);
@@ -2559,6 +2697,7 @@ static bool copy_options(canal_client *c, const canal_options *opt) {
     c->trace_ud = opt->trace_ud;
     c->max_frame = opt->max_frame;
     c->max_decoded = opt->max_decoded;
+    c->get_pipeline = opt->get_pipeline;
     c->rollback_on_connect = opt->rollback_on_connect;
     c->validate_utf8 = opt->validate_utf8;
     snprintf(c->client_id, sizeof c->client_id, "%d", opt->client_id);
@@ -2620,8 +2759,9 @@ canal_client *canal_client_new(const canal_options *opt) {
 void canal_disconnect(canal_client *c) {
     if (!c) return;
     c->current[0] = '\0';
-    close_fd(c);
     drop_message(c);
+    settle_before_close(c);
+    close_fd(c);
 }
 
 bool canal_is_connected(const canal_client *c) { return c && c->conn.fd >= 0; }
@@ -2714,7 +2854,7 @@ int canal_subscribe(canal_client *c, const char *filter) {
     int rc = need_conn(c, "subscribe");
     if (rc < 0 || (rc = check_interrupt(c, "subscribe")) < 0) return rc;
     if (!filter) filter = c->sess.filter;
-    if ((rc = send_sub(c, filter)) < 0) return rc;
+    if ((rc = drain_gets(c)) < 0 || (rc = send_sub(c, filter)) < 0) return rc;
     if ((rc = read_ack_reply(c, "subscription", CANAL_ESERVER)) < 0) return rc;
     if (strcmp(c->sess.filter, filter) != 0) {
         char *copy = mem_strdup(c, filter);
@@ -2731,7 +2871,7 @@ int canal_unsubscribe(canal_client *c) {
     drop_message(c);
     int rc = need_conn(c, "unsubscribe");
     if (rc < 0 || (rc = check_interrupt(c, "unsubscribe")) < 0) return rc;
-    if ((rc = send_unsub(c)) < 0) return rc;
+    if ((rc = drain_gets(c)) < 0 || (rc = send_unsub(c)) < 0) return rc;
     if ((rc = read_ack_reply(c, "unsubscription", CANAL_ESERVER)) < 0) return rc;
     c->sess.state = SUB_OFF;
     return CANAL_OK;
@@ -2744,11 +2884,22 @@ int canal_get(canal_client *c, int batch_size, int timeout_ms, const canal_messa
     int rc = need_conn(c, "get");
     if (rc < 0) return rc;
     if (!out) return set_error(c, CANAL_EINVAL, "get: out is NULL");
-    if ((rc = check_interrupt(c, "get")) < 0 || (rc = send_get(c, batch_size, timeout_ms)) < 0)
-        return rc;
+    if ((rc = check_interrupt(c, "get")) < 0) return rc;
     /* The server may say nothing for as long as it may wait (0: no limit). */
     c->conn.reply_wait_ms = timeout_ms == 0 ? -1 : timeout_ms > 0 ? timeout_ms : 0;
-    if ((rc = read_get_reply(c)) < 0 || (rc = record_batch(c)) < 0) return rc;
+    /* Keep get_pipeline GETs in flight while batches come (one GET while
+     * the stream is idle), drop the replies a rollback gave back, read the
+     * oldest of the rest. */
+    struct session *ss = &c->sess;
+    int want = ss->flowing ? c->get_pipeline : 1;
+    int64_t id;
+    while (ss->n_gets - ss->stale < want)
+        if ((rc = push_get(c, batch_size, timeout_ms)) < 0) return rc;
+    for (; ss->stale > 0; ss->stale--)
+        if ((rc = read_get_reply(c, true, &id)) < 0) return rc;
+    ss->flowing = false;
+    if ((rc = read_get_reply(c, false, &id)) < 0 || (rc = record_batch(c)) < 0) return rc;
+    ss->flowing = id != -1;
     *out = &c->batch.msg;
     return CANAL_OK;
 }
@@ -2775,12 +2926,18 @@ int canal_rollback(canal_client *c, int64_t batch_id) {
     if (rc < 0) return rc;
     if ((rc = need_subscription(c, "rollback")) < 0) return rc;
     if (batch_id != 0 && (rc = check_batch(c, batch_id, "rollback")) < 0) return rc;
+    /* With GETs in flight, one batch is not enough: the server would keep
+     * the batches they fetch under ids never handed out, ahead of every
+     * later ack. */
+    if (c->sess.n_gets > 0) batch_id = 0;
     if ((rc = send_rollback(c, batch_id)) < 0) return rc;
     /* The server forgets the batch (or all of them) and rewinds to the last
-     * acked position; other ids stay registered there, so they stay here. */
+     * acked position; other ids stay registered there, so they stay here.
+     * The replies to GETs sent before now bring batches it gave back. */
     if (batch_id == 0) c->sess.outstanding.n = 0;
     else drop_first_batch(c);
     add_pending(&c->sess, 'r', batch_id);
+    c->sess.stale = c->sess.n_gets;
     return CANAL_OK;
 }
 

@@ -58,7 +58,9 @@
  * grows: a batch of a million empty entries in 2 MB is refused with
  * CANAL_ETOOBIG rather than taking 200 MB. After a freak batch the client
  * gives the memory back: every 16 frames (batches, row changes), a buffer
- * holding over 4 times what those needed shrinks to it.
+ * holding over 4 times what those needed shrinks to it. GETs in flight
+ * (get_pipeline) cost no memory: their replies wait in the socket until
+ * canal_get reads them, one frame at a time, into that one buffer.
  *
  * Decoding follows protobuf's rules (those of Google's C++ parser, and of
  * Java where they differ): unknown fields, groups and fields sent with
@@ -92,6 +94,13 @@ extern "C" {
  * 256 MiB is what the Canal spec allows; lower it on small hosts. */
 #ifndef CANAL_DEFAULT_MAX_FRAME
 #define CANAL_DEFAULT_MAX_FRAME (256u * 1024u * 1024u)
+#endif
+
+/* canal_options.get_pipeline: the most GETs kept in flight, and the
+ * default (1 = one GET at a time). */
+#define CANAL_MAX_PIPELINE 32
+#ifndef CANAL_DEFAULT_PIPELINE
+#define CANAL_DEFAULT_PIPELINE 4
 #endif
 
 /* The version of the canal.c that was linked, CANAL_VERSION_NUMBER style.
@@ -220,6 +229,17 @@ typedef struct canal_options {
      * ms without a request (<= 0: the server's default, one hour). 3600000
      * like the Java client. */
     int idle_timeout_ms;
+    /* GETs kept in flight. canal_get sends GETs until this many are
+     * unanswered, then reads the oldest reply: while you work on a batch the
+     * next ones are on their way, and the round trip to the server no longer
+     * adds to every batch. 1 sends one GET at a time, as the Java client
+     * does. Only while batches come: after an empty one, one GET at a time
+     * until data flows again. Replies in flight wait in the socket's
+     * buffers, not in the client's memory. With rollback_on_connect off, a
+     * connection lost with GETs in flight leaves the batches they fetched
+     * on the server, never handed out: canal_rollback(c, 0) after such a
+     * reconnect. 1..CANAL_MAX_PIPELINE; CANAL_DEFAULT_PIPELINE */
+    int get_pipeline;
     size_t max_frame;        /* refuse larger frames; CANAL_DEFAULT_MAX_FRAME */
     /* The most memory decoding one batch or one row change may add to the
      * client, in bytes; past it the call fails with CANAL_ETOOBIG (and a
@@ -253,7 +273,9 @@ typedef struct canal_options {
 } canal_options;
 
 /* The smallest buffer no-heap mode accepts; a few times the largest frame
- * expected (plus the decoded rows of one entry) is what it needs. */
+ * expected (plus the decoded rows of one entry) is what it needs, whatever
+ * get_pipeline is: replies in flight are read one at a time into the same
+ * frame buffer, so pipelining needs no room of its own. */
 #define CANAL_MIN_HEAP 32768
 
 /* Fill *o with the defaults documented above. */
@@ -270,7 +292,8 @@ typedef struct canal_client canal_client;
  * outside a short, an empty host or destination, a port outside 1..65535, a
  * connect or read timeout <= 0, a call timeout or keepalive setting out of
  * its range, an interrupt_fd that is not open, max_frame outside
- * 16..2^31-1, half-set allocation hooks)
+ * 16..2^31-1, get_pipeline outside 1..CANAL_MAX_PIPELINE, half-set
+ * allocation hooks)
  * still gives a client: canal_errcode is then CANAL_EINVAL, canal_errstr
  * names the option, and every call that needs the network fails the same
  * way (decoding with canal_message_parse works on any client). */
@@ -278,7 +301,7 @@ canal_client *canal_client_new(const canal_options *o);
 
 /* Close the connection and free everything, including every message and row
  * the client handed out. NULL is a no-op. Freeing the same client twice is
- * undefined, as with free(). */
+ * undefined, as with free(). Closing may wait, as canal_disconnect does. */
 void canal_client_free(canal_client *c);
 
 /* Connect and log in: resolve the host, TCP connect within connect_timeout_ms
@@ -333,7 +356,11 @@ int canal_connect_fd(canal_client *c, int fd);
 
 /* Close the connection. There is no goodbye packet; the server keeps this
  * client's subscription and unacked batches for the next connect. Safe to
- * call when not connected. */
+ * call when not connected. With GETs in flight and acks or rollbacks sent
+ * after them, it first reads (and drops) the replies to those GETs, within
+ * read_timeout_ms: the server takes requests in order and may drop a
+ * connection whose replies it cannot deliver before it reaches the acks,
+ * and an ack canal_ack sent must count, as with one GET at a time. */
 void canal_disconnect(canal_client *c);
 
 /* True while the client holds an authenticated connection. A transport or
@@ -348,10 +375,16 @@ bool canal_is_connected(const canal_client *c);
  * means the last filter subscribed with (at first canal_options.filter).
  * The filter applies to the whole destination, not to this client only.
  * Waits for the server's Ack. CANAL_ESERVER carries the server's refusal.
- * A later reconnect subscribes again with the same filter. */
+ * A later reconnect subscribes again with the same filter.
+ *
+ * GETs in flight (get_pipeline > 1) are answered first: their replies are
+ * read and dropped, and if they brought batches, every unacked batch is
+ * rolled back (as canal_rollback(c, 0)) so that those come again rather
+ * than sit on the server under ids never handed out. */
 int canal_subscribe(canal_client *c, const char *filter);
 
-/* Remove the subscription; waits for the Ack. */
+/* Remove the subscription; waits for the Ack. GETs in flight are answered
+ * and given back first, as for canal_subscribe. */
 int canal_unsubscribe(canal_client *c);
 
 /* Fetch the next batch without acknowledging it.
@@ -371,6 +404,15 @@ int canal_unsubscribe(canal_client *c);
  * canal_entry_rowchange leave it intact. An empty batch has batch_id -1 and no
  * entries; never ack it. Every entry's header is decoded; rows are decoded
  * only on request (canal_entry_rowchange).
+ *
+ * With get_pipeline > 1, once a batch came back, canal_get keeps that many
+ * GETs in flight: it sends what is missing, then returns the reply to the
+ * oldest, so batches arrive in order while you work. Batches are handed out
+ * and acked as with one GET at a time; what differs: a GET already in flight
+ * carries the batch_size and timeout_ms of the call that sent it; batch ids
+ * of batches fetched and given back (canal_rollback, canal_subscribe) are
+ * never handed out, so ids may skip; and the server holds get_pipeline
+ * batches (not one) that are not acked yet.
  *
  * Errors: CANAL_ESERVER when the server answered with an error Ack. The
  * server does not confirm good acks and rollbacks, it only reports failures,
@@ -403,14 +445,21 @@ int canal_get(canal_client *c, int batch_size, int timeout_ms, const canal_messa
  * rollback a connect sends; CANAL_ESTATE: not the oldest unacked batch, or
  * after canal_unsubscribe) and sends nothing in those cases. The server does not answer
  * an ack; if it refuses one anyway, the refusal comes back from the next call
- * that reads a reply (see canal_get). */
+ * that reads a reply (see canal_get). With GETs in flight the server takes
+ * the ack after their replies, so a refusal comes back where the reply to
+ * the first GET sent after the ack was due, and the batches fetched in
+ * between are handed out first. */
 int canal_ack(canal_client *c, int64_t batch_id);
 
 /* Give back unacked batches so that the next canal_get delivers their entries
  * again, under new batch ids. batch_id 0 rolls back every unacked batch (the
  * usual call); another id must be the oldest unacked batch, and the server
  * then rewinds to the last acked position anyway, redelivering the later
- * batches too. No reply is read, as with canal_ack. */
+ * batches too. No reply is read, as with canal_ack. With GETs in flight any
+ * id rolls back every unacked batch (the server would otherwise keep the
+ * batches they fetch, under ids never handed out, ahead of every later
+ * ack), and the replies to those GETs are dropped unread: the next
+ * canal_get hands out the entries after the last ack, under new ids. */
 int canal_rollback(canal_client *c, int64_t batch_id);
 
 /* ---------------------------------------------------------------- errors */

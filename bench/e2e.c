@@ -8,7 +8,10 @@
  *
  * It uses canal-c's public API only, the way an application would, so the
  * figure includes everything a real consumer pays: the GET round trip, frame
- * reading, header decoding in canal_get, row decoding, the ack.
+ * reading, header decoding in canal_get, row decoding, the ack. --pipeline N
+ * sets canal_options.get_pipeline: with N > 1 canal-c keeps N GETs in flight
+ * and the round trip overlaps the consumer's work (replay --rtt-ms gives the
+ * round trip of a real link).
  *
  * Consumers (what "consume" means):
  *   - default: every ROWDATA entry is decoded with canal_entry_rowchange and
@@ -168,6 +171,8 @@ static void usage(FILE *to) {
           "  --timeout-ms N       how long the server may wait to fill a batch; -1 = answer\n"
           "                       at once (-1: the run ends when the server has nothing left)\n"
           "  --read-timeout-ms N  longest wait for any reply (60000)\n"
+          "  --pipeline N         canal_options.get_pipeline: GETs kept in flight\n"
+          "                       (default: canal-c's default)\n"
           "  --raw-only           touch raw entry bytes only, decode no rows\n"
           "  --no-utf8-check      canal_options.validate_utf8 = false\n"
           "  --expect-rows N      fail unless exactly N rows were seen\n"
@@ -177,7 +182,7 @@ static void usage(FILE *to) {
 
 int main(int argc, char **argv) {
     enum { HOST = 1, PORT, DEST, CLIENT_ID, USER, PASSWORD, FILTER, BATCH, TIMEOUT, READ_TIMEOUT,
-           RAW_ONLY, NO_UTF8, EXPECT, QUIET, HELP };
+           PIPELINE, RAW_ONLY, NO_UTF8, EXPECT, QUIET, HELP };
     static const struct option longopts[] = {
         {"host", required_argument, NULL, HOST},
         {"port", required_argument, NULL, PORT},
@@ -189,6 +194,7 @@ int main(int argc, char **argv) {
         {"batch-size", required_argument, NULL, BATCH},
         {"timeout-ms", required_argument, NULL, TIMEOUT},
         {"read-timeout-ms", required_argument, NULL, READ_TIMEOUT},
+        {"pipeline", required_argument, NULL, PIPELINE},
         {"raw-only", no_argument, NULL, RAW_ONLY},
         {"no-utf8-check", no_argument, NULL, NO_UTF8},
         {"expect-rows", required_argument, NULL, EXPECT},
@@ -221,6 +227,9 @@ int main(int argc, char **argv) {
         case TIMEOUT: ok = parse_int("timeout-ms", optarg, -1, INT_MAX, &timeout_ms); break;
         case READ_TIMEOUT:
             ok = parse_int("read-timeout-ms", optarg, 1, INT_MAX, &v), o.read_timeout_ms = (int)v;
+            break;
+        case PIPELINE:
+            ok = parse_int("pipeline", optarg, 1, INT_MAX, &v), o.get_pipeline = (int)v;
             break;
         case RAW_ONLY: raw_only = 1; break;
         case NO_UTF8: o.validate_utf8 = false; break;
@@ -290,10 +299,10 @@ int main(int argc, char **argv) {
 
     if (!quiet)
         fprintf(stderr,
-                "e2e: %s consumer, batch size %ld: %" PRIu64 " batches, %" PRIu64 " entries (%" PRIu64
+                "e2e: %s consumer, batch size %ld, %d GETs in flight: %" PRIu64 " batches, %" PRIu64 " entries (%" PRIu64
                 " ROWDATA), %" PRIu64 " raw bytes; checksum %" PRIu64 "/%02x; canal-c allocations: %"
                 PRIu64 " in setup, %" PRIu64 " in total, %" PRIu64 " after warm-up%s\n",
-                raw_only ? "raw-only" : "decoding", batch_size, t.batches, t.entries, t.rowdata,
+                raw_only ? "raw-only" : "decoding", batch_size, o.get_pipeline, t.batches, t.entries, t.rowdata,
                 t.raw_bytes, t.sum, t.x, setup_allocs, ac.calls, steady_allocs,
                 raw_only ? "; rows from header rowsCount" : "");
     /* The last line carries exactly the keys the issue names, so a strict

@@ -9,6 +9,7 @@
  * page cache into the socket and that is the whole cost.
  *
  *     replay --port 0 --port-file F --stream frames.bin [--user U --password P] [--once]
+ *            [--rtt-ms MS]
  *
  * --stream FILE is a sequence of frames, each a 4-byte big-endian length and
  * a Packet{type=MESSAGES, body=Messages{batch_id, entries...}}, i.e. exactly
@@ -34,6 +35,11 @@
  *   - CLIENTROLLBACK: no reply; rewinds to the first unacked frame, so every
  *     unacked batch comes again under new ids (ignored before subscribe);
  *   - other packet types: 400 "packet type: NAME is NOT supported!".
+ *
+ * --rtt-ms MS simulates a link with that round trip: each request is handled
+ * when it arrives (in order, as Canal does) but its reply leaves MS ms later,
+ * queued, while later requests keep being read. Only latency is simulated,
+ * not bandwidth or TCP's window. 0 (the default) sends at once.
  *
  * Simplifications (fine for a benchmark, documented so nobody is surprised):
  *   - GET ignores fetch_size (the batches are in the file) and never waits:
@@ -65,6 +71,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -114,8 +121,10 @@ static const uint8_t SUCCESS_ACK[] = {0x00, 0x00, 0x00, 0x04, 0x10, 0x01, 0x18, 
 
 static void die(const char *fmt, ...) PRINTF_LIKE(1, 2) NORETURN;
 static void note(const char *fmt, ...) PRINTF_LIKE(1, 2);
-static bool send_error(int fd, int code, const char *fmt, ...) PRINTF_LIKE(3, 4);
+typedef struct session session;
+static bool send_error(session *ss, int code, const char *fmt, ...) PRINTF_LIKE(3, 4);
 
+static void vnote(const char *fmt, va_list ap) PRINTF_LIKE(1, 0);
 static void vnote(const char *fmt, va_list ap) {
     fputs("replay: ", stderr);
     vfprintf(stderr, fmt, ap);
@@ -404,12 +413,77 @@ static void load_stream(const char *path, stream *s) {
     }
 }
 
+/* ------------------------------------------------------------------ session state */
+
+typedef struct outstanding {
+    int64_t id;
+    size_t pos; /* stream position the batch was served from */
+} outstanding;
+
+struct session {
+    int fd;
+    const stream *s;
+    size_t total;          /* stream length in frames, times --repeat */
+    uint8_t seed[8];
+    bool authed, subscribed;
+    char dest[256];        /* the identity that subscribed */
+    long cid;
+    size_t read;           /* next stream position to serve */
+    size_t acked;          /* first position not acked */
+    int64_t next_id;       /* the next batch id to hand out */
+    outstanding *out;      /* a queue: out[head..n) */
+    size_t head, n, cap;
+    /* receive buffer: requests are parsed in place */
+    uint8_t *rbuf;
+    size_t rlen, rcap;
+    uint64_t gets, acks;
+    /* --rtt-ms: replies wait here until their time, in request order */
+    int64_t rtt_ns;
+    struct delayed *q;     /* a queue: q[qhead..qn) */
+    size_t qhead, qn, qcap;
+};
+
+/* A reply held back by the simulated round trip. Pieces inside the stream's
+ * mapping are referenced (it outlives every session); the rest (headers,
+ * Acks, renumbered ids) is copied into small[]. */
+#define DELAYED_SMALL 1200
+typedef struct delayed {
+    int64_t due_ns;
+    struct {
+        const uint8_t *p; /* NULL: small + off */
+        size_t off, len;
+    } pc[4];
+    int n;
+    size_t done; /* bytes of it written so far */
+    size_t small_len;
+    uint8_t small[DELAYED_SMALL];
+} delayed;
+
+typedef struct config {
+    int port;
+    const char *port_file;
+    const char *stream_path;
+    const char *user;
+    bool has_passwd;
+    uint8_t passwd_stage2[20]; /* canal.passwd: SHA1(SHA1(password)) */
+    bool once;
+    unsigned long repeat;
+    bool verbose;
+    int64_t rtt_ns; /* --rtt-ms */
+} config;
+
 /* ------------------------------------------------------------------ I/O */
+
+static int64_t mono_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 /* Write all of iov[0..n) with as few syscalls as the kernel allows: one, when
  * the socket buffer has room. MSG_NOSIGNAL: a client that hangs up must not
  * kill the server with SIGPIPE. */
-static bool send_iov(int fd, struct iovec *iov, int n) {
+static bool write_iov(int fd, struct iovec *iov, int n) {
     while (n > 0) {
         struct msghdr mh;
         memset(&mh, 0, sizeof mh);
@@ -427,13 +501,104 @@ static bool send_iov(int fd, struct iovec *iov, int n) {
     return true;
 }
 
-static bool send_buf(int fd, const void *p, size_t len) {
+/* Send a reply now, or (--rtt-ms) queue it to leave one round trip after
+ * the request came in: requests are handled on arrival, in order, and only
+ * their answers are late, which is what a client on a link with that round
+ * trip sees. Bandwidth is not limited. */
+static bool send_iov(session *ss, struct iovec *iov, int n) {
+    if (ss->rtt_ns == 0) return write_iov(ss->fd, iov, n);
+    if (ss->qhead > 0 && ss->qhead == ss->qn) ss->qhead = ss->qn = 0;
+    if (ss->qn == ss->qcap) {
+        if (ss->qhead > 0) {
+            memmove(ss->q, ss->q + ss->qhead, (ss->qn - ss->qhead) * sizeof *ss->q);
+            ss->qn -= ss->qhead, ss->qhead = 0;
+        }
+        if (ss->qn == ss->qcap) {
+            ss->qcap = ss->qcap ? ss->qcap * 2 : 16;
+            delayed *q = realloc(ss->q, ss->qcap * sizeof *q);
+            if (!q) die("out of memory");
+            ss->q = q;
+        }
+    }
+    delayed *d = &ss->q[ss->qn++];
+    const uint8_t *map = ss->s->map, *map_end = map ? map + ss->s->map_len : NULL;
+    d->due_ns = mono_ns() + ss->rtt_ns;
+    d->n = n;
+    d->done = 0;
+    d->small_len = 0;
+    for (int i = 0; i < n; i++) {
+        const uint8_t *p = iov[i].iov_base;
+        size_t len = iov[i].iov_len;
+        d->pc[i].len = len;
+        if (map && p >= map && p + len <= map_end) {
+            d->pc[i].p = p;
+            continue;
+        }
+        if (len > DELAYED_SMALL - d->small_len) die("reply piece of %zu bytes too large to delay", len);
+        d->pc[i].p = NULL;
+        d->pc[i].off = d->small_len;
+        memcpy(d->small + d->small_len, p, len);
+        d->small_len += len;
+    }
+    return true;
+}
+
+/* Send what is due of the queued replies without blocking, so that
+ * requests keep being read (and their replies timed) while the client is
+ * slow to read. 1: nothing due is left, 0: the socket is full, -1: a write
+ * failed. */
+static int flush_due(session *ss) {
+    while (ss->qhead < ss->qn && ss->q[ss->qhead].due_ns <= mono_ns()) {
+        delayed *d = &ss->q[ss->qhead];
+        struct iovec iov[4];
+        int n = 0;
+        size_t skip = d->done;
+        for (int i = 0; i < d->n; i++) {
+            const uint8_t *p = d->pc[i].p ? d->pc[i].p : d->small + d->pc[i].off;
+            size_t len = d->pc[i].len;
+            if (skip >= len) {
+                skip -= len;
+                continue;
+            }
+            iov[n].iov_base = (void *)(uintptr_t)(p + skip);
+            iov[n].iov_len = len - skip;
+            skip = 0;
+            n++;
+        }
+        struct msghdr mh;
+        memset(&mh, 0, sizeof mh);
+        mh.msg_iov = iov;
+        mh.msg_iovlen = (size_t)n;
+        ssize_t w = sendmsg(ss->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+            return -1;
+        }
+        d->done += (size_t)w;
+        size_t total = 0;
+        for (int i = 0; i < d->n; i++) total += d->pc[i].len;
+        if (d->done == total) ss->qhead++;
+    }
+    return 1;
+}
+
+/* How long until the next queued reply is due; false when none is queued. */
+static bool due_in(const session *ss, struct timespec *ts) {
+    if (ss->qhead == ss->qn) return false;
+    int64_t left = ss->q[ss->qhead].due_ns - mono_ns();
+    if (left < 0) left = 0;
+    ts->tv_sec = (time_t)(left / 1000000000), ts->tv_nsec = (long)(left % 1000000000);
+    return true;
+}
+
+static bool send_buf(session *ss, const void *p, size_t len) {
     struct iovec v = {(void *)(uintptr_t)p, len};
-    return send_iov(fd, &v, 1);
+    return send_iov(ss, &v, 1);
 }
 
 /* An error Ack: Packet{version=1, type=ACK, body=Ack{error_code, error_message}}. */
-static bool send_error(int fd, int code, const char *fmt, ...) {
+static bool send_error(session *ss, int code, const char *fmt, ...) {
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
@@ -454,46 +619,11 @@ static bool send_error(int fd, int code, const char *fmt, ...) {
     memcpy(p, msg, mlen);
     p += mlen;
     put_be32(buf, (uint32_t)(p - buf - 4));
-    return send_buf(fd, buf, (size_t)(p - buf));
+    return send_buf(ss, buf, (size_t)(p - buf));
 }
 
 /* ------------------------------------------------------------------ session */
 
-typedef struct outstanding {
-    int64_t id;
-    size_t pos; /* stream position the batch was served from */
-} outstanding;
-
-typedef struct session {
-    int fd;
-    const stream *s;
-    size_t total;          /* stream length in frames, times --repeat */
-    uint8_t seed[8];
-    bool authed, subscribed;
-    char dest[256];        /* the identity that subscribed */
-    long cid;
-    size_t read;           /* next stream position to serve */
-    size_t acked;          /* first position not acked */
-    int64_t next_id;       /* the next batch id to hand out */
-    outstanding *out;      /* a queue: out[head..n) */
-    size_t head, n, cap;
-    /* receive buffer: requests are parsed in place */
-    uint8_t *rbuf;
-    size_t rlen, rcap;
-    uint64_t gets, acks;
-} session;
-
-typedef struct config {
-    int port;
-    const char *port_file;
-    const char *stream_path;
-    const char *user;
-    bool has_passwd;
-    uint8_t passwd_stage2[20]; /* canal.passwd: SHA1(SHA1(password)) */
-    bool once;
-    unsigned long repeat;
-    bool verbose;
-} config;
 
 /* Java's Short.parseShort for ASCII input (§5.1): optional sign, digits,
  * -32768..32767. Returns false where Java throws NumberFormatException. */
@@ -543,21 +673,21 @@ static bool check_ident(session *ss, const ident *id, const char *label, bool ne
                         bool *ok) {
     *ok = true;
     if (id->dest_len == 0 || id->cid_len == 0) {
-        *ok = send_error(ss->fd, 401, "destination or clientId is null. %s: destination: \"%.*s\" "
+        *ok = send_error(ss, 401, "destination or clientId is null. %s: destination: \"%.*s\" "
                          "client_id: \"%.*s\"",
                          label, (int)id->dest_len, (const char *)id->dest, (int)id->cid_len,
                          (const char *)id->cid);
         return false;
     }
     if (!parse_short(id->cid, id->cid_len, cid)) {
-        *ok = send_error(ss->fd, 400, "something goes wrong with channel: replay, exception: "
+        *ok = send_error(ss, 400, "something goes wrong with channel: replay, exception: "
                          "java.lang.NumberFormatException: For input string: \"%.*s\"",
                          (int)id->cid_len, (const char *)id->cid);
         return false;
     }
     if (need_sub && (!ss->subscribed || *cid != ss->cid || id->dest_len != strlen(ss->dest) ||
                      memcmp(id->dest, ss->dest, id->dest_len) != 0)) {
-        *ok = send_error(ss->fd, 400, "something goes wrong with channel: replay, exception: "
+        *ok = send_error(ss, 400, "something goes wrong with channel: replay, exception: "
                          "com.alibaba.otter.canal.server.exception.CanalServerException: "
                          "ClientIdentity:ClientIdentity[destination=%.*s,clientId=%ld,filter=] "
                          "should subscribe first",
@@ -591,12 +721,12 @@ static bool push_outstanding(session *ss, int64_t id, size_t pos) {
  * session must hand out (rollback, --repeat). */
 static bool do_get(session *ss) {
     ss->gets++;
-    if (ss->read >= ss->total) return send_buf(ss->fd, EMPTY_BATCH, sizeof EMPTY_BATCH);
+    if (ss->read >= ss->total) return send_buf(ss, EMPTY_BATCH, sizeof EMPTY_BATCH);
     const frame *fr = &ss->s->f[ss->read % ss->s->n];
     int64_t id = ss->next_id++;
     if (!push_outstanding(ss, id, ss->read)) die("out of memory");
     ss->read++;
-    if (fr->batch_id == id) return send_buf(ss->fd, fr->p, fr->len); /* the hot path */
+    if (fr->batch_id == id) return send_buf(ss, fr->p, fr->len); /* the hot path */
 
     /* Raw-form Packet{type=MESSAGES, body} (no version, as Canal's raw store
      * sends it) around the original body with a new batch_id field. */
@@ -616,7 +746,7 @@ static bool do_get(session *ss) {
         {idf, idf_len},
         {(void *)(uintptr_t)(fr->body + fr->id_off + fr->id_len), fr->body_len - fr->id_off - fr->id_len},
     };
-    return send_iov(ss->fd, iov, 4);
+    return send_iov(ss, iov, 4);
 }
 
 /* CLIENTACK and CLIENTROLLBACK share Canal's removeBatch checks (§5.5, §5.6):
@@ -626,14 +756,14 @@ static bool remove_batch(session *ss, long cid, int64_t id, bool is_ack, bool *o
     for (i = ss->head; i < ss->n; i++)
         if (ss->out[i].id == id) break;
     if (i == ss->n) {
-        *ok = send_error(ss->fd, 400, "something goes wrong with channel: replay, exception: "
+        *ok = send_error(ss, 400, "something goes wrong with channel: replay, exception: "
                          "com.alibaba.otter.canal.server.exception.CanalServerException: "
                          "%s error%s clientId:%ld batchId:%" PRId64 " is not exist , please check",
                          is_ack ? "ack" : "rollback", is_ack ? " ," : ",", cid, id);
         return false;
     }
     if (i != ss->head) {
-        *ok = send_error(ss->fd, 400, "something goes wrong with channel: replay, exception: "
+        *ok = send_error(ss, 400, "something goes wrong with channel: replay, exception: "
                          "com.alibaba.otter.canal.meta.exception.CanalMetaManagerException: "
                          "batchId:%" PRId64 " is not the firstly:%" PRId64,
                          id, ss->out[ss->head].id);
@@ -674,7 +804,7 @@ static bool session_request(session *ss, const uint8_t *p, size_t n) {
     case CLIENTACK:
     case CLIENTROLLBACK:
         if (!parse_ident(body, body_len, type == CLIENTACK || type == CLIENTROLLBACK, &id))
-            return send_error(ss->fd, 400, "something goes wrong with channel: replay, exception: "
+            return send_error(ss, 400, "something goes wrong with channel: replay, exception: "
                               "com.google.protobuf.InvalidProtocolBufferException: malformed %s",
                               labels[type]);
         break;
@@ -682,7 +812,7 @@ static bool session_request(session *ss, const uint8_t *p, size_t n) {
         const char *name = type < sizeof packet_type_names / sizeof *packet_type_names
                                ? packet_type_names[type]
                                : "UNRECOGNIZED";
-        return send_error(ss->fd, 400, "packet type: %s is NOT supported!", name);
+        return send_error(ss, 400, "packet type: %s is NOT supported!", name);
     }
     }
 
@@ -693,16 +823,16 @@ static bool session_request(session *ss, const uint8_t *p, size_t n) {
     case SUBSCRIPTION:
         if (!check_ident(ss, &id, "Sub", false, &cid, &ok)) return ok;
         if (id.dest_len >= sizeof ss->dest)
-            return send_error(ss->fd, 400, "destination name too long for this server");
+            return send_error(ss, 400, "destination name too long for this server");
         memcpy(ss->dest, id.dest, id.dest_len);
         ss->dest[id.dest_len] = '\0';
         ss->cid = cid;
         ss->subscribed = true;
-        return send_buf(ss->fd, SUCCESS_ACK, sizeof SUCCESS_ACK);
+        return send_buf(ss, SUCCESS_ACK, sizeof SUCCESS_ACK);
     case UNSUBSCRIPTION:
         if (!check_ident(ss, &id, "Unsub", false, &cid, &ok)) return ok;
         ss->subscribed = false;
-        return send_buf(ss->fd, SUCCESS_ACK, sizeof SUCCESS_ACK);
+        return send_buf(ss, SUCCESS_ACK, sizeof SUCCESS_ACK);
     case CLIENTACK:
         /* Canal's order: 401, then 402 for 0, then -1 ignored, then the rest. */
         if (id.dest_len == 0 || id.cid_len == 0) {
@@ -710,7 +840,7 @@ static bool session_request(session *ss, const uint8_t *p, size_t n) {
             return ok;
         }
         if (id.batch_id == 0)
-            return send_error(ss->fd, 402, "batchId should assign value. Ack: destination: \"%.*s\" "
+            return send_error(ss, 402, "batchId should assign value. Ack: destination: \"%.*s\" "
                               "client_id: \"%.*s\"",
                               (int)id.dest_len, (const char *)id.dest, (int)id.cid_len,
                               (const char *)id.cid);
@@ -778,7 +908,7 @@ static int auth_request(session *ss, const config *cf, const uint8_t *p, size_t 
         }
     }
     if (!accept) {
-        if (!send_error(ss->fd, 400, "auth failed for user:%.*s", (int)user_len, (const char *)user))
+        if (!send_error(ss, 400, "auth failed for user:%.*s", (int)user_len, (const char *)user))
             return -1;
         return 0;
     }
@@ -791,7 +921,7 @@ static int auth_request(session *ss, const config *cf, const uint8_t *p, size_t 
         ss->cid = c;
         ss->subscribed = true;
     }
-    return send_buf(ss->fd, SUCCESS_ACK, sizeof SUCCESS_ACK) ? 1 : -1;
+    return send_buf(ss, SUCCESS_ACK, sizeof SUCCESS_ACK) ? 1 : -1;
 }
 
 static void make_seed(uint8_t seed[8]) {
@@ -817,6 +947,7 @@ static void serve(int fd, const config *cf, const stream *s) {
     ss.s = s;
     ss.total = s->n * cf->repeat;
     ss.next_id = 1;
+    ss.rtt_ns = cf->rtt_ns;
     ss.rcap = 65536;
     ss.rbuf = malloc(ss.rcap);
     if (!ss.rbuf) die("out of memory");
@@ -825,7 +956,7 @@ static void serve(int fd, const config *cf, const stream *s) {
     make_seed(ss.seed);
     uint8_t hs[20] = {0, 0, 0, 16, 0x10, 1, 0x18, HANDSHAKE, 0x2a, 10, 0x12, 8};
     memcpy(hs + 12, ss.seed, 8);
-    bool alive = send_buf(fd, hs, sizeof hs);
+    bool alive = send_buf(&ss, hs, sizeof hs);
 
     while (alive) {
         /* Handle every complete frame in the buffer, then read more. A GET
@@ -869,6 +1000,26 @@ static void serve(int fd, const config *cf, const stream *s) {
             memmove(ss.rbuf, ss.rbuf + pos, ss.rlen - pos);
             ss.rlen -= pos;
         }
+        /* With --rtt-ms, wait for a request, the next reply's time, or room
+         * to send a reply that is due, and send what is due. */
+        struct timespec ts;
+        while (alive && due_in(&ss, &ts)) {
+            int f = flush_due(&ss);
+            if (f < 0) {
+                alive = false;
+                break;
+            }
+            fd_set rd, wr;
+            FD_ZERO(&rd);
+            FD_ZERO(&wr);
+            FD_SET(fd, &rd);
+            if (f == 0) FD_SET(fd, &wr);
+            bool timed = f == 1 && due_in(&ss, &ts);
+            int k = pselect(fd + 1, &rd, &wr, NULL, timed ? &ts : NULL, NULL);
+            if (k < 0 && errno != EINTR) die("pselect: %s", strerror(errno));
+            if (k > 0 && FD_ISSET(fd, &rd)) break;
+        }
+        if (!alive) break;
         ssize_t r = recv(fd, ss.rbuf + ss.rlen, ss.rcap - ss.rlen, 0);
         if (r > 0) ss.rlen += (size_t)r;
         else if (r == 0) break; /* the client closed: the normal end */
@@ -881,6 +1032,7 @@ static void serve(int fd, const config *cf, const stream *s) {
         note("connection done: %" PRIu64 " GETs, %" PRIu64 " acks, %zu of %zu frames served", ss.gets,
              ss.acks, ss.read, ss.total);
     free(ss.out);
+    free(ss.q);
     free(ss.rbuf);
     close(fd);
 }
@@ -889,11 +1041,14 @@ static void serve(int fd, const config *cf, const stream *s) {
 
 static void usage(FILE *to) {
     fputs("usage: replay [--port N] [--port-file F] [--stream FILE] [--repeat N]\n"
-          "              [--user U] [--password P | --passwd-hash HEX40] [--once] [--verbose]\n"
+          "              [--user U] [--password P | --passwd-hash HEX40] [--rtt-ms MS]\n"
+          "              [--once] [--verbose]\n"
           "  --port N          listen on 127.0.0.1:N (0 = any free port; default 11111)\n"
           "  --port-file F     write the port there once listening\n"
           "  --stream FILE     frames to serve: 4-byte big-endian length + MESSAGES Packet\n"
           "  --repeat N        serve the stream N times (renumbered; default 1)\n"
+          "  --rtt-ms MS       send each reply MS ms after its request came in (a simulated\n"
+          "                    round trip; fractions allowed; default 0)\n"
           "  --user U          canal.user: the user name the client must send\n"
           "  --password P      check the client's scramble411 token against P\n"
           "  --passwd-hash H   the same with canal.passwd given (hex of SHA1(SHA1(P)))\n"
@@ -932,6 +1087,14 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--port-file")) cf.port_file = ARG();
         else if (!strcmp(a, "--stream")) cf.stream_path = ARG();
         else if (!strcmp(a, "--repeat")) cf.repeat = parse_num(a, ARG(), 1000000);
+        else if (!strcmp(a, "--rtt-ms")) {
+            const char *v = ARG();
+            char *end;
+            errno = 0;
+            double ms = strtod(v, &end);
+            if (errno || end == v || *end || !(ms >= 0 && ms <= 10000)) die("%s: want 0..10000 ms, got '%s'", a, v);
+            cf.rtt_ns = (int64_t)(ms * 1e6 + 0.5);
+        }
         else if (!strcmp(a, "--user")) cf.user = ARG();
         else if (!strcmp(a, "--password")) {
             const char *pw = ARG();

@@ -90,6 +90,23 @@ static inline size_t peer_finish(peer *p, uint8_t *buf, size_t cap) {
     return n;
 }
 
+/* Set Messages.batch_id, when it is a 1-byte varint, inside a MESSAGES
+ * Packet (body = field 5, 0x2a; batch_id = field 1, 0x08). */
+static inline int peer_set_batch(uint8_t *pk, size_t n, uint8_t id) {
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (pk[i] != 0x2a) continue;
+        size_t j = i + 1;
+        while (j < n && (pk[j] & 0x80)) j++;
+        j++;
+        if (j + 1 < n && pk[j] == 0x08 && pk[j + 1] < 0x80) {
+            pk[j + 1] = id;
+            return 1;
+        }
+        return 0;
+    }
+    return 0;
+}
+
 /* Split what a client sent into frames: bodies (with their 4-byte headers
  * left out) and lengths; the number of frames, or -1 if bytes are left
  * that make no whole frame. */

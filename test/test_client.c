@@ -172,9 +172,12 @@ static void test_multi_batch_ack_order(void) {
     CHECK(log_count(&s, "CLIENTACK") == 4);
 }
 
+/* One GET at a time: every id is handed out, and a rollback of one batch
+ * leaves the later ones registered (test_pipeline_rollback_in_flight has
+ * the same with GETs in flight). */
 static void test_rollback_redelivers(void) {
     server s;
-    canal_client *c = insert_session(&s, 3, NULL, "");
+    canal_client *c = insert_session_depth(&s, 3, NULL, "", 1);
     const canal_message *m;
     REQUIRE(c != NULL);
     REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
@@ -638,6 +641,279 @@ static void test_server_restart_between_get_and_ack(void) {
     unlink(state);
 }
 
+/* ------------------------------------------------------------ pipelined GETs */
+
+static canal_client *pipe_session(server *s, int n, const char *faults, int depth) {
+    return insert_session_depth(s, n, faults, "", depth);
+}
+
+/* How many GET requests the server handled before the nth request whose
+ * log line starts with `prefix`; -1 if there is no nth. */
+static int gets_before(const server *s, const char *prefix, int nth) {
+    FILE *f = fopen(s->log, "r");
+    char line[8192];
+    int gets = 0, seen = 0;
+    if (!f) return -1;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, prefix, strlen(prefix)) == 0 && ++seen == nth) break;
+        if (strncmp(line, "GET ", 4) == 0) gets++;
+    }
+    fclose(f);
+    return seen == nth ? gets : -1;
+}
+
+/* Wait (bounded) until the server's log has `want` lines starting with
+ * prefix: it handles what a closed connection sent after canal-c is done. */
+static int log_count_reaches(const server *s, const char *prefix, int want) {
+    int64_t deadline = mono_ms() + 3000;
+    int n;
+    while ((n = log_count(s, prefix)) < want && mono_ms() < deadline) sleep_ms(20);
+    return n;
+}
+
+static void test_pipeline_in_order(void) {
+    server s;
+    canal_client *c = pipe_session(&s, 12, NULL, 4);
+    const canal_message *m;
+    REQUIRE(c != NULL);
+    int i;
+    for (i = 1; i <= 20; i++) {
+        REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
+        if (m->batch_id == -1) break;
+        CHECK(m->batch_id == i); /* every batch, in order, none fetched and dropped */
+        CHECK(m->n_entries == 3 && first_id(c, m) == i);
+        CHECK(canal_ack(c, m->batch_id) == CANAL_OK);
+    }
+    CHECK(i == 13);
+    CHECK(canal_is_connected(c));
+    canal_client_free(c);
+    CHECK(log_count_reaches(&s, "CLIENTACK", 12) == 12);
+    server_stop(&s);
+    /* the first GET goes alone; once a batch came back, the second call
+     * keeps 4 in flight: G1 A1 G2 G3 G4 G5 A2 */
+    CHECK(gets_before(&s, "CLIENTACK", 1) == 1);
+    CHECK(gets_before(&s, "CLIENTACK", 2) == 5);
+}
+
+static void test_pipeline_rollback_in_flight(void) {
+    server s;
+    canal_client *c = pipe_session(&s, 6, NULL, 4);
+    const canal_message *m;
+    REQUIRE(c != NULL);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK && m->batch_id == 1);
+    CHECK(canal_ack(c, 1) == CANAL_OK);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK && m->batch_id == 2);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK && m->batch_id == 3);
+    /* batches 4, 5 and 6 are on their way; the rollback gives them back */
+    CHECK(canal_rollback(c, 0) == CANAL_OK);
+    CHECK(canal_ack(c, 2) == CANAL_EINVAL);
+    int want = 2;
+    int64_t last = 6;
+    for (int k = 0; k < 10; k++) {
+        REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
+        if (m->batch_id == -1) break;
+        CHECK(m->batch_id > last); /* 4, 5, 6 never handed out */
+        last = m->batch_id;
+        CHECK(first_id(c, m) == want); /* everything after the ack comes again, in order */
+        want++;
+        CHECK(canal_ack(c, m->batch_id) == CANAL_OK);
+    }
+    CHECK(want == 7);
+    CHECK(canal_is_connected(c));
+    canal_client_free(c);
+    server_stop(&s);
+
+    /* rolling back one batch with GETs in flight gives back all of them:
+     * otherwise the server would keep the in-flight batches under ids the
+     * caller never saw, ahead of every later ack */
+    c = pipe_session(&s, 6, NULL, 4);
+    REQUIRE(c != NULL);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK && m->batch_id == 1);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK && m->batch_id == 2);
+    CHECK(canal_rollback(c, 1) == CANAL_OK);
+    CHECK(canal_ack(c, 2) == CANAL_EINVAL);
+    want = 1;
+    for (int k = 0; k < 10; k++) {
+        REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
+        if (m->batch_id == -1) break;
+        CHECK(m->batch_id > 5 && first_id(c, m) == want);
+        want++;
+        CHECK(canal_ack(c, m->batch_id) == CANAL_OK);
+    }
+    CHECK(want == 7);
+    CHECK(canal_is_connected(c));
+    canal_client_free(c);
+    server_stop(&s);
+    /* the connect's rollback and the one that gave back everything */
+    CHECK(log_count(&s, "CLIENTROLLBACK") == 2);
+    CHECK(!log_has(&s, "CLIENTROLLBACK destination=\"example\" client_id=\"1001\" batch_id=1"));
+}
+
+static void test_pipeline_refused_ack(void) {
+    server s;
+    /* the ack of batch 2 is refused; GETs 3 and 4 were sent before it */
+    canal_client *c = pipe_session(&s, 6,
+                                   "{\"on\":\"ACK\",\"nth\":2,\"action\":\"error\",\"code\":400,"
+                                   "\"message\":\"ack error , clientId:1001 batchId:2 is not exist , "
+                                   "please check\"}", 3);
+    const canal_message *m;
+    REQUIRE(c != NULL);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK && m->batch_id == 1);
+    CHECK(canal_ack(c, 1) == CANAL_OK);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK && m->batch_id == 2);
+    CHECK(canal_ack(c, 2) == CANAL_OK); /* sent; the server refuses it */
+    /* the replies to the GETs sent before the refused ack are good batches */
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
+    CHECK(m->batch_id == 3 && first_id(c, m) == 3);
+    CHECK(canal_ack(c, 3) == CANAL_OK);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
+    CHECK(m->batch_id == 4 && first_id(c, m) == 4);
+    /* the refusal arrives where the next reply was due, and names the ack */
+    CHECK(canal_get(c, 3, -1, &m) == CANAL_ESERVER);
+    CHECK(canal_server_code(c) == 400);
+    CHECK_CONTAINS(canal_errstr(c), "the ack of batch 2");
+    CHECK_CONTAINS(canal_errstr(c), "is not exist");
+    CHECK(!canal_is_connected(c));
+    /* reconnecting redelivers from the batch the server did not take */
+    CHECK(canal_connect(c) == CANAL_OK);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
+    CHECK(first_id(c, m) == 2);
+    canal_client_free(c);
+    server_stop(&s);
+}
+
+static void test_pipeline_cut_redelivers(void) {
+    server s;
+    /* the server takes the 4th GET's batch, then drops the connection */
+    canal_client *c = pipe_session(&s, 8, "{\"on\":\"GET\",\"nth\":4,\"action\":\"close\",\"apply\":true}",
+                                   3);
+    const canal_message *m;
+    REQUIRE(c != NULL);
+    int64_t ids[64];
+    int txs[64], n = 0, reconnects = 0, seen[9] = {0}, after = -1;
+    while (n < 64 && reconnects < 5) {
+        int rc = canal_get(c, 3, -1, &m);
+        if (rc == CANAL_OK && m->batch_id == -1) break;
+        if (rc == CANAL_OK) {
+            ids[n] = m->batch_id;
+            txs[n] = first_id(c, m);
+            if (txs[n] >= 1 && txs[n] <= 8) seen[txs[n]]++;
+            n++;
+            rc = canal_ack(c, m->batch_id);
+        }
+        if (rc != CANAL_OK) {
+            CHECK(rc == CANAL_EIO);
+            reconnects++;
+            after = n;
+            REQUIRE(canal_connect(c) == CANAL_OK);
+        }
+    }
+    CHECK(reconnects == 1);
+    for (int t = 1; t <= 8; t++) CHECK(seen[t] >= 1); /* nothing lost */
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < i; j++) CHECK(ids[i] != ids[j]); /* no id handed out twice */
+    /* before the cut and after it, each an unbroken run that ends at the last */
+    for (int i = 1; i < n; i++)
+        if (i != after) CHECK(txs[i] == txs[i - 1] + 1 && ids[i] > ids[i - 1]);
+    CHECK(after > 0 && after < n && txs[after] <= txs[after - 1] + 1 && txs[n - 1] == 8);
+    canal_client_free(c);
+    /* the server's cursor is at the end: a new client of the same identity
+     * (its connect rolls back) gets nothing */
+    c = client_for(&s, NULL, NULL);
+    CHECK(canal_connect(c) == CANAL_OK && canal_subscribe(c, "") == CANAL_OK);
+    CHECK(canal_get(c, 3, -1, &m) == CANAL_OK && m->batch_id == -1);
+    canal_client_free(c);
+    server_stop(&s);
+}
+
+static void test_pipeline_empty_among_prefetched(void) {
+    server s;
+    canal_client *c = pipe_session(&s, 4, "{\"on\":\"GET\",\"nth\":3,\"action\":\"empty\"}", 3);
+    const canal_message *m;
+    REQUIRE(c != NULL);
+    int64_t got[8];
+    int first[8], n = 0;
+    while (n < 8) {
+        REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
+        got[n] = m->batch_id;
+        first[n] = m->batch_id == -1 ? 0 : first_id(c, m);
+        n++;
+        if (m->batch_id != -1) CHECK(canal_ack(c, m->batch_id) == CANAL_OK);
+        else if (n > 3) break;
+    }
+    static const int64_t want_ids[] = {1, 2, -1, 3, 4, -1};
+    static const int want_first[] = {1, 2, 0, 3, 4, 0};
+    CHECK(n == 6);
+    for (int i = 0; i < n && i < 6; i++) CHECK(got[i] == want_ids[i] && first[i] == want_first[i]);
+    canal_client_free(c);
+    server_stop(&s);
+}
+
+static void test_pipeline_subscribe_unsubscribe_in_flight(void) {
+    server s;
+    canal_client *c = pipe_session(&s, 5, NULL, 3);
+    const canal_message *m;
+    REQUIRE(c != NULL);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK && first_id(c, m) == 1);
+    CHECK(canal_ack(c, m->batch_id) == CANAL_OK);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK && first_id(c, m) == 2);
+    int64_t two = m->batch_id;
+    /* batches 3 and 4 are in flight: subscribing again gives them back */
+    CHECK(canal_subscribe(c, "") == CANAL_OK);
+    CHECK(canal_ack(c, two) == CANAL_EINVAL);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
+    CHECK(first_id(c, m) == 2 && m->batch_id > 4);
+    CHECK(canal_ack(c, m->batch_id) == CANAL_OK);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK && first_id(c, m) == 3);
+    CHECK(canal_ack(c, m->batch_id) == CANAL_OK);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK && first_id(c, m) == 4);
+    CHECK(canal_unsubscribe(c) == CANAL_OK);
+    CHECK(canal_subscribe(c, "") == CANAL_OK);
+    for (int want = 4; want <= 5; want++) {
+        REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
+        CHECK(first_id(c, m) == want); /* nothing skipped */
+        CHECK(canal_ack(c, m->batch_id) == CANAL_OK);
+    }
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK);
+    CHECK(m->batch_id == -1);
+    CHECK(canal_is_connected(c));
+    canal_client_free(c);
+    server_stop(&s);
+}
+
+static void test_pipeline_acks_reach_server_on_close(void) {
+    server s;
+    /* GETs 3 and 4 answer slowly; the ack of batch 2 is behind them */
+    canal_client *c = pipe_session(&s, 6, "{\"on\":\"GET\",\"nth\":3,\"times\":2,\"action\":\"stall\","
+                                   "\"ms\":200}", 3);
+    const canal_message *m;
+    REQUIRE(c != NULL);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK && m->batch_id == 1);
+    CHECK(canal_ack(c, 1) == CANAL_OK);
+    REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK && m->batch_id == 2);
+    CHECK(canal_ack(c, 2) == CANAL_OK);
+    int64_t t0 = mono_ms();
+    canal_client_free(c); /* reads the two replies, so the server takes the ack */
+    CHECK(mono_ms() - t0 < 4000);
+    CHECK(log_count_reaches(&s, "CLIENTACK", 2) == 2);
+    server_stop(&s);
+}
+
+static void test_pipeline_option(void) {
+    canal_options o;
+    canal_options_init(&o);
+    CHECK(o.get_pipeline >= 1 && o.get_pipeline <= CANAL_MAX_PIPELINE);
+    int bad[] = {0, -1, CANAL_MAX_PIPELINE + 1};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        o.get_pipeline = bad[i];
+        canal_client *c = canal_client_new(&o);
+        REQUIRE(c != NULL);
+        CHECK(canal_errcode(c) == CANAL_EINVAL);
+        CHECK_CONTAINS(canal_errstr(c), "get_pipeline");
+        canal_client_free(c);
+    }
+}
+
 static void test_connect_failures(void) {
     canal_options o;
     canal_options_init(&o);
@@ -722,7 +998,10 @@ static void test_server_list_failover(void) {
     CHECK(canal_ack(c, m->batch_id) == CANAL_OK);
     REQUIRE(canal_get(c, 3, -1, &m) == CANAL_OK && m->batch_id > 0); /* left unacked */
     server_stop(&a);
-    int rc = canal_get(c, 3, -1, &m);
+    /* replies to GETs already in flight (get_pipeline) may still be read */
+    int rc, k = 0;
+    while ((rc = canal_get(c, 3, -1, &m)) == CANAL_OK && ++k < CANAL_DEFAULT_PIPELINE) {
+    }
     CHECK(rc == CANAL_EIO || rc == CANAL_ETIMEOUT);
     CHECK(canal_connect(c) == CANAL_OK);
     CHECK(strcmp(canal_current_server(c), want) == 0);
@@ -888,5 +1167,13 @@ int main(int argc, char **argv) {
     RUN(test_server_list_skips_standby);
     RUN(test_server_list_all_down);
     RUN(test_server_list_syntax_and_set_servers);
+    RUN(test_pipeline_option);
+    RUN(test_pipeline_in_order);
+    RUN(test_pipeline_rollback_in_flight);
+    RUN(test_pipeline_refused_ack);
+    RUN(test_pipeline_cut_redelivers);
+    RUN(test_pipeline_empty_among_prefetched);
+    RUN(test_pipeline_subscribe_unsubscribe_in_flight);
+    RUN(test_pipeline_acks_reach_server_on_close);
     return TT_REPORT("client");
 }

@@ -9,7 +9,8 @@
  *
  *   cuts        the session cut after every byte offset: exactly the call
  *               that needs the missing bytes fails (EIO), the ones after it
- *               fail with ESTATE, nothing leaks
+ *               fail with ESTATE, nothing leaks; one GET at a time and three
+ *               in flight
  *   corrupt     every byte of the session XOR 0xff, then +1: every call ends
  *               within the read timeout with OK or an error code, and the
  *               same client then completes a clean session
@@ -364,7 +365,9 @@ static bool valid_code(int rc) { return rc <= 0 && rc >= CANAL_ENOMEM; }
 
 /* ------------------------------------------------------------ (a) cuts */
 
-static void test_cut_after_every_byte(void) {
+/* The same with `depth` GETs in flight (canal_options.get_pipeline): the
+ * replies are read by the same calls, so the same call fails. */
+static void cut_after_every_byte(int depth) {
     REQUIRE(sess_n > 0);
     static heap_stats h;
     int fds0 = count_fds(), bad = 0;
@@ -372,6 +375,7 @@ static void test_cut_after_every_byte(void) {
     for (size_t cut = 0; cut <= sess_n; cut++) {
         memset(&h, 0, sizeof h);
         canal_options o = opts(&h, 2000);
+        o.get_pipeline = depth;
         canal_client *c = canal_client_new(&o);
         REQUIRE(c != NULL);
         int cfd, sfd = prewritten(sess, cut, true, &cfd);
@@ -390,9 +394,9 @@ static void test_cut_after_every_byte(void) {
             int want = i < fail ? CANAL_OK : i == fail ? CANAL_EIO : CANAL_ESTATE;
             if (r.rc[i] != want) {
                 if (bad < 5)
-                    fprintf(stderr, "  cut at %zu: %s returned %s, expected %s (%s)\n", cut,
-                            call_name[i], canal_strerror(r.rc[i]), canal_strerror(want),
-                            canal_errstr(c));
+                    fprintf(stderr, "  depth %d, cut at %zu: %s returned %s, expected %s (%s)\n",
+                            depth, cut, call_name[i], canal_strerror(r.rc[i]),
+                            canal_strerror(want), canal_errstr(c));
                 ok = false;
             }
         }
@@ -411,7 +415,13 @@ static void test_cut_after_every_byte(void) {
     }
     CHECK(bad == 0);
     CHECK(count_fds() == fds0);
-    printf("  cuts: %zu sessions (every offset 0..%zu), %d wrong\n", cuts, sess_n, bad);
+    printf("  cuts, %d GET%s in flight: %zu sessions (every offset 0..%zu), %d wrong\n", depth,
+           depth > 1 ? "s" : "", cuts, sess_n, bad);
+}
+
+static void test_cut_after_every_byte(void) {
+    cut_after_every_byte(1);
+    cut_after_every_byte(3);
 }
 
 /* ------------------------------------------------------------ (b) corruption */
@@ -1127,6 +1137,7 @@ static void sc_ack(script *s, bool has_code, int code, const char *text) {
 static canal_options guard_opts(bool rollback_on_connect) {
     canal_options o = opts(NULL, 2000);
     o.rollback_on_connect = rollback_on_connect;
+    o.get_pipeline = 1; /* the scripts hold one reply per request sent */
     return o;
 }
 
@@ -1321,6 +1332,34 @@ static void test_guard_refusal_attribution(void) {
     CHECK(canal_ack(c, 5) == CANAL_OK);
     CHECK(canal_get(c, 5, 10, &m) == CANAL_ESERVER && canal_server_code(c) == 500);
     CHECK_CONTAINS(canal_errstr(c), "naming no request");
+    CHECK(!canal_is_connected(c));
+    canal_client_free(c);
+    peer_finish(&p, s.b, sizeof s.b);
+}
+
+/* An error Ack that answers a GET settles the acks sent before that GET:
+ * a later refusal is matched against the acks sent after it only, and the
+ * one it names is the one reported (not an older, settled one). */
+static void test_guard_refusal_after_an_unrelated_error(void) {
+    static script s;
+    const canal_message *m;
+    peer p;
+    s.n = 0;
+    sc_hex(&s, HS ACK_OK ACK_OK RAW_GET_5);
+    sc_ack(&s, true, 500, "Get: something unrelated broke"); /* names the GET: its own answer */
+    sc_hex(&s, RAW_GET_6);
+    sc_ack(&s, true, 400, "ack error , clientId:1001 batchId:6 is not exist , please check");
+    canal_options o = guard_opts(false);
+    canal_client *c = guard_client(&o, &s, &p);
+    REQUIRE(c != NULL);
+    CHECK(canal_subscribe(c, "") == CANAL_OK);
+    CHECK(canal_get(c, 5, 10, &m) == CANAL_OK && m->batch_id == 5);
+    CHECK(canal_ack(c, 5) == CANAL_OK);
+    CHECK(canal_get(c, 5, 10, &m) == CANAL_ESERVER && canal_server_code(c) == 500);
+    CHECK(canal_get(c, 5, 10, &m) == CANAL_OK && m->batch_id == 6);
+    CHECK(canal_ack(c, 6) == CANAL_OK);
+    CHECK(canal_get(c, 5, 10, &m) == CANAL_ESERVER && canal_server_code(c) == 400);
+    CHECK_CONTAINS(canal_errstr(c), "server refused the ack of batch 6 (");
     CHECK(!canal_is_connected(c));
     canal_client_free(c);
     peer_finish(&p, s.b, sizeof s.b);
@@ -1822,6 +1861,7 @@ int main(int argc, char **argv) {
     RUN(test_guard_get_wait0_and_rollback_id_bytes);
     RUN(test_guard_ack_codes);
     RUN(test_guard_refusal_attribution);
+    RUN(test_guard_refusal_after_an_unrelated_error);
     RUN(test_guard_deadline_passed_outside_poll);
     RUN(test_guard_reply_of_max_frame);
     RUN(test_guard_props_pointers);

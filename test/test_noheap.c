@@ -121,6 +121,92 @@ static void test_session_without_malloc(void) {
     CHECK(rc_ack == CANAL_OK && rc_get2 == 0 && batch2 == -1);
 }
 
+/* A session of four batches (7..10) and empty ones, read with `depth` GETs
+ * in flight inside a heap of heap_size bytes, malloc poisoned. Returns the
+ * number of batches seen in order and acked, or -1 on any failure; *gets
+ * is the number of GETs the client sent before its second ack. */
+static int pipelined_session(int depth, size_t heap_size, int *gets) {
+    static uint8_t script[16384], sent[16384];
+    uint8_t pk[2048];
+    size_t n = unhex(HS ACK_OK ACK_OK, script, sizeof script);
+    size_t pn = read_fixture_file(fixture_dir, "packet_raw.bin", pk, sizeof pk);
+    if (pn == 0) return -1;
+    for (uint8_t id = 7; id <= 10; id++) {
+        if (!peer_set_batch(pk, pn, id)) return -1;
+        script[n++] = (uint8_t)(pn >> 24), script[n++] = (uint8_t)(pn >> 16);
+        script[n++] = (uint8_t)(pn >> 8), script[n++] = (uint8_t)pn;
+        memcpy(script + n, pk, pn);
+        n += pn;
+    }
+    for (int k = 0; k < 8; k++) n += unhex(EMPTY_GET, script + n, sizeof script - n);
+    peer p = peer_start(script, n, 0, 0, PEER_KEEP);
+    canal_options o;
+    canal_options_init(&o);
+    o.read_timeout_ms = 5000;
+    o.heap = heap;
+    o.heap_size = heap_size;
+    o.get_pipeline = depth;
+    poisoned = 1;
+    poisoned_calls = 0;
+    canal_client *c = canal_client_new(&o);
+    int seen = 0, failed = c == NULL;
+    if (c && canal_connect_fd(c, p.fd) == CANAL_OK && canal_subscribe(c, "") == CANAL_OK) {
+        const canal_message *m;
+        while (!failed && canal_get(c, 100, -1, &m) == CANAL_OK && m->batch_id != -1) {
+            canal_rowchange rc;
+            failed = m->batch_id != 7 + seen;
+            for (size_t i = 0; i < m->n_entries; i++)
+                if (m->entries[i].entry_type == CANAL_ROWDATA &&
+                    canal_entry_rowchange(c, &m->entries[i], &rc) != CANAL_OK)
+                    failed = 1;
+            if (canal_ack(c, m->batch_id) != CANAL_OK) failed = 1;
+            seen++;
+        }
+        if (canal_errcode(c) != CANAL_OK) failed = 1;
+    } else {
+        failed = 1;
+    }
+    if (c) canal_client_free(c);
+    else close(p.fd);
+    poisoned = 0;
+    failed |= poisoned_calls != 0;
+    size_t sn = peer_finish(&p, sent, sizeof sent);
+    /* count the GET packets (type 6) before the second CLIENTACK (type 8) */
+    int acks = 0;
+    *gets = 0;
+    for (size_t off = 0; off + 4 <= sn && acks < 2;) {
+        size_t len = (size_t)sent[off] << 24 | (size_t)sent[off + 1] << 16 |
+                     (size_t)sent[off + 2] << 8 | sent[off + 3];
+        const uint8_t *b = sent + off + 4;
+        size_t t = len >= 2 && b[0] == 0x10 ? 2 : 0; /* skip a version field */
+        if (t + 2 <= len && b[t] == 0x18) {
+            if (b[t + 1] == 6) (*gets)++;
+            if (b[t + 1] == 8) acks++;
+        }
+        off += 4 + len;
+    }
+    return failed ? -1 : seen;
+}
+
+/* GETs in flight wait in the socket, not in the client: the smallest heap
+ * that reads the session one GET at a time reads it with four in flight. */
+static void test_pipelined_no_extra_heap(void) {
+    int gets1 = 0, gets4 = 0;
+    size_t lo = CANAL_MIN_HEAP, hi = sizeof heap; /* hi works; find the least that does */
+    REQUIRE(pipelined_session(1, hi, &gets1) == 4);
+    while (hi - lo > 256) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (pipelined_session(1, mid, &gets1) == 4) hi = mid;
+        else lo = mid;
+    }
+    size_t size = hi;
+    CHECK(size < sizeof heap / 2); /* the search did find a bound */
+    CHECK(pipelined_session(1, size, &gets1) == 4);
+    CHECK(pipelined_session(4, size, &gets4) == 4);
+    CHECK(gets1 == 2 && gets4 == 5); /* G1 A1 G2 A2 / G1 A1 G2 G3 G4 G5 A2 */
+    printf("  smallest heap for the session, 1 or 4 GETs in flight: %zu bytes\n", size);
+}
+
 static void test_frame_larger_than_heap(void) {
     static unsigned char small[CANAL_MIN_HEAP];
     uint8_t script[64];
@@ -345,6 +431,7 @@ static void test_flat_warm_without_malloc(void) {
 int main(int argc, char **argv) {
     if (argc > 1) fixture_dir = argv[1];
     RUN(test_session_without_malloc);
+    RUN(test_pipelined_no_extra_heap);
     RUN(test_frame_larger_than_heap);
     RUN(test_heap_too_small);
     RUN(test_smallest_heap);

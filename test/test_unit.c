@@ -1044,7 +1044,11 @@ static void test_local_batch_checks(void) {
     size_t n = unhex(HS_0102 ACK_OK RAW_GET_5 "0000000a 1807 2a06 0806 12020a00", script,
                      sizeof script);
     peer p = peer_start(script, n, 0, 0, PEER_KEEP);
-    canal_client *c = new_client(NULL, NULL, 2000);
+    canal_options o;
+    canal_options_init(&o);
+    o.read_timeout_ms = 2000;
+    o.get_pipeline = 1; /* one GET per get: the requests below are all there is */
+    canal_client *c = canal_client_new(&o);
     const canal_message *m;
     CHECK(canal_connect_fd(c, p.fd) == CANAL_OK);
     CHECK(canal_get(c, 10, 100, &m) == CANAL_OK && m && m->batch_id == 5);

@@ -236,6 +236,7 @@ static int run_consumer(int argc, char **argv) {
         else if (!strcmp(k, "--reclaim-ms")) zo.reclaim_delay_ms = atoi(v);
         else if (!strcmp(k, "--ha")) zo.client_ha = atoi(v) != 0;
         else if (!strcmp(k, "--batch")) batch = atoi(v);
+        else if (!strcmp(k, "--pipeline")) o.get_pipeline = atoi(v);
         else if (!strcmp(k, "--get-ms")) get_ms = atoi(v);
         else if (!strcmp(k, "--rows")) rows = atoi(v);
         else if (!strcmp(k, "--run-ms")) run_ms = atoi(v);

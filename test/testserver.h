@@ -196,14 +196,22 @@ static inline int first_id(canal_client *c, const canal_message *m) {
     return -1;
 }
 
-/* A server with n single-row inserts (and faults), and a client connected
- * and subscribed to it; NULL if any step failed. */
-static inline canal_client *insert_session(server *s, int n, const char *faults, const char *filter) {
+/* A server with n single-row inserts (and faults), and a client keeping
+ * `depth` GETs in flight (0: the default) connected and subscribed to it;
+ * NULL if any step failed. */
+static inline canal_client *insert_session_depth(server *s, int n, const char *faults,
+                                                 const char *filter, int depth) {
     char *script = insert_script(n, faults);
     int started = server_start(s, script, NULL) == 0;
     free(script);
     if (!started) return NULL;
-    canal_client *c = client_for(s, NULL, NULL);
+    canal_options o;
+    canal_options_init(&o);
+    o.port = s->port;
+    o.read_timeout_ms = 5000;
+    o.connect_timeout_ms = 2000;
+    if (depth) o.get_pipeline = depth;
+    canal_client *c = canal_client_new(&o);
     if (c && (canal_connect(c) != CANAL_OK || canal_subscribe(c, filter) != CANAL_OK)) {
         fprintf(stderr, "  session set-up failed: %s\n", canal_errstr(c));
         canal_client_free(c);
@@ -211,6 +219,10 @@ static inline canal_client *insert_session(server *s, int n, const char *faults,
         return NULL;
     }
     return c;
+}
+
+static inline canal_client *insert_session(server *s, int n, const char *faults, const char *filter) {
+    return insert_session_depth(s, n, faults, filter, 0);
 }
 
 #endif

@@ -46,10 +46,11 @@ Faults: {"on": KIND, "action": ACTION, "nth": 1, "times": 1, "always": false,
   truncate (+bytes of the reply frame, then close), drip (+ms, +chunk bytes per
   write, default 1), raw_hex (+hex sent instead of the reply), length (+value as
   the 4-byte header, +hex after it, nothing else), compression (+value put in
-  Packet.compression), wrong_type (+type put in Packet.type), die (the process
-  exits at once, as in a crash: with --zk its nodes stay until the session expires).  "apply" says whether
-  the request itself takes effect; default false for close and error/replace
-  (e.g. a refused ACK is not applied), true otherwise.
+  Packet.compression), wrong_type (+type put in Packet.type), empty (GET only: the
+  empty batch, as when Canal's store has nothing at that instant), die (the process
+  exits at once, as in a crash: with --zk its nodes stay until the session expires).
+  "apply" says whether the request itself takes effect; default false for close, empty
+  and error/replace (e.g. a refused ACK is not applied), true otherwise.
 
 Subscribe filter (AviaterRegexFilter, see TableFilter): a non-empty filter from
 SUB (or from ClientAuth's auto-subscribe) replaces the destination's filter; an
@@ -65,6 +66,12 @@ Canal filters when it parses the binlog, so a filter change does not reach
 entries already in its store, and its sink drops the begin/end pair of a
 transaction the filter emptied (except one every 5 s or 8192); here the
 filter in force at GET time decides, and begin/end always pass.
+
+Pipelining, as Canal's SessionHandler: a connection's requests are handled one at a
+time in arrival order and replies leave in request order, so a client may send several
+GETs (and acks) before reading; each GET continues from the last batch handed out
+(the read pointer), not from the last ack, and a rollback moves the read pointer back
+to the last ack.
 
 State model (documented simplifications): identity = (destination, short client id);
 each identity has its own read pointer over the stream (Canal's store has one per
@@ -837,7 +844,7 @@ FAULT_KINDS = {
     'OTHER': 'OTHER',                   # any unsupported packet type in the session phase
 }
 FAULT_ACTIONS = ('error', 'close', 'stall', 'truncate', 'drip', 'raw_hex', 'length', 'compression', 'wrong_type',
-                 'die')
+                 'empty', 'die')
 
 
 class Fault:
@@ -876,8 +883,10 @@ class Fault:
         self.type = int(spec.get('type', 0))
         self.close_after = bool(spec.get('close_after', False))
         # Is the request itself carried out?  Not for close / error-instead-of-reply.
-        default_apply = not (self.action == 'close' or (self.action == 'error' and self.mode == 'replace'))
+        default_apply = not (self.action in ('close', 'empty') or (self.action == 'error' and self.mode == 'replace'))
         self.apply = bool(spec.get('apply', default_apply))
+        if self.action == 'empty' and (self.on != 'GET' or self.apply):
+            raise ValueError('fault %d: "empty" answers a GET without taking a batch' % index)
         self.fired = 0
 
     def describe(self):
@@ -1393,6 +1402,9 @@ class Conn:
                     raise ConnClosed('fault close')
                 if fault.action == 'error':
                     self.respond(None, fault)
+                    return False
+                if fault.action == 'empty':
+                    self.respond(Reply(MESSAGES, messages_body(-1, [])), None)
                     return False
         reply = handler()
         if fault is not None and fault.action == 'close':

@@ -674,6 +674,83 @@ def test_faults():
         expect_in('log FAULT line', 'FAULT on=GET nth=1 action=error', log)
 
 
+def _tx_script(n, faults=()):
+    cols = [{'name': 'id', 'mysql_type': 'int(11)', 'key': True}]
+    return {'entries': [{'tx': [{'type': 'INSERT', 'schema': 's', 'table': 't', 'columns': cols,
+                                 'rows': [{'after': [i]}]}]} for i in range(1, n + 1)],
+            'faults': list(faults)}
+
+
+def _tx_ids(msgs):
+    """The inserted ids of a batch (fetch 3 = one begin/row/end transaction)."""
+    out = []
+    for e in decode_entries(msgs):
+        if e.entryType == EP.ROWDATA:
+            rc = EP.RowChange()
+            rc.ParseFromString(e.storeValue)
+            out += [int(r.afterColumns[0].value) for r in rc.rowDatas]
+    return out
+
+
+def test_pipelined_gets():
+    """Several requests in one write, replies read afterwards: in request order,
+    consecutive batches from the last one handed out, as Canal serves them."""
+    def get_req(c, fetch=3):
+        return c.request(CP.GET, CP.Get(destination='example', client_id='1001', fetch_size=fetch,
+                                        timeout=-1, unit=2, auto_ack=False))
+
+    def req(c, ptype, msg):
+        return c.request(ptype, msg)
+
+    def framed(*bodies):
+        return b''.join(struct.pack('>I', len(b)) + b for b in bodies)
+
+    def batch(c):
+        pkt, raw = c.read_packet()
+        if pkt.type != CP.MESSAGES:
+            return None, raw
+        msgs = CP.Messages()
+        msgs.ParseFromString(pkt.body)
+        return msgs.batch_id, _tx_ids(msgs)
+
+    with ServerProc(script=_tx_script(8)) as srv:
+        c = Client(srv.port)
+        c.login()
+        c.sub()
+        ack = lambda i: req(c, CP.CLIENTACK, CP.ClientAck(destination='example', client_id='1001', batch_id=i))
+        rollback = req(c, CP.CLIENTROLLBACK, CP.ClientRollback(destination='example', client_id='1001'))
+        c.send_raw(framed(get_req(c), get_req(c), get_req(c)))
+        expect_eq('three GETs in flight: consecutive batches in order',
+                  [batch(c) for _ in range(3)], [(1, [1]), (2, [2]), (3, [3])])
+        c.send_raw(framed(ack(1), get_req(c), ack(2), get_req(c)))
+        expect_eq('acks between GETs: the GETs continue from the last batch handed out',
+                  [batch(c) for _ in range(2)], [(4, [4]), (5, [5])])
+        check('acks in order among GETs: no reply', c.silent())
+        c.send_raw(framed(get_req(c), get_req(c), rollback, get_req(c)))
+        expect_eq('rollback after two GETs in flight: those two answered, the GET after it '
+                  'starts again from the last ack',
+                  [batch(c) for _ in range(3)], [(6, [6]), (7, [7]), (8, [3])])
+        c.send_raw(framed(get_req(c), ack(999), get_req(c)))
+        first = batch(c)
+        _, err, _ = c.read_ack()
+        second = batch(c)
+        check('a refused ack between two GETs: its error Ack between their replies',
+              first == (9, [4]) and err.error_code == 400 and
+              'batchId:999 is not exist' in err.error_message and second == (10, [5]),
+              (first, err, second))
+        c.close()
+
+    with ServerProc(script=_tx_script(4, [{'on': 'GET', 'nth': 2, 'action': 'empty'}])) as srv:
+        c = Client(srv.port)
+        c.login()
+        c.sub()
+        c.send_raw(framed(get_req(c), get_req(c), get_req(c)))
+        expect_eq('empty fault among GETs in flight: nothing taken, nothing skipped',
+                  [batch(c) for _ in range(3)], [(1, [1]), (-1, []), (2, [2])])
+        c.close()
+
+
+
 def test_big_frame_scope_and_auth_subscribe():
     script = {
         'tables': {'s.big': [{'name': 'id', 'mysql_type': 'int(11)', 'key': True},
@@ -834,7 +911,7 @@ def test_filter_end_to_end():
 
 def main():
     tests = [test_wire_helpers, test_pb_generation, test_handshake_and_auth, test_session,
-             test_no_raw_and_idle, test_faults, test_big_frame_scope_and_auth_subscribe, test_once_and_blocking_get,
+             test_no_raw_and_idle, test_faults, test_pipelined_gets, test_big_frame_scope_and_auth_subscribe, test_once_and_blocking_get,
              test_filter_rules, test_filter_end_to_end]
     for t in tests:
         try:
